@@ -1,0 +1,344 @@
+"""The clip logic shared by the single-env and vector ``RecordVideo`` wrappers.
+
+A :class:`ClipRecorder` owns the ids (``episode_id``, ``step_id``), asks the
+triggers when to start a clip, streams captured frames to the video engine and
+finishes a clip when its episode ends or it reaches ``video_length`` frames.
+It knows nothing of Gymnasium: the wrappers translate ``reset()``/``step()``
+into :meth:`ClipRecorder.begin_episode`, :meth:`ClipRecorder.begin_step`,
+:meth:`ClipRecorder.capture` and :meth:`ClipRecorder.end_episode`.
+
+Example (frames are numpy arrays, here a tiny grey square):
+    >>> import numpy as np, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> rec = ClipRecorder(folder, name_prefix="demo", episode_trigger=lambda i: True)
+    >>> rec.begin_episode(); rec.capture(np.zeros((4, 4, 3), np.uint8))
+    >>> rec.begin_step(); rec.capture(np.zeros((4, 4, 3), np.uint8)); rec.end_episode()
+    >>> rec.close()
+    >>> [saved.frames for saved in rec.saved]
+    [2]
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentreel.triggers import Trigger, fires
+from agentreel.video import SavedVideo, VideoEngine, VideoStream, default_engine
+
+logger = logging.getLogger("agentreel")
+
+FORMATS = ("mp4", "webm", "gif")
+
+
+@dataclass(frozen=True)
+class VideoSaved:
+    """A video that is complete on disk (or failed to be written).
+
+    Attributes:
+        path: the final file path.
+        name: the clip's name (``{name_prefix}-episode-{id}`` or ``...-step-{id}``).
+        episode_id: the episode the clip started in.
+        step_id: the step the clip started at (``-1`` when it started at a reset).
+        frames: the number of frames in the file.
+        fps: its frame rate.
+        width, height: its size in pixels (even).
+        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
+        episode_return, episode_length: of the recorded episode, when the clip is
+            one whole episode.
+        env_index: the sub-environment for per-env vector recordings.
+        error: why writing failed (then ``path`` does not exist).
+    """
+
+    path: str
+    name: str
+    episode_id: int | None
+    step_id: int | None
+    frames: int
+    fps: float
+    width: int
+    height: int
+    format: str
+    episode_return: float | None = None
+    episode_length: int | None = None
+    env_index: int | None = None
+    error: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_saved(cls, saved: SavedVideo) -> VideoSaved:
+        """Build the public event from the engine's report."""
+        tags = dict(saved.tags)
+        return cls(
+            path=saved.path,
+            name=str(tags.get("name", os.path.splitext(os.path.basename(saved.path))[0])),
+            episode_id=tags.get("episode_id"),
+            step_id=tags.get("step_id"),
+            frames=saved.frames,
+            fps=saved.fps,
+            width=saved.width,
+            height=saved.height,
+            format=saved.format,
+            episode_return=tags.get("episode_return"),
+            episode_length=tags.get("episode_length"),
+            env_index=tags.get("env_index"),
+            error=saved.error,
+            tags=tags,
+        )
+
+
+def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float = 30.0) -> float:
+    """The frame rate to record at: ``fps``, else ``metadata["render_fps"]``, else 30.
+
+    ``render_fps: None`` (or 0, negative, non-numeric) in the metadata falls back to
+    30 with one warning instead of crashing at save time (Gymnasium/moviepy did).
+
+    >>> resolve_fps(None, {"render_fps": 50})
+    50.0
+    >>> resolve_fps(12, {})
+    12.0
+    """
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+        return float(fps)
+    meta_fps = metadata.get("render_fps") if metadata else None
+    if meta_fps is None:
+        if metadata and "render_fps" in metadata:
+            logger.warning(
+                "The environment's metadata has render_fps=None; recording at %s fps. "
+                "Pass fps= to RecordVideo to choose.", fallback,
+            )
+        return float(fallback)
+    if isinstance(meta_fps, bool) or not isinstance(meta_fps, (int, float)) or not math.isfinite(meta_fps) or meta_fps <= 0:
+        logger.warning(
+            "The environment's metadata has an unusable render_fps=%r; recording at %s fps. "
+            "Pass fps= to RecordVideo to choose.", meta_fps, fallback,
+        )
+        return float(fallback)
+    return float(meta_fps)
+
+
+def check_video_length(video_length: object) -> float:
+    """``0`` means whole episodes (``inf``); otherwise a positive frame count."""
+    if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 0:
+        raise ValueError(
+            f"video_length must be 0 (record whole episodes) or a positive number of steps, "
+            f"got {video_length!r}"
+        )
+    return float("inf") if video_length == 0 else video_length
+
+
+def check_format(fmt: str) -> str:
+    """Validate the container format early."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def prepare_folder(video_folder: str | os.PathLike[str]) -> str:
+    """Make the video folder (absolute path) or fail now with a clear message."""
+    folder = os.path.abspath(os.fspath(video_folder))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(
+            f"video_folder {folder!r} is a file; pass a directory path for the videos"
+        )
+    os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"video_folder {folder!r} is not writable; choose another folder")
+    return folder
+
+
+class ClipRecorder:
+    """Starts, feeds and finishes clips for one stream of frames.
+
+    Args:
+        video_folder: where the videos go (created if missing).
+        name_prefix: prefix of every file name.
+        episode_trigger, step_trigger: when to start a clip (see :mod:`agentreel.triggers`).
+        video_length: ``0`` for whole episodes, else frames per clip after the first
+            (a clip holds ``video_length + 1`` frames and may span episodes).
+        fps: frame rate of the files.
+        format: ``"mp4"`` (H.264, yuv420p), ``"webm"`` or ``"gif"``.
+        quality: encoder quality (x264 CRF for mp4; lower is better), ``None`` for the default.
+        sidecar: write ``NAME.json`` next to each video.
+        on_video_saved: called with a :class:`VideoSaved` on the caller's thread.
+        gc_trigger: run ``gc.collect()`` after a video when it returns True (off by default:
+            agentreel keeps no frames in memory).
+        engine: the :class:`~agentreel.video.VideoEngine` to use (the shared default).
+        env_index: the sub-environment this recorder follows, for per-env vector recording.
+    """
+
+    def __init__(
+        self,
+        video_folder: str | os.PathLike[str],
+        *,
+        name_prefix: str = "rl-video",
+        episode_trigger: Trigger | None = None,
+        step_trigger: Trigger | None = None,
+        video_length: float = float("inf"),
+        fps: float = 30.0,
+        format: str = "mp4",
+        quality: int | None = None,
+        sidecar: bool = False,
+        on_video_saved: Callable[[VideoSaved], None] | None = None,
+        gc_trigger: Trigger | None = None,
+        log_saves: bool = False,
+        engine: VideoEngine | None = None,
+        env_index: int | None = None,
+    ) -> None:
+        self.video_folder = prepare_folder(video_folder)
+        self.name_prefix = name_prefix
+        self.episode_trigger = episode_trigger
+        self.step_trigger = step_trigger
+        self.video_length = video_length
+        self.fps = fps
+        self.format = check_format(format)
+        self.quality = quality
+        self.sidecar = sidecar
+        self.on_video_saved = on_video_saved
+        self.gc_trigger = gc_trigger
+        self.log_saves = log_saves
+        self.env_index = env_index
+        self._engine = engine
+        self.episode_id = -1
+        self.step_id = -1
+        self.video_name: str | None = None
+        self.saved: deque[VideoSaved] = deque(maxlen=1000)  # the newest saved videos
+        self._stream: VideoStream | None = None
+        self._pending: list[VideoStream] = []
+        self._clip_is_episode = False
+        self._episode_return = 0.0
+        self._episode_length = 0
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        """True while a clip is open."""
+        return self._stream is not None
+
+    @property
+    def engine(self) -> VideoEngine:
+        """The video engine (the process-wide default unless one was given)."""
+        if self._engine is None:
+            self._engine = default_engine()
+        return self._engine
+
+    @property
+    def clip_frames(self) -> int:
+        """Frames accepted into the open clip so far."""
+        return self._stream.frames if self._stream is not None else 0
+
+    # -- events from the wrapper ----------------------------------------------------------
+    def begin_episode(self) -> None:
+        """A new episode starts (a reset): maybe end a whole-episode clip, maybe start one."""
+        self.episode_id += 1
+        if self.recording and self.video_length == float("inf"):
+            self.stop()
+        self._episode_return = 0.0
+        self._episode_length = 0
+        if fires("episode_trigger", self.episode_trigger, self.episode_id):
+            self.start(f"{self.name_prefix}-episode-{self.episode_id}", whole_episode=True)
+
+    def begin_step(self, reward: float = 0.0, *, in_episode: bool = True) -> None:
+        """A step happened: count it and maybe start a step-triggered clip.
+
+        ``in_episode=False`` for a vector env's autoreset step, which belongs to no episode.
+        """
+        self.step_id += 1
+        if in_episode:
+            self._episode_return += float(reward)
+            self._episode_length += 1
+        if fires("step_trigger", self.step_trigger, self.step_id):
+            self.start(f"{self.name_prefix}-step-{self.step_id}", whole_episode=False)
+
+    def capture(self, frame: Any) -> None:
+        """Add a frame to the open clip (if any); end the clip at ``video_length + 1`` frames.
+
+        A malformed frame raises :class:`~agentreel.video.FrameError` here, at capture;
+        the clip stays open and later frames are still recorded.
+        """
+        if self._stream is None:
+            return
+        self._stream.add_frame(frame)
+        if self._stream.frames > self.video_length:
+            self.stop()
+
+    def end_episode(self, terminated: bool = False, truncated: bool = False) -> None:
+        """The episode just ended: a whole-episode clip is finished now, not at the next reset."""
+        if self.recording and self.video_length == float("inf"):
+            self.stop(terminated=terminated, truncated=truncated)
+
+    # -- clips -----------------------------------------------------------------------------
+    def start(self, name: str, *, whole_episode: bool = False) -> None:
+        """Start clip ``name``, finishing any open clip first."""
+        if self.recording:
+            self.stop()
+        path = os.path.join(self.video_folder, f"{name}.{self.format}")
+        tags: dict[str, Any] = {
+            "name": name,
+            "episode_id": self.episode_id,
+            "step_id": self.step_id,
+        }
+        if self.env_index is not None:
+            tags["env_index"] = self.env_index
+        self._stream = self.engine.open(
+            path,
+            fps=self.fps,
+            format=self.format,
+            quality=self.quality,
+            tags=tags,
+            on_saved=self._saved,
+            sidecar=self.sidecar,
+        )
+        self.video_name = name
+        self._clip_is_episode = whole_episode and self._episode_length == 0
+
+    def stop(self, *, terminated: bool | None = None, truncated: bool | None = None) -> None:
+        """Finish the open clip; the file is completed in the background."""
+        stream, self._stream = self._stream, None
+        self.video_name = None
+        if stream is None:
+            return
+        tags: dict[str, Any] = {}
+        if self._clip_is_episode:
+            tags["episode_return"] = self._episode_return
+            tags["episode_length"] = self._episode_length
+            if terminated is not None:
+                tags["terminated"] = bool(terminated)
+                tags["truncated"] = bool(truncated)
+        stream.finish(tags=tags)
+        self._pending.append(stream)
+        self._pending = [s for s in self._pending if not s.done]  # keep only unfinished ones
+        self.engine.poll()
+
+    def close(self) -> None:
+        """Finish the open clip and wait until every video of this recorder is on disk."""
+        if self.recording:
+            self.stop()
+        pending, self._pending = self._pending, []
+        for stream in pending:
+            stream.wait()
+        if self._engine is not None:
+            self._engine.poll()
+
+    def _saved(self, saved: SavedVideo) -> None:
+        event = VideoSaved.from_saved(saved)
+        self.saved.append(event)
+        if event.error:
+            logger.error("agentreel: could not write %s: %s", event.path, event.error)
+        elif self.log_saves:
+            logger.info("agentreel: saved %s (%d frames)", event.path, event.frames)
+        if self.on_video_saved is not None:
+            try:
+                self.on_video_saved(event)
+            except Exception:  # a user's callback must not kill the agent's loop
+                logger.exception("agentreel: on_video_saved callback failed for %s", event.path)
+        if self.gc_trigger is not None and fires("gc_trigger", self.gc_trigger, self.episode_id):
+            gc.collect()

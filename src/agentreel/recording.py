@@ -1,0 +1,303 @@
+"""``RecordVideo``: a drop-in for ``gymnasium.wrappers.RecordVideo`` that streams.
+
+Frames go to a background encoder as they are rendered, so memory stays flat
+however long the episode, ``reset()`` never stalls on encoding, and an
+episode's video is complete on disk as soon as the episode ends.
+
+Example:
+    >>> import gymnasium as gym, tempfile
+    >>> from agentreel import RecordVideo
+    >>> env = gym.make("CartPole-v1", render_mode="rgb_array")
+    >>> env = RecordVideo(env, tempfile.mkdtemp(), episode_trigger=lambda i: True)
+    >>> _ = env.reset(seed=0)
+    >>> done = False
+    >>> while not done:
+    ...     _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    ...     done = terminated or truncated
+    >>> env.close()
+    >>> env.saved_videos[0].name
+    'rl-video-episode-0'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from agentreel.recorder import (
+    ClipRecorder,
+    VideoSaved,
+    check_video_length,
+    resolve_fps,
+)
+from agentreel.triggers import capped_cubic_video_schedule, check_trigger
+
+logger = logging.getLogger("agentreel")
+
+UNRECORDABLE_RENDER_MODES = (None, "human", "ansi")
+
+
+def check_render_mode(render_mode: str | None) -> None:
+    """Raise the drop-in ``ValueError`` for render modes that give no image."""
+    if render_mode in UNRECORDABLE_RENDER_MODES:
+        raise ValueError(
+            f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
+            "Initialize your environment with a render_mode that returns an image, such as rgb_array."
+        )
+
+
+def warn_if_overwriting(folder: str, name_prefix: str, suffix: str) -> None:
+    """Say so when videos of this prefix already exist (they will be replaced)."""
+    if not os.path.isdir(folder):
+        return
+    existing = [f for f in os.listdir(folder) if f.startswith(name_prefix + "-") and f.endswith(suffix)]
+    if existing:
+        logger.warning(
+            "agentreel: %d %s video(s) with prefix %r already exist in %s and will be overwritten "
+            "by videos of the same name; pass another video_folder or name_prefix to keep them.",
+            len(existing), suffix, name_prefix, folder,
+        )
+
+
+class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Records videos of episodes, or of fixed-length clips, from ``env.render()``.
+
+    Same constructor, attributes and file names as Gymnasium 1.4's ``RecordVideo``:
+    ``{name_prefix}-episode-{episode_id}.mp4`` and ``{name_prefix}-step-{step_id}.mp4``
+    in ``video_folder``; with no trigger, episodes 0, 1, 8, 27, ..., 729, 1000, 2000, ...
+    are recorded (:func:`~agentreel.triggers.capped_cubic_video_schedule`).
+    An episode's video holds the reset frame plus one frame per step; with
+    ``video_length=N`` a clip holds ``N + 1`` frames and may span episodes.
+
+    Differences you will notice (all fixes): no frames kept in memory; the video of
+    an episode is complete on disk when the episode ends; ``close()`` returns once
+    every video is complete; odd frame sizes are padded to even and files are
+    yuv420p with ``+faststart`` so browsers play them; gray, RGBA and float frames
+    are converted (bad ones raise at capture, naming the problem); ``render_fps: None``
+    falls back to 30 fps with a warning; no ``gc.collect()`` after each video unless
+    ``gc_trigger`` is given.
+
+    Args:
+        env: an env whose ``render_mode`` returns images (``rgb_array``, ``rgb_array_list``, ...).
+        video_folder: folder for the videos (created if missing).
+        episode_trigger: ``f(episode_id) -> bool``: start a recording at this episode.
+        step_trigger: ``f(step_id) -> bool``: start a recording at this step.
+        video_length: ``0`` records whole episodes; ``N > 0`` records clips of ``N + 1`` frames.
+        name_prefix: prefix of the file names.
+        fps: frame rate; default ``env.metadata["render_fps"]``, else 30.
+        disable_logger: when False, log a line for every saved video.
+        gc_trigger: ``f(episode_id) -> bool``: run ``gc.collect()`` after a video (default: never).
+        format: ``"mp4"`` (H.264), ``"webm"`` or ``"gif"`` (keyword-only).
+        quality: encoder quality, x264 CRF for mp4 (lower is better; default 23).
+        on_video_saved: called with a :class:`~agentreel.recorder.VideoSaved` per finished video.
+        sidecar: also write ``NAME.json`` next to each video with its ids, frames and episode stats.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        video_folder: str,
+        episode_trigger: Callable[[int], bool] | None = None,
+        step_trigger: Callable[[int], bool] | None = None,
+        video_length: int = 0,
+        name_prefix: str = "rl-video",
+        fps: int | None = None,
+        disable_logger: bool = True,
+        gc_trigger: Callable[[int], bool] | None = None,
+        *,
+        format: str = "mp4",
+        quality: int | None = None,
+        on_video_saved: Callable[[VideoSaved], None] | None = None,
+        sidecar: bool = False,
+    ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            video_folder=video_folder,
+            episode_trigger=episode_trigger,
+            step_trigger=step_trigger,
+            video_length=video_length,
+            name_prefix=name_prefix,
+            fps=fps,
+            disable_logger=disable_logger,
+            gc_trigger=gc_trigger,
+            format=format,
+            quality=quality,
+            on_video_saved=on_video_saved,
+            sidecar=sidecar,
+        )
+        gym.Wrapper.__init__(self, env)
+        check_render_mode(env.render_mode)
+        check_trigger("episode_trigger", episode_trigger)
+        check_trigger("step_trigger", step_trigger)
+        check_trigger("gc_trigger", gc_trigger)
+        if episode_trigger is None and step_trigger is None:
+            episode_trigger = capped_cubic_video_schedule
+        length = check_video_length(video_length)
+        frames_per_sec = resolve_fps(fps, self.metadata)
+        warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
+        self.disable_logger = disable_logger
+        self.render_history: list[Any] = []
+        self._recorder = ClipRecorder(
+            video_folder,
+            name_prefix=name_prefix,
+            episode_trigger=episode_trigger,
+            step_trigger=step_trigger,
+            video_length=length,
+            fps=frames_per_sec,
+            format=format,
+            quality=quality,
+            sidecar=sidecar,
+            on_video_saved=on_video_saved,
+            gc_trigger=gc_trigger,
+            log_saves=not disable_logger,
+        )
+
+    # -- Gymnasium-compatible attributes -----------------------------------------------
+    @property
+    def episode_trigger(self) -> Callable[[int], bool] | None:
+        """The episode trigger (Gymnasium's default schedule when none was given)."""
+        return self._recorder.episode_trigger
+
+    @episode_trigger.setter
+    def episode_trigger(self, trigger: Callable[[int], bool] | None) -> None:
+        self._recorder.episode_trigger = check_trigger("episode_trigger", trigger)
+
+    @property
+    def step_trigger(self) -> Callable[[int], bool] | None:
+        """The step trigger."""
+        return self._recorder.step_trigger
+
+    @step_trigger.setter
+    def step_trigger(self, trigger: Callable[[int], bool] | None) -> None:
+        self._recorder.step_trigger = check_trigger("step_trigger", trigger)
+
+    @property
+    def gc_trigger(self) -> Callable[[int], bool] | None:
+        """When to run ``gc.collect()`` after a video (``None``: never)."""
+        return self._recorder.gc_trigger
+
+    @property
+    def video_folder(self) -> str:
+        """The absolute path of the video folder."""
+        return self._recorder.video_folder
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of the file names."""
+        return self._recorder.name_prefix
+
+    @property
+    def frames_per_sec(self) -> float:
+        """Frame rate of the videos."""
+        return self._recorder.fps
+
+    @property
+    def video_length(self) -> float:
+        """Frames per clip after the first, ``inf`` for whole episodes."""
+        return self._recorder.video_length
+
+    @property
+    def episode_id(self) -> int:
+        """Episodes started so far minus one (``-1`` before the first reset)."""
+        return self._recorder.episode_id
+
+    @property
+    def step_id(self) -> int:
+        """Steps taken so far minus one."""
+        return self._recorder.step_id
+
+    @property
+    def recording(self) -> bool:
+        """True while a clip is being recorded."""
+        return self._recorder.recording
+
+    @property
+    def _video_name(self) -> str | None:
+        return self._recorder.video_name
+
+    @property
+    def saved_videos(self) -> list[VideoSaved]:
+        """The videos this wrapper has completed, oldest first (the newest 1000)."""
+        return list(self._recorder.saved)
+
+    # -- the Gymnasium API ------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env; start a recording if the episode trigger fires."""
+        obs, info = super().reset(seed=seed, options=options)
+        self._recorder.begin_episode()
+        if self._recorder.recording:
+            self._capture_frame()
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env; record the rendered frame while recording."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._recorder.begin_step(reward)
+        if self._recorder.recording:
+            self._capture_frame()
+        if terminated or truncated:
+            self._recorder.end_episode(terminated, truncated)
+        return obs, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        """Render; in ``*_list`` modes the frames rendered for the recording are returned too."""
+        render_out = super().render()
+        if self.render_history:
+            history, self.render_history = self.render_history, []
+            return history + list(render_out)
+        return render_out
+
+    def start_recording(self, video_name: str) -> None:
+        """Start a clip named ``video_name`` now, finishing any open clip."""
+        self._recorder.start(video_name)
+
+    def stop_recording(self) -> None:
+        """Finish the open clip; its file is completed in the background."""
+        self._recorder.stop()
+
+    def close(self) -> None:
+        """Close the env, then wait until every pending video is complete on disk."""
+        try:
+            super().close()
+        finally:
+            self._recorder.close()
+
+    def _capture_frame(self) -> None:
+        frame = self.env.render()
+        if isinstance(frame, list):
+            if not frame:
+                logger.warning(
+                    "agentreel: env.render() returned an empty list (render() was just called); "
+                    "no frame captured for this step."
+                )
+                return
+            self.render_history += frame
+            frame = frame[-1]
+        if isinstance(frame, tuple) and frame and isinstance(frame[0], np.ndarray):
+            frame = frame[0]  # rgbd_tuple: record the RGB part
+        if not isinstance(frame, np.ndarray):
+            self._recorder.stop()
+            logger.warning(
+                "agentreel: recording stopped: env.render() returned %s instead of an image array; "
+                "create the env with render_mode='rgb_array'.", type(frame).__name__,
+            )
+            return
+        self._recorder.capture(frame)
+
+    def __del__(self) -> None:
+        """Finish a clip left open (its file is still completed); never raises."""
+        recorder = getattr(self, "_recorder", None)
+        if recorder is None:
+            return
+        try:
+            if recorder.recording:
+                recorder.stop()
+        except Exception:  # interpreter shutdown: nothing sensible left to do
+            pass

@@ -1,0 +1,60 @@
+"""Tile the frames of a vector env's sub-environments into one grid image.
+
+Any number of tiles works: the grid is padded with black cells rather than
+falling back to a 1xN strip when N is prime.
+
+Example:
+    >>> grid_shape(7, 400, 600)        # 7 CartPole frames, square video wanted
+    (4, 2)
+    >>> import numpy as np
+    >>> tile_frames([np.full((2, 2, 3), i, np.uint8) for i in range(3)], 2, 2).shape
+    (4, 4, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def grid_shape(n_tiles: int, tile_height: int, tile_width: int,
+               aspect_ratio: tuple[float, float] = (1, 1)) -> tuple[int, int]:
+    """Rows and columns whose picture is closest to ``aspect_ratio`` (width, height).
+
+    Only grids without an empty row or column are considered; among equally close
+    ones the grid with fewer empty cells wins.
+    """
+    if n_tiles < 1:
+        raise ValueError(f"need at least one frame to tile, got {n_tiles}")
+    if len(aspect_ratio) != 2 or min(aspect_ratio) <= 0:
+        raise ValueError(f"video_aspect_ratio must be two positive numbers (width, height), got {aspect_ratio!r}")
+    target = aspect_ratio[0] / aspect_ratio[1]
+    candidates = []
+    for rows in range(1, n_tiles + 1):
+        cols = math.ceil(n_tiles / rows)
+        if (rows - 1) * cols >= n_tiles:  # a whole empty row
+            continue
+        aspect = (cols * tile_width) / (rows * tile_height)
+        closeness = round(abs(math.log(aspect / target)), 9)
+        candidates.append((closeness, rows * cols - n_tiles, rows, cols))
+    _, _, rows, cols = min(candidates)  # rows == 1 is always a candidate
+    return rows, cols
+
+
+def tile_frames(frames: Sequence[np.ndarray], rows: int, cols: int) -> np.ndarray:
+    """Place equally sized ``(H, W, C)`` frames row by row on a black grid."""
+    first = frames[0]
+    height, width = first.shape[:2]
+    grid = np.zeros((rows * height, cols * width) + first.shape[2:], dtype=first.dtype)
+    for index, frame in enumerate(frames):
+        if frame.shape != first.shape:
+            raise ValueError(
+                f"sub-environment {index} rendered a frame of shape {frame.shape}, but sub-environment 0 "
+                f"rendered {first.shape}; tiled recording needs equal frame sizes "
+                "(use per_env=True to record each sub-environment to its own file)"
+            )
+        row, col = divmod(index, cols)
+        grid[row * height:(row + 1) * height, col * width:(col + 1) * width] = frame
+    return grid

@@ -1,0 +1,319 @@
+"""``agentreel.vector.RecordVideo``: a drop-in for ``gymnasium.wrappers.vector.RecordVideo``.
+
+Three layouts, one engine (the same :class:`~agentreel.recorder.ClipRecorder` as
+the single-env wrapper):
+
+* tiled (default): every sub-env's frame in one grid; episodes counted on sub-env 0;
+* ``record_first_only=True``: only sub-env 0;
+* ``per_env=True`` (agentreel only): one file per sub-env episode, named
+  ``{name_prefix}-env-{i}-episode-{k}.mp4`` where ``k`` counts sub-env ``i``'s episodes.
+
+Example:
+    >>> import gymnasium as gym, tempfile
+    >>> from agentreel.vector import RecordVideo
+    >>> envs = gym.make_vec("CartPole-v1", num_envs=3, render_mode="rgb_array")
+    >>> envs = RecordVideo(envs, tempfile.mkdtemp(), step_trigger=lambda s: s == 0, video_length=5)
+    >>> _ = envs.reset(seed=0)
+    >>> for _ in range(6):
+    ...     _ = envs.step(envs.action_space.sample())
+    >>> envs.close()
+    >>> [(v.name, v.frames) for v in envs.saved_videos]
+    [('rl-video-step-0', 6)]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+
+from agentreel.recorder import ClipRecorder, VideoSaved, check_video_length, resolve_fps
+from agentreel.recording import check_render_mode, warn_if_overwriting
+from agentreel.tiling import grid_shape, tile_frames
+from agentreel.triggers import capped_cubic_video_schedule, check_trigger
+from agentreel.video import normalize_frame
+
+logger = logging.getLogger("agentreel")
+
+
+def read_reset_mask(options: dict[str, Any] | None, num_envs: int) -> np.ndarray | None:
+    """The ``reset_mask`` of a partial reset, validated, or ``None`` for a full reset."""
+    if not options or "reset_mask" not in options:
+        return None
+    mask = options["reset_mask"]
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (num_envs,):
+        raise ValueError(
+            f"options['reset_mask'] must be a bool numpy array of shape ({num_envs},), got {mask!r}"
+        )
+    return mask
+
+
+class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
+    """Records videos of a vector env's sub-environments, tiled, first only, or one file each.
+
+    Same constructor and file names as Gymnasium 1.4's vector ``RecordVideo``; the
+    extra arguments are keyword-only. See :class:`agentreel.RecordVideo` for the
+    shared arguments and for the fixes over Gymnasium; in addition here: any number
+    of sub-envs tiles into a padded grid (a prime count does not give a 1xN strip),
+    the terminal frame of an episode is kept under next-step and disabled autoreset,
+    and partial resets (``options={"reset_mask": m}``) do not duplicate frames.
+    Under same-step autoreset the vector env has already reset a finished
+    sub-env before it can be rendered, so its terminal frame cannot be recorded.
+
+    Args:
+        per_env: write one file per sub-env episode instead of a tiled video.
+        format, quality, on_video_saved, sidecar: as in :class:`agentreel.RecordVideo`.
+    """
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        video_folder: str,
+        video_aspect_ratio: tuple[int, int] = (1, 1),
+        record_first_only: bool = False,
+        episode_trigger: Callable[[int], bool] | None = None,
+        step_trigger: Callable[[int], bool] | None = None,
+        video_length: int = 0,
+        name_prefix: str = "rl-video",
+        fps: int | None = None,
+        disable_logger: bool = True,
+        gc_trigger: Callable[[int], bool] | None = None,
+        *,
+        per_env: bool = False,
+        format: str = "mp4",
+        quality: int | None = None,
+        on_video_saved: Callable[[VideoSaved], None] | None = None,
+        sidecar: bool = False,
+    ) -> None:
+        VectorWrapper.__init__(self, env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            video_folder=video_folder,
+            video_aspect_ratio=video_aspect_ratio,
+            record_first_only=record_first_only,
+            episode_trigger=episode_trigger,
+            step_trigger=step_trigger,
+            video_length=video_length,
+            name_prefix=name_prefix,
+            fps=fps,
+            disable_logger=disable_logger,
+            gc_trigger=gc_trigger,
+            per_env=per_env,
+            format=format,
+            quality=quality,
+            on_video_saved=on_video_saved,
+            sidecar=sidecar,
+        )
+        check_render_mode(env.render_mode)
+        for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger),
+                              ("gc_trigger", gc_trigger)):
+            check_trigger(name, trigger)
+        if per_env and record_first_only:
+            raise ValueError("choose one of per_env=True and record_first_only=True")
+        if episode_trigger is None and step_trigger is None:
+            episode_trigger = capped_cubic_video_schedule
+        self.autoreset_mode = env.metadata.get("autoreset_mode")
+        if self.autoreset_mode is None:
+            logger.warning("agentreel: %s does not declare its autoreset mode; assuming next-step.", env)
+            self.autoreset_mode = AutoresetMode.NEXT_STEP
+        length = check_video_length(video_length)
+        warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
+        self.record_first_only = record_first_only
+        self.per_env = per_env
+        self.video_aspect_ratio = video_aspect_ratio
+        grid_shape(1, 1, 1, video_aspect_ratio)  # validates the ratio now, not at the first frame
+        self.disable_logger = disable_logger
+        self.frame_rows = -1
+        self.frame_cols = -1
+        self.has_autoreset = False
+        self.render_history: list[Any] = []
+        self._prev_dones = np.zeros(self.num_envs, dtype=bool)
+        shared = dict(
+            episode_trigger=episode_trigger,
+            step_trigger=step_trigger,
+            video_length=length,
+            fps=resolve_fps(fps, self.metadata),
+            format=format,
+            quality=quality,
+            sidecar=sidecar,
+            on_video_saved=on_video_saved,
+            gc_trigger=gc_trigger,
+            log_saves=not disable_logger,
+        )
+        if per_env:
+            self._recorders = [
+                ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i, **shared)
+                for i in range(self.num_envs)
+            ]
+        else:
+            self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix, **shared)]
+        self.name_prefix = name_prefix
+
+    # -- Gymnasium-compatible attributes -----------------------------------------------
+    @property
+    def _first(self) -> ClipRecorder:
+        return self._recorders[0]
+
+    @property
+    def episode_trigger(self) -> Callable[[int], bool] | None:
+        """The episode trigger (Gymnasium's default schedule when none was given)."""
+        return self._first.episode_trigger
+
+    @property
+    def step_trigger(self) -> Callable[[int], bool] | None:
+        """The step trigger."""
+        return self._first.step_trigger
+
+    @property
+    def gc_trigger(self) -> Callable[[int], bool] | None:
+        """When to run ``gc.collect()`` after a video (``None``: never)."""
+        return self._first.gc_trigger
+
+    @property
+    def video_folder(self) -> str:
+        """The absolute path of the video folder."""
+        return self._first.video_folder
+
+    @property
+    def frames_per_sec(self) -> float:
+        """Frame rate of the videos."""
+        return self._first.fps
+
+    @property
+    def video_length(self) -> float:
+        """Frames per clip after the first, ``inf`` for whole episodes."""
+        return self._first.video_length
+
+    @property
+    def episode_id(self) -> int:
+        """Episodes of sub-env 0 started so far minus one."""
+        return self._first.episode_id
+
+    @property
+    def step_id(self) -> int:
+        """Vector steps taken so far minus one."""
+        return self._first.step_id
+
+    @property
+    def recording(self) -> bool:
+        """True while any clip is being recorded."""
+        return any(r.recording for r in self._recorders)
+
+    @property
+    def _video_name(self) -> str | None:
+        return self._first.video_name
+
+    @property
+    def saved_videos(self) -> list[VideoSaved]:
+        """The videos this wrapper has completed (the newest 1000 per recorder)."""
+        videos = [v for r in self._recorders for v in r.saved]
+        return sorted(videos, key=lambda v: (v.episode_id or 0, v.step_id or 0, v.env_index or 0))
+
+    # -- the Gymnasium API ------------------------------------------------------------
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset (all, or the sub-envs of ``options["reset_mask"]``) and maybe start recordings."""
+        mask = read_reset_mask(options, self.num_envs)
+        obs, info = self.env.reset(seed=seed, options=dict(options) if options else options)
+        reset_envs = np.ones(self.num_envs, dtype=bool) if mask is None else mask
+        self._prev_dones[reset_envs] = False
+        self.has_autoreset = False
+        if self.per_env:
+            for i in np.flatnonzero(reset_envs):
+                self._recorders[i].begin_episode()
+            self._capture(only=reset_envs)
+        elif reset_envs[0]:
+            self._first.begin_episode()
+            self._capture()
+        return obs, info
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step; record the frames of the sub-envs being recorded."""
+        obs, rewards, terminations, truncations, info = self.env.step(actions)
+        dones = np.logical_or(terminations, truncations)
+        followed = range(self.num_envs) if self.per_env else (0,)
+        same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
+        for i in followed:
+            recorder = self._recorders[i if self.per_env else 0]
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._prev_dones[i]:
+                recorder.begin_episode()  # this step was sub-env i's autoreset
+                recorder.begin_step(in_episode=False)
+            else:
+                recorder.begin_step(rewards[i])
+            if same_step and dones[i]:
+                # The sub-env has already been reset: its frame starts the next episode.
+                recorder.end_episode(bool(terminations[i]), bool(truncations[i]))
+                recorder.begin_episode()
+        self._capture()
+        if not same_step:
+            for i in followed:
+                if dones[i]:
+                    self._recorders[i if self.per_env else 0].end_episode(
+                        bool(terminations[i]), bool(truncations[i]))
+        self._prev_dones = dones
+        self.has_autoreset = bool(dones[0]) and self.autoreset_mode == AutoresetMode.NEXT_STEP
+        return obs, rewards, terminations, truncations, info
+
+    def close(self, **kwargs: Any) -> None:
+        """Close the env, then wait until every pending video is complete on disk."""
+        try:
+            super().close(**kwargs)
+        finally:
+            for recorder in self._recorders:
+                recorder.close()
+
+    def start_recording(self, video_name: str) -> None:
+        """Start a clip named ``video_name`` (tiled or first-only layouts)."""
+        self._first.start(video_name)
+
+    def stop_recording(self) -> None:
+        """Finish the open clips."""
+        for recorder in self._recorders:
+            recorder.stop()
+
+    # -- frames ----------------------------------------------------------------------------
+    def _capture(self, only: np.ndarray | None = None) -> None:
+        """Render once and hand each recording its frame (``only``: sub-envs just reset)."""
+        wanted = [
+            r for i, r in enumerate(self._recorders)
+            if r.recording and (only is None or not self.per_env or only[i])
+        ]
+        if not wanted:
+            return
+        frames = self._render_all()
+        if self.per_env:
+            for recorder in wanted:
+                recorder.capture(frames[recorder.env_index])
+            return
+        tiles = [normalize_frame(frames[0])] if self.record_first_only else [
+            normalize_frame(f) for f in frames
+        ]
+        if self.frame_rows == -1:
+            height, width = tiles[0].shape[:2]
+            self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
+        self._first.capture(tile_frames(tiles, self.frame_rows, self.frame_cols))
+
+    def _render_all(self) -> Sequence[Any]:
+        frames = self.env.render()
+        if not isinstance(frames, Sequence) or len(frames) != self.num_envs:
+            raise ValueError(
+                f"RecordVideo expected env.render() to return one frame per sub-environment "
+                f"({self.num_envs}), got {type(frames).__name__}"
+                + (f" of length {len(frames)}" if isinstance(frames, Sequence) else "")
+            )
+        return [f[-1] if isinstance(f, list) and f else f for f in frames]
+
+    def __del__(self) -> None:
+        """Finish clips left open (their files are still completed); never raises."""
+        for recorder in getattr(self, "_recorders", ()):
+            try:
+                if recorder.recording:
+                    recorder.stop()
+            except Exception:  # interpreter shutdown: nothing sensible left to do
+                pass
