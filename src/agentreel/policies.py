@@ -1,0 +1,135 @@
+"""Policies the ``agentreel record`` command can run.
+
+A policy is a callable ``policy(observation) -> action``. :func:`load_policy`
+turns a command-line spec into one:
+
+* ``random``: samples the action space;
+* ``demo``: a built-in controller (CartPole: balances the pole for 500 steps);
+* ``auto``: ``demo`` where there is one, else ``random``;
+* ``package.module:callable``: your function, or a factory called with the env
+  when it is a class or takes an ``env`` argument;
+* ``path/to/model.zip``: a saved Stable-Baselines3 model (``pip install "agentreel[sb3]"``).
+
+Example:
+    >>> import gymnasium as gym
+    >>> env = gym.make("CartPole-v1")
+    >>> policy = load_policy("demo", env, "CartPole-v1")
+    >>> obs, _ = env.reset(seed=0)
+    >>> policy(obs) in (0, 1)
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agentreel.extras import require
+
+Policy = Callable[[Any], Any]
+
+
+def cartpole_controller(observation: Any) -> int:
+    """Push the cart towards where the pole is falling (a hand-tuned linear controller)."""
+    x, x_dot, theta, theta_dot = np.asarray(observation, dtype=float)[:4]
+    return int(theta + 0.5 * theta_dot + 0.05 * x + 0.1 * x_dot > 0)
+
+
+DEMO_POLICIES: dict[str, Policy] = {
+    "CartPole": cartpole_controller,
+}
+
+
+def demo_policy(env_id: str) -> Policy | None:
+    """The built-in controller for ``env_id`` (matched by its name before ``-v``), if any."""
+    base = env_id.split("/")[-1].split("-v")[0]
+    return DEMO_POLICIES.get(base)
+
+
+def random_policy(action_space: gym.Space) -> Policy:
+    """Sample ``action_space`` whatever the observation."""
+    return lambda observation: action_space.sample()
+
+
+def load_policy(spec: str, env: gym.Env | gym.vector.VectorEnv, env_id: str) -> Policy:
+    """Turn a policy spec into ``policy(observation) -> action`` for ``env``.
+
+    For a vector env the returned policy maps a batch of observations to a batch of actions.
+    """
+    vector = isinstance(env, gym.vector.VectorEnv)
+    if spec == "random":
+        return random_policy(env.action_space)
+    if spec in ("demo", "auto"):
+        controller = demo_policy(env_id)
+        if controller is None:
+            if spec == "auto":
+                return random_policy(env.action_space)
+            known = ", ".join(sorted(DEMO_POLICIES))
+            raise ValueError(f"no demo policy for {env_id} (there is one for: {known}); use --policy random")
+        return batched(controller) if vector else controller
+    if spec.endswith(".zip"):
+        return sb3_policy(spec, vector)
+    if ":" in spec:
+        return imported_policy(spec, env, vector)
+    raise ValueError(
+        f"unknown policy {spec!r}: use random, demo, package.module:callable or path/to/sb3_model.zip"
+    )
+
+
+def batched(policy: Policy) -> Policy:
+    """Apply a single-observation policy to each row of a batch."""
+    return lambda observations: np.array([policy(obs) for obs in observations])
+
+
+def imported_policy(spec: str, env: Any, vector: bool) -> Policy:
+    """Import ``module:callable``; a class or a callable taking ``env`` is a factory."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r} for --policy {spec}: {exc}") from exc
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"{module_name!r} has no attribute {attr!r} (--policy {spec})")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"--policy {spec} is not callable")
+    params = _parameters(target)
+    if inspect.isclass(target) or params == ["env"]:
+        target = target(env)
+    return target
+
+
+def _parameters(target: Any) -> list[str]:
+    try:
+        return list(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def sb3_policy(path: str, vector: bool) -> Policy:
+    """Load a saved Stable-Baselines3 model with the first algorithm class that reads it."""
+    if not os.path.exists(path):
+        raise ValueError(f"no model file at {path}")
+    sb3 = require("stable_baselines3", "sb3")
+    errors = []
+    for name in ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG"):
+        try:
+            model = getattr(sb3, name).load(path, device="cpu")
+            break
+        except Exception as exc:  # the wrong algorithm for this file: try the next
+            errors.append(f"{name}: {exc}")
+    else:
+        raise ValueError(f"cannot load {path} as a Stable-Baselines3 model ({'; '.join(errors)})")
+
+    def act(observation: Any) -> Any:
+        action, _ = model.predict(observation, deterministic=True)
+        return action
+
+    return act
