@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from agentreel.vector.statistics import RecordEpisodeStatistics
+
+__all__: list[str] = ["RecordEpisodeStatistics"]

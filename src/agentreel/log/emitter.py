@@ -1,0 +1,91 @@
+"""Where a finished episode goes: the log's sinks, then the user's callback.
+
+Shared by the single-env and vector statistics wrappers so that neither holds
+its own copy of the delivery rules:
+
+* sinks opened from paths belong to the emitter and are closed by
+  :meth:`EpisodeEmitter.close`; sink objects passed in belong to the caller (they
+  may be shared by several envs) and are only flushed, if they can be;
+* an error from a sink propagates (a log that cannot be written should stop the
+  run loudly), but the wrapper's own statistics are already updated by then;
+* an error from ``on_episode_end`` is reported with ``warnings.warn`` and the
+  ``agentreel`` logger and does not break the agent's loop.
+
+Example:
+    >>> from agentreel.records import EpisodeRecord
+    >>> seen = []
+    >>> emitter = EpisodeEmitter(log=None, on_episode_end=seen.append)
+    >>> emitter.emit(EpisodeRecord(index=0, episode_return=1.0, length=1))
+    >>> len(seen), emitter.last_record.length
+    (1, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+
+from agentreel.log.sinks import LogTarget, _each, open_sinks
+from agentreel.records import EpisodeRecord
+
+logger = logging.getLogger("agentreel")
+
+EpisodeCallback = Callable[[EpisodeRecord], object]
+
+
+class EpisodeEmitter:
+    """Deliver each finished :class:`EpisodeRecord` to the log and the callback.
+
+    Args:
+        log: a path, directory, sink or list of them (see :func:`agentreel.log.as_sink`).
+        on_episode_end: called with every finished record, after the log.
+        env_id: written into the header of a ``monitor.csv`` it opens.
+        extra_keys: extra columns of a ``monitor.csv`` it opens.
+    """
+
+    def __init__(self, log: LogTarget = None, on_episode_end: EpisodeCallback | None = None,
+                 *, env_id: str | None = None, extra_keys: Sequence[str] = ()) -> None:
+        if on_episode_end is not None and not callable(on_episode_end):
+            raise TypeError(f"on_episode_end must be callable, got {on_episode_end!r}")
+        self.callback = on_episode_end
+        self.sink, self._owned = open_sinks(log, env_id=env_id, extra_keys=extra_keys)
+        self.last_record: EpisodeRecord | None = None
+        self.closed = False
+
+    def emit(self, record: EpisodeRecord) -> None:
+        """Write ``record`` to the log, then call the callback."""
+        self.last_record = record
+        if self.sink is not None:
+            self.sink.write(record)
+        if self.callback is not None:
+            try:
+                self.callback(record)
+            except Exception as exc:
+                message = (f"agentreel: on_episode_end callback {self.callback!r} raised "
+                           f"{type(exc).__name__}: {exc} (episode {record.index}); "
+                           "the episode is still recorded and the loop goes on")
+                logger.error(message, exc_info=True)
+                warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def close(self) -> None:
+        """Close the sinks this emitter opened and flush borrowed ones (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        owned_ids = {id(s) for s in self._owned}
+        borrowed = [s for s in _leaves(self.sink) if id(s) not in owned_ids]
+        owned, self._owned = self._owned, []
+        _each(owned, lambda s: s.close())
+        _each([s for s in borrowed if callable(getattr(s, "flush", None))],
+              lambda s: s.flush())
+
+
+def _leaves(sink: object) -> list[object]:
+    from agentreel.log.sinks import CompositeSink
+
+    if sink is None:
+        return []
+    if isinstance(sink, CompositeSink):
+        return [leaf for child in sink.sinks for leaf in _leaves(child)]
+    return [sink]

@@ -1,0 +1,65 @@
+"""The JSON Lines episode log: one :meth:`EpisodeRecord.to_dict` object per line.
+
+Each record is appended with one ``os.write`` on an ``O_APPEND`` descriptor, so
+it is on disk (in the page cache) when the episode ends, a killed process leaves
+no partial line, and several processes may append to the same file at once.
+
+Example:
+    >>> import os, tempfile
+    >>> from agentreel.records import EpisodeRecord
+    >>> path = os.path.join(tempfile.mkdtemp(), "episodes.jsonl")
+    >>> sink = JsonlSink(path)
+    >>> sink.write(EpisodeRecord(index=0, episode_return=3.0, length=3))
+    >>> sink.close()
+    >>> from agentreel.log.reader import read_episodes
+    >>> [r.episode_return for r in read_episodes(path)]
+    [3.0]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from agentreel.log._appendfile import AppendFile
+from agentreel.records import EpisodeRecord
+
+
+class JsonlSink:
+    """Append each finished episode to a ``.jsonl`` file as one JSON object.
+
+    Args:
+        path: the file; it is appended to (never truncated), so several runs or
+            processes may share it.
+        fsync: ``os.fsync`` after every record (survives power loss, slower).
+        t_start: the time (``time.time()``) that ``elapsed`` counts from for
+            records that do not carry it yet; defaults to when the sink opened.
+
+    A record whose ``elapsed`` is ``None`` gets ``elapsed = end_time - t_start``
+    (Stable-Baselines3's meaning of ``t``, rounded to 6 places) before it is
+    written; ``duration`` is Gymnasium's ``t`` (seconds since the episode's reset).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False,
+                 t_start: float | None = None) -> None:
+        self.t_start = time.time() if t_start is None else float(t_start)
+        self._file = AppendFile(path, fsync=fsync)
+        self.path = self._file.path
+
+    def write(self, record: EpisodeRecord) -> None:
+        """Append ``record`` as one line."""
+        if record.elapsed is None:
+            record.elapsed = round(record.end_time - self.t_start, 6)
+        line = json.dumps(record.to_dict(), separators=(",", ":")) + "\n"
+        self._file.append(line)
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self._file.close()
+
+    def __repr__(self) -> str:
+        return f"JsonlSink({str(self.path)!r})"
+
+    def __deepcopy__(self, memo: dict[int, object]) -> JsonlSink:
+        return self

@@ -1,0 +1,192 @@
+"""Drop-in for ``gymnasium.wrappers.RecordEpisodeStatistics``, with a crash-safe log.
+
+Behaves exactly like Gymnasium 1.4's wrapper (same attributes, same
+``info["episode"] = {"r", "l", "t"}``) and can also hand every finished episode,
+as an :class:`~agentreel.records.EpisodeRecord`, to a log (``monitor.csv``,
+JSON Lines, any sink) and to a callback.
+
+Two meanings of ``t``: in ``info["episode"]["t"]`` and the record's
+``duration`` it is Gymnasium's — seconds from the episode's ``reset()`` to its
+last step; in ``monitor.csv`` and the record's ``elapsed`` it is
+Stable-Baselines3's — seconds from the log's start to the episode's end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+from gymnasium.core import ActType, ObsType
+
+from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
+from agentreel.log.sinks import LogTarget
+from agentreel.records import EpisodeRecord
+
+__all__ = ["RecordEpisodeStatistics"]
+
+
+def spec_env_id(env: Any) -> str | None:
+    """The registered id of ``env`` (``env.spec.id``), or ``None``."""
+    try:
+        spec = env.spec
+    except Exception:  # a broken spec property must not stop the wrapper
+        return None
+    return getattr(spec, "id", None)
+
+
+class RecordEpisodeStatistics(
+    gym.Wrapper[ObsType, ActType, ObsType, ActType], gym.utils.RecordConstructorArgs
+):
+    """Track each episode's return, length and time; optionally log every episode.
+
+    On the step that ends an episode, ``info[stats_key]`` is
+    ``{"r": return, "l": length, "t": seconds since reset (6 places)}`` as Python
+    scalars, and the last ``buffer_length`` episodes are kept in
+    :attr:`return_queue`, :attr:`length_queue` and :attr:`time_queue`.
+
+    Args:
+        env: the environment to wrap.
+        buffer_length: the length of the three queues.
+        stats_key: the ``info`` key for the statistics; a clash is a ``ValueError``.
+        info_keywords: keys copied from the final step's ``info`` into the
+            record's ``extras`` (and ``monitor.csv`` columns), e.g. ``("is_success",)``.
+        log: where to write each finished episode: a ``.csv`` path (SB3
+            ``monitor.csv``), a ``.jsonl`` path, a directory (both files), a sink
+            object, or a list of those. Paths are opened now and closed by
+            :meth:`close`; sink objects are the caller's to close.
+        env_id: the id written in ``monitor.csv``'s header (default ``env.spec.id``).
+        on_episode_end: called with each finished :class:`EpisodeRecord`; if it
+            raises, a ``RuntimeWarning`` is issued and the loop goes on.
+
+    Attributes:
+        last_record: the most recent finished episode's record, or ``None``.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = RecordEpisodeStatistics(gym.make("CartPole-v1"), buffer_length=5)
+        >>> _ = env.reset(seed=1)
+        >>> done = False
+        >>> while not done:
+        ...     _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        ...     done = terminated or truncated
+        >>> sorted(info["episode"]), info["episode"]["l"] == env.length_queue[-1]
+        (['l', 'r', 't'], True)
+        >>> env.last_record.seed, env.last_record.length == info["episode"]["l"]
+        (1, True)
+        >>> env.close()
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[ObsType, ActType],
+        buffer_length: int = 100,
+        stats_key: str = "episode",
+        *,
+        info_keywords: Sequence[str] = (),
+        log: LogTarget = None,
+        env_id: str | None = None,
+        on_episode_end: EpisodeCallback | None = None,
+    ) -> None:
+        # Sinks and callbacks are recorded as given, not deep-copied.
+        gym.utils.RecordConstructorArgs.__init__(
+            self, _disable_deepcopy=True, buffer_length=buffer_length, stats_key=stats_key,
+            info_keywords=info_keywords, log=log, env_id=env_id, on_episode_end=on_episode_end,
+        )
+        gym.Wrapper.__init__(self, env)
+        if isinstance(info_keywords, str):
+            raise TypeError("info_keywords must be a sequence of keys, not one string")
+
+        self._stats_key = stats_key
+        self._info_keywords: tuple[str, ...] = tuple(info_keywords)
+
+        self.episode_count = 0
+        self.episode_start_time: float = -1
+        self.episode_returns: float = 0.0
+        self.episode_lengths: int = 0
+
+        self.time_queue: deque[float] = deque(maxlen=buffer_length)
+        self.return_queue: deque[float] = deque(maxlen=buffer_length)
+        self.length_queue: deque[int] = deque(maxlen=buffer_length)
+
+        self._has_reset = False
+        self._episode_seed: int | None = None
+        self._emitter = EpisodeEmitter(
+            log, on_episode_end,
+            env_id=env_id if env_id is not None else spec_env_id(env),
+            extra_keys=self._info_keywords,
+        )
+
+    @property
+    def last_record(self) -> EpisodeRecord | None:
+        """The record of the most recently finished episode (``None`` before the first)."""
+        return self._emitter.last_record
+
+    def step(
+        self, action: ActType
+    ) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the environment; on an episode's last step add ``info[stats_key]``."""
+        if not self._has_reset:
+            raise RuntimeError(
+                "Cannot call step() before reset(): call env.reset() first "
+                "(agentreel.RecordEpisodeStatistics)"
+            )
+        obs, reward, terminated, truncated, info = self.env.step(action)
+
+        self.episode_returns += reward
+        self.episode_lengths += 1
+
+        if terminated or truncated:
+            self._end_episode(info, bool(terminated), bool(truncated))
+
+        return obs, reward, terminated, truncated, info
+
+    def _end_episode(self, info: dict[str, Any], terminated: bool, truncated: bool) -> None:
+        key = self._stats_key
+        if key in info:
+            raise ValueError(
+                f"Attempted to add episode stats with key {key!r} but this key already "
+                f"exists in info: {list(info)}. Pass a different stats_key."
+            )
+        episode_time = round(time.perf_counter() - self.episode_start_time, 6)
+        episode_return = float(self.episode_returns)
+        length = int(self.episode_lengths)
+        info[key] = {"r": episode_return, "l": length, "t": episode_time}
+
+        self.time_queue.append(episode_time)
+        self.return_queue.append(episode_return)
+        self.length_queue.append(length)
+
+        record = EpisodeRecord(
+            index=self.episode_count, episode_return=episode_return, length=length,
+            duration=episode_time, terminated=terminated, truncated=truncated,
+            seed=self._episode_seed, end_time=time.time(),
+            extras={k: info[k] for k in self._info_keywords if k in info},
+        )
+        self.episode_count += 1
+        self.episode_start_time = time.perf_counter()
+        self._episode_seed = None  # stepping on without reset() starts an unseeded episode
+        self._emitter.emit(record)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[ObsType, dict[str, Any]]:
+        """Reset the environment and the running return, length and clock."""
+        obs, info = super().reset(seed=seed, options=options)
+
+        self.episode_start_time = time.perf_counter()
+        self.episode_returns = 0.0
+        self.episode_lengths = 0
+        self._has_reset = True
+        self._episode_seed = seed
+
+        return obs, info
+
+    def close(self) -> None:
+        """Close the environment, then the log files this wrapper opened."""
+        try:
+            super().close()
+        finally:
+            self._emitter.close()

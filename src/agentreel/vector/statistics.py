@@ -1,0 +1,308 @@
+"""Drop-in for ``gymnasium.wrappers.vector.RecordEpisodeStatistics``, fixed and logged.
+
+Same ``info`` layout and attributes as Gymnasium 1.4, correct under the three
+autoreset modes, and — unlike Gymnasium 1.4 — correct under partial resets
+(``reset(options={"reset_mask": mask})``): ``SyncVectorEnv`` and
+``AsyncVectorEnv`` pop ``reset_mask`` out of the options dict they are given,
+so this wrapper reads and validates the mask first, hands the inner env a
+shallow copy of the options, and resets only the masked sub-envs' totals.
+
+Two meanings of ``t``: ``info[key]["t"]`` and a record's ``duration`` are
+Gymnasium's (seconds since the sub-env's episode began); ``monitor.csv``'s ``t``
+and a record's ``elapsed`` are Stable-Baselines3's (seconds since the log began).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+from warnings import warn
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
+from gymnasium.core import ActType, ObsType
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+
+from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
+from agentreel.log.sinks import LogTarget
+from agentreel.records import EpisodeRecord
+from agentreel.statistics import spec_env_id
+
+__all__ = ["RecordEpisodeStatistics"]
+
+
+def check_reset_mask(reset_mask: Any, num_envs: int) -> np.ndarray:
+    """Validate ``options["reset_mask"]`` the way Gymnasium's vector envs do."""
+    if not isinstance(reset_mask, np.ndarray):
+        raise TypeError(f"`options['reset_mask']` must be a numpy array, got {type(reset_mask)}")
+    if reset_mask.shape != (num_envs,):
+        raise ValueError(
+            f"`options['reset_mask']` must have shape `({num_envs},)`, got {reset_mask.shape}"
+        )
+    if reset_mask.dtype != np.bool_:
+        raise TypeError(
+            f"`options['reset_mask']` must have `dtype=np.bool_`, got {reset_mask.dtype}"
+        )
+    if not np.any(reset_mask):
+        raise ValueError(
+            "`options['reset_mask']` must contain a boolean array with at least one True "
+            f"value, got reset_mask={reset_mask}"
+        )
+    return reset_mask.copy()
+
+
+def sub_env_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
+    """The seed each sub-env gets from ``VectorEnv.reset(seed=...)``."""
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, (int, np.integer)):
+        return [int(seed) + i for i in range(num_envs)]
+    seeds = list(seed)
+    if len(seeds) != num_envs:
+        return [None] * num_envs  # the inner env will raise its own error
+    return [None if s is None else int(s) for s in seeds]
+
+
+class RecordEpisodeStatistics(VectorWrapper, gym.utils.RecordConstructorArgs):
+    """Track every sub-env's episode return, length and time; optionally log each episode.
+
+    When any sub-env's episode ends, ``info[stats_key]`` holds float64 ``"r"``,
+    int64 ``"l"`` and float64 ``"t"`` arrays of shape ``(num_envs,)`` (0 where
+    that sub-env is not done) and ``info["_" + stats_key]`` is the bool mask of
+    done sub-envs. Finished episodes go to the queues in sub-env order.
+
+    Args:
+        env: the vector environment to wrap.
+        buffer_length: the length of :attr:`return_queue`, :attr:`length_queue`
+            and :attr:`time_queue`.
+        stats_key: the ``info`` key; a clash with ``stats_key`` or
+            ``"_" + stats_key`` is a ``ValueError``.
+        info_keywords: keys copied into each record's ``extras``: ``info[k][i]``
+            where ``info["_" + k][i]`` (from ``info["final_info"]`` under
+            ``SAME_STEP`` autoreset).
+        log: a ``.csv`` path, ``.jsonl`` path, directory, sink, or list of them;
+            one record per finished sub-env episode, with ``env_index`` set and a
+            run-wide increasing ``index``.
+        env_id: the id written in ``monitor.csv``'s header (default ``env.spec.id``).
+        on_episode_end: called with each finished record; errors only warn.
+
+    Example:
+        >>> import gymnasium as gym, numpy as np
+        >>> envs = RecordEpisodeStatistics(gym.make_vec("CartPole-v1", num_envs=2))
+        >>> _ = envs.reset(seed=3)
+        >>> ended = False
+        >>> while not ended:
+        ...     _, _, term, trunc, info = envs.step(envs.action_space.sample())
+        ...     ended = bool(np.any(term | trunc))
+        >>> info["episode"]["l"].dtype, info["_episode"].dtype
+        (dtype('int64'), dtype('bool'))
+        >>> envs.last_record.env_index in (0, 1)
+        True
+        >>> envs.close()
+    """
+
+    episode_count: int
+    episode_start_times: npt.NDArray[np.float64]
+    episode_returns: npt.NDArray[np.float64]
+    episode_lengths: npt.NDArray[np.int64]
+    prev_dones: npt.NDArray[np.bool_]
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        buffer_length: int = 100,
+        stats_key: str = "episode",
+        *,
+        info_keywords: Sequence[str] = (),
+        log: LogTarget = None,
+        env_id: str | None = None,
+        on_episode_end: EpisodeCallback | None = None,
+    ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(
+            self, _disable_deepcopy=True, buffer_length=buffer_length, stats_key=stats_key,
+            info_keywords=info_keywords, log=log, env_id=env_id, on_episode_end=on_episode_end,
+        )
+        VectorWrapper.__init__(self, env)
+        if isinstance(info_keywords, str):
+            raise TypeError("info_keywords must be a sequence of keys, not one string")
+        self._stats_key = stats_key
+        self._info_keywords: tuple[str, ...] = tuple(info_keywords)
+
+        mode = self.env.metadata.get("autoreset_mode")
+        if mode is None:
+            warn(
+                f"{self} is missing `autoreset_mode` tag in its metadata, therefore, "
+                "`RecordEpisodeStatistics` is assuming that the environment uses "
+                "`AutoresetMode.NEXT_STEP`. See `https://farama.org/Vector-Autoreset-Mode` "
+                "for more information on autoreset modes.",
+                stacklevel=2,
+            )
+            mode = AutoresetMode.NEXT_STEP
+        elif not isinstance(mode, AutoresetMode):
+            raise TypeError(
+                "Expected env.metadata['autoreset_mode'] to be an AutoresetMode, "
+                f"got {type(mode)}"
+            )
+        self._autoreset_mode: AutoresetMode = mode
+        self._same_step = mode == AutoresetMode.SAME_STEP
+
+        n = self.num_envs
+        self.episode_count = 0
+        self.episode_start_times = np.zeros((n,))
+        self.episode_returns = np.zeros((n,))
+        self.episode_lengths = np.zeros((n,), dtype=np.int64)
+        self.prev_dones = np.zeros((n,), dtype=bool)
+
+        self.time_queue: deque[np.float64] = deque(maxlen=buffer_length)
+        self.return_queue: deque[np.float64] = deque(maxlen=buffer_length)
+        self.length_queue: deque[np.int64] = deque(maxlen=buffer_length)
+
+        self._has_reset = False
+        self._any_prev_done = False
+        self._seeds: list[int | None] = [None] * n
+        self._emitter = EpisodeEmitter(
+            log, on_episode_end,
+            env_id=env_id if env_id is not None else spec_env_id(env),
+            extra_keys=self._info_keywords,
+        )
+
+    @property
+    def last_record(self) -> EpisodeRecord | None:
+        """The record of the most recently finished sub-env episode (``None`` before one)."""
+        return self._emitter.last_record
+
+    def reset(
+        self,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[ObsType, dict[str, Any]]:
+        """Reset the sub-envs (all, or those in ``options["reset_mask"]``) and their totals.
+
+        The caller's ``options`` dict is never changed: the inner env gets a copy.
+        """
+        mask = None
+        if options is not None:
+            if "reset_mask" in options:
+                mask = check_reset_mask(options["reset_mask"], self.num_envs)
+            options = dict(options)
+        obs, info = self.env.reset(seed=seed, options=options)
+
+        now = time.perf_counter()
+        seeds = sub_env_seeds(seed, self.num_envs)
+        if mask is None:
+            self.episode_start_times = np.full(self.num_envs, now)
+            self.episode_returns = np.zeros(self.num_envs)
+            self.episode_lengths = np.zeros(self.num_envs, dtype=np.int64)
+            self.prev_dones = np.zeros(self.num_envs, dtype=bool)
+            self._seeds = seeds
+        else:
+            self.episode_start_times[mask] = now
+            self.episode_returns[mask] = 0.0
+            self.episode_lengths[mask] = 0
+            self.prev_dones[mask] = False
+            for i in np.flatnonzero(mask):
+                self._seeds[i] = seeds[i]
+        self._any_prev_done = bool(self.prev_dones.any())
+        self._has_reset = True
+        return obs, info
+
+    def step(
+        self, actions: ActType
+    ) -> tuple[ObsType, npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[np.bool_],
+               dict[str, Any]]:
+        """Step every sub-env; where episodes end, add ``info[stats_key]`` and its mask."""
+        if not self._has_reset:
+            raise RuntimeError(
+                "Cannot call step() before reset(): call envs.reset() first "
+                "(agentreel.vector.RecordEpisodeStatistics)"
+            )
+        observations, rewards, terminations, truncations, infos = self.env.step(actions)
+        if not isinstance(infos, dict):
+            raise TypeError(
+                "`vector.RecordEpisodeStatistics` requires `info` type to be `dict`, its "
+                f"actual type is {type(infos)}. This may be due to usage of other wrappers "
+                "in the wrong order."
+            )
+
+        self.episode_returns += rewards
+        self.episode_lengths += 1
+        if self._any_prev_done:
+            # NEXT_STEP: this step only reset the sub-envs that were done, so it
+            # is not part of their new episode. (Never true under SAME_STEP, and
+            # under DISABLED only if a done sub-env is stepped without a reset.)
+            prev = self.prev_dones
+            self.episode_returns[prev] = 0.0
+            self.episode_lengths[prev] = 0
+            self.episode_start_times[prev] = time.perf_counter()
+
+        dones = np.logical_or(terminations, truncations)
+        any_done = bool(dones.any())
+        if any_done:
+            self._end_episodes(dones, terminations, truncations, infos)
+        self.prev_dones = dones
+        # Under SAME_STEP the done sub-envs were reset within this step already.
+        self._any_prev_done = any_done and not self._same_step
+
+        return observations, rewards, terminations, truncations, infos
+
+    def _end_episodes(self, dones: npt.NDArray[np.bool_], terminations: npt.NDArray[np.bool_],
+                      truncations: npt.NDArray[np.bool_], infos: dict[str, Any]) -> None:
+        key = self._stats_key
+        if key in infos or f"_{key}" in infos:
+            raise ValueError(
+                f"Attempted to add episode stats with key {key!r} but this key already "
+                f"exists in info: {list(infos.keys())}. Pass a different stats_key."
+            )
+        episode_time = np.round(time.perf_counter() - self.episode_start_times, 6)
+        returns = np.where(dones, self.episode_returns, 0.0)
+        lengths = np.where(dones, self.episode_lengths, 0)
+        times = np.where(dones, episode_time, 0.0)
+        infos[key] = {"r": returns, "l": lengths, "t": times}
+        infos[f"_{key}"] = dones.copy()
+
+        done_idx = np.flatnonzero(dones)
+        self.time_queue.extend(times[done_idx])
+        self.return_queue.extend(returns[done_idx])
+        self.length_queue.extend(lengths[done_idx])
+
+        first_index = self.episode_count
+        self.episode_count += len(done_idx)
+        if self._same_step:
+            # The done sub-envs were already reset inside this step.
+            self.episode_returns[dones] = 0.0
+            self.episode_lengths[dones] = 0
+            self.episode_start_times[dones] = time.perf_counter()
+
+        end_time = time.time()
+        final_info = infos.get("final_info") if self._same_step else None
+        for n, i in enumerate(done_idx.tolist()):
+            record = EpisodeRecord(
+                index=first_index + n, episode_return=float(returns[i]), length=int(lengths[i]),
+                duration=float(times[i]), terminated=bool(terminations[i]),
+                truncated=bool(truncations[i]), seed=self._seeds[i], end_time=end_time,
+                env_index=i, extras=self._extras(infos, final_info, i),
+            )
+            self._seeds[i] = None  # the next episode of this sub-env is an autoreset one
+            self._emitter.emit(record)
+
+    def _extras(self, infos: dict[str, Any], final_info: Any, i: int) -> dict[str, Any]:
+        if not self._info_keywords:
+            return {}
+        source = final_info if isinstance(final_info, dict) else infos
+        extras = {}
+        for k in self._info_keywords:
+            mask = source.get(f"_{k}")
+            if k in source and (mask is None or bool(mask[i])):
+                value = source[k]
+                extras[k] = value[i] if isinstance(value, np.ndarray) else value
+        return extras
+
+    def close(self, **kwargs: Any) -> None:
+        """Close the vector env, then the log files this wrapper opened."""
+        try:
+            self.env.close(**kwargs)
+        finally:
+            self._emitter.close()
