@@ -127,6 +127,8 @@ def as_runs(scores: Any, name: str = "scores", *, warn_layout: bool = True) -> l
     """
     if isinstance(scores, np.ndarray) or not _is_ragged(scores):
         arr = _to_float_array(scores, name)
+        if arr.size == 0:
+            raise ValueError(f"{name} is empty (shape {arr.shape}); layout is {RUNS_LAYOUT}")
         if arr.ndim == 1:
             raise ValueError(
                 f"{name} must be 2-D in layout {RUNS_LAYOUT}, got a 1-D array of "
