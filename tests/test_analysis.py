@@ -313,7 +313,8 @@ def test_transposed_matrix_is_caught():
         summarize_runs(per_run, seed=0)  # the right layout: no warning
         summarize_runs(per_run.T, seed=0, warn_layout=False)
     one_each = per_run[:, :1]  # 5 runs of one episode: no interval width possible
-    with pytest.raises(ValueError, match=r"single episode.*\(n_runs, n_episodes\).*scores\.T"):
+    with pytest.raises(ValueError, match=r"single episode.*\(n_runs, n_episodes\).*scores\.T"), \
+            pytest.warns(LayoutWarning):
         summarize_runs(one_each)
     h = summarize_runs(one_each, method="hierarchical", seed=0, warn_layout=False)
     assert h.mean_ci[1] > h.mean_ci[0]
