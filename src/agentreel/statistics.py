@@ -25,7 +25,16 @@ from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 from agentreel.records import EpisodeRecord
 
-__all__ = ["RecordEpisodeStatistics"]
+__all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
+
+
+class StepBeforeResetError(gym.error.ResetNeeded, RuntimeError):
+    """``step()`` was called before the first ``reset()``.
+
+    Both a ``RuntimeError`` and Gymnasium's ``ResetNeeded`` (what
+    ``OrderEnforcing`` raises for envs made with ``gym.make``), so code catching
+    either keeps working.
+    """
 
 
 def spec_env_id(env: Any) -> str | None:
@@ -129,7 +138,7 @@ class RecordEpisodeStatistics(
     ) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the environment; on an episode's last step add ``info[stats_key]``."""
         if not self._has_reset:
-            raise RuntimeError(
+            raise StepBeforeResetError(
                 "Cannot call step() before reset(): call env.reset() first "
                 "(agentreel.RecordEpisodeStatistics)"
             )

@@ -29,7 +29,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 from agentreel.records import EpisodeRecord
-from agentreel.statistics import spec_env_id
+from agentreel.statistics import StepBeforeResetError, spec_env_id
 
 __all__ = ["RecordEpisodeStatistics"]
 
@@ -215,7 +215,7 @@ class RecordEpisodeStatistics(VectorWrapper, gym.utils.RecordConstructorArgs):
                dict[str, Any]]:
         """Step every sub-env; where episodes end, add ``info[stats_key]`` and its mask."""
         if not self._has_reset:
-            raise RuntimeError(
+            raise StepBeforeResetError(
                 "Cannot call step() before reset(): call envs.reset() first "
                 "(agentreel.vector.RecordEpisodeStatistics)"
             )
