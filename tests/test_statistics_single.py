@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import RecordEpisodeStatistics as GymStats
-from helpers.fixed_length_env import FixedLengthEnv
 
 import agentreel
 from agentreel import EpisodeRecord, RecordEpisodeStatistics
+from helpers.fixed_length_env import FixedLengthEnv
 
 
 def run_episodes(env, episodes: int, seed: int | None = None) -> list[dict]:

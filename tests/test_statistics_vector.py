@@ -11,11 +11,11 @@ import pytest
 from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers.vector import RecordEpisodeStatistics as GymVecStats
-from helpers.fixed_length_env import FixedLengthEnv
 
 import agentreel
 from agentreel import EpisodeRecord
 from agentreel.vector import RecordEpisodeStatistics as VecStats
+from helpers.fixed_length_env import FixedLengthEnv
 
 LENGTHS = (2, 5)
 
