@@ -1,0 +1,782 @@
+"""The video engine: streams frames off the caller's thread into video files.
+
+Frames are validated on the caller's thread (:func:`normalize_frame`), copied
+into a small shared-memory ring per open video (sized on its first frame,
+``queue_frames`` slots) and announced to the encoder with a tiny message. The
+encoder — by default one reused background *process* (``python -m
+agentreel.video.worker``), optionally a thread — converts RGB→yuv420p, encodes
+and writes the file atomically. The caller waits only when a video's ring is
+full (back-pressure, measured in :attr:`VideoEngine.stats`).
+
+Example::
+
+    >>> import numpy as np, os, tempfile
+    >>> engine = VideoEngine()
+    >>> stream = engine.open(os.path.join(tempfile.mkdtemp(), "clip.mp4"), fps=30)
+    >>> for _ in range(10):
+    ...     stream.add_frame(np.zeros((64, 64, 3), np.uint8))
+    >>> stream.finish()
+    >>> stream.wait().frames
+    10
+    >>> engine.close()
+
+Completion callbacks (``on_saved``) always run on the thread that calls into
+the engine (``open``, ``add_frame``, ``poll``, ``flush``, ``wait``,
+``close``), never on a background thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import json
+import logging
+import math
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from agentreel.video.encoder import (
+    DEFAULT_PRESET,
+    FORMATS,
+    fps_fraction,
+    quality_range,
+)
+from agentreel.video.frames import normalize_frame
+
+__all__ = ["EngineStats", "SavedVideo", "VideoEngine", "VideoStream", "default_engine"]
+
+logger = logging.getLogger("agentreel.video")
+
+#: How often blocking waits wake up to check that the encoder is alive (s).
+_POLL_INTERVAL = 0.05
+#: How long ``close()`` lets the encoder process exit before killing it (s).
+_STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SavedVideo:
+    """A finished video file, or a failed one (``error`` set, ``path`` absent).
+
+    ``tags`` is what the opener passed (merged with the tags given to
+    :meth:`VideoStream.finish`), returned untouched.
+    """
+
+    path: str
+    frames: int
+    fps: float
+    width: int
+    height: int
+    format: str
+    tags: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """Back-pressure statistics: frames accepted, total and longest wait (s)."""
+
+    frames: int
+    wait_seconds: float
+    max_wait_seconds: float
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Transports: how messages reach the encoder.
+# --------------------------------------------------------------------------
+class _ProcessTransport:
+    """Encoder in a child process; control over a socketpair, frames in shm."""
+
+    kind = "process"
+
+    def __init__(self) -> None:
+        from multiprocessing import resource_tracker
+        from multiprocessing.connection import Connection
+
+        # Start the tracker now (in open()) rather than at the first frame.
+        with contextlib.suppress(Exception):
+            resource_tracker.ensure_running()
+        ours, theirs = socket.socketpair()
+        try:
+            env = os.environ.copy()
+            # Make sure the child imports this very copy of agentreel.
+            src_root = os.path.dirname(
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            )
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (src_root, env.get("PYTHONPATH", "")) if p
+            )
+            cmd = [sys.executable, "-m", "agentreel.video.worker", "--fd", str(theirs.fileno())]
+            self.proc = subprocess.Popen(
+                cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+        self.ready = False
+
+    def send(self, msg: tuple) -> None:
+        try:
+            self.conn.send(msg)
+        except (OSError, EOFError, ValueError) as exc:
+            raise _WorkerDied(self._why()) from exc
+
+    def recv(self, timeout: float) -> tuple | None:
+        try:
+            if self.conn.poll(timeout):
+                return self.conn.recv()
+        except (OSError, EOFError, ValueError) as exc:
+            raise _WorkerDied(self._why()) from exc
+        if self.proc.poll() is not None:
+            raise _WorkerDied(self._why())
+        return None
+
+    def _why(self) -> str:
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=1.0)
+        return f"encoder process {self.proc.pid} died (exit code {self.proc.returncode})"
+
+    @staticmethod
+    def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
+        from multiprocessing import shared_memory
+
+        shm = shared_memory.SharedMemory(create=True, size=slots * math.prod(shape))
+        ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
+        return shm.name, ring, shm
+
+    def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(("stop",))
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.kill()
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self.proc.poll() is None:
+            with contextlib.suppress(Exception):
+                self.proc.kill()
+                self.proc.wait(timeout=5.0)
+
+
+class _ThreadTransport:
+    """Encoder in a daemon thread of this process (same messages, no shm)."""
+
+    kind = "thread"
+
+    def __init__(self) -> None:
+        from agentreel.video.worker import EncoderServer
+
+        self._in: queue.SimpleQueue = queue.SimpleQueue()
+        self._out: queue.SimpleQueue = queue.SimpleQueue()
+        self._server = EncoderServer(self._out.put)
+        self._thread = threading.Thread(target=self._run, name="agentreel-encoder", daemon=True)
+        self._thread.start()
+        self.ready = True
+
+    def _run(self) -> None:
+        while True:
+            msg = self._in.get()
+            try:
+                if not self._server.handle(msg):
+                    return
+            except Exception:
+                traceback.print_exc()
+                if msg[0] in ("finish", "abort"):
+                    self._out.put(("done", msg[1], 0, "encoder error: see stderr"))
+
+    def send(self, msg: tuple) -> None:
+        if not self._thread.is_alive():
+            raise _WorkerDied("encoder thread stopped")
+        self._in.put(msg)
+
+    def recv(self, timeout: float) -> tuple | None:
+        try:
+            if timeout <= 0:
+                return self._out.get_nowait()
+            return self._out.get(timeout=timeout)
+        except queue.Empty:
+            if not self._thread.is_alive():
+                raise _WorkerDied("encoder thread stopped") from None
+            return None
+
+    @staticmethod
+    def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
+        ring = np.empty((slots, *shape), dtype=np.uint8)
+        return ring, ring, None
+
+    def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
+        if self._thread.is_alive():
+            self._in.put(("stop",))
+            self._thread.join(timeout)
+
+    def kill(self) -> None:
+        self.stop(timeout=1.0)
+
+
+# --------------------------------------------------------------------------
+# Streams
+# --------------------------------------------------------------------------
+class VideoStream:
+    """One video being recorded; get it from :meth:`VideoEngine.open`.
+
+    Attributes:
+        path: the final file name.
+        frames: frames accepted so far.
+        shape: the normalised ``(H, W, 3)`` of the first frame, or None.
+    """
+
+    def __init__(
+        self,
+        engine: VideoEngine,
+        sid: int,
+        path: str,
+        *,
+        fps: float,
+        format: str,
+        quality: int | None,
+        tags: dict,
+        on_saved: Callable[[SavedVideo], None] | None,
+        sidecar: bool,
+    ) -> None:
+        self._engine = engine
+        self._sid = sid
+        self.path = path
+        self.fps = fps
+        self.format = format
+        self.quality = quality
+        self.tags = tags
+        self.on_saved = on_saved
+        self.sidecar = sidecar
+        self.frames = 0
+        self.shape: tuple[int, int, int] | None = None
+        self._state = "open"  # open → finishing/aborting → done
+        self._gen: int | None = None
+        self._ring: np.ndarray | None = None
+        self._shm: Any = None
+        self._free: list[int] = []
+        self._broken: str | None = None
+        self._aborted = False
+        self._result: SavedVideo | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the file is complete on disk (or the stream failed/was aborted)."""
+        return self._result is not None
+
+    @property
+    def result(self) -> SavedVideo | None:
+        """The :class:`SavedVideo`, once :attr:`done`."""
+        return self._result
+
+    def add_frame(self, frame: Any) -> None:
+        """Append one frame (see :func:`normalize_frame` for what is accepted).
+
+        Raises :class:`FrameError` at once for a bad frame; the stream stays
+        usable. Blocks only while this video's ring is full.
+
+        >>> stream.add_frame(env.render())  # doctest: +SKIP
+        """
+        if self._state != "open":
+            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
+        rgb = normalize_frame(frame, expected_shape=self.shape)
+        self._engine._add(self, rgb)
+
+    def finish(self, tags: dict | None = None) -> None:
+        """Request completion without waiting; ``tags`` are merged into the result.
+
+        A stream with no frames writes nothing: its result has
+        ``error="no frames"`` and ``on_saved`` is not called. Calling
+        ``finish`` again is a no-op.
+        """
+        self._engine._finish(self, tags)
+
+    def abort(self) -> None:
+        """Discard the video: no final file, temporary files removed, no callback."""
+        self._engine._abort(self)
+
+    def wait(self, timeout: float | None = None) -> SavedVideo:
+        """Block until this video is complete (finishing it first if still open)."""
+        if self._state == "open":
+            self.finish()
+        return self._engine._wait_for(self, timeout)
+
+    def __repr__(self) -> str:
+        return f"VideoStream({self.path!r}, frames={self.frames}, state={self._state})"
+
+
+# --------------------------------------------------------------------------
+# Engine
+# --------------------------------------------------------------------------
+_SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
+
+
+class VideoEngine:
+    """Encode videos in the background; one engine serves any number of videos.
+
+    Args:
+        backend: ``"process"`` (default: a reused encoder process fed through
+            shared memory; falls back to ``"thread"`` with a warning if it
+            cannot start) or ``"thread"`` (encoder thread in this process;
+            slower when the caller keeps the GIL busy).
+        queue_frames: frames buffered per open video before ``add_frame``
+            blocks (memory ≈ ``queue_frames × H × W × 3`` bytes per video).
+        preset: x264 preset for MP4 (default ``"veryfast"``; ``"ultrafast"``
+            or ``"superfast"`` are faster and give larger files).
+
+    >>> engine = VideoEngine(backend="thread", queue_frames=4)
+    >>> engine.stats.frames
+    0
+    >>> engine.close()
+    """
+
+    def __init__(
+        self, *, backend: str = "process", queue_frames: int = 8, preset: str = DEFAULT_PRESET
+    ) -> None:
+        if backend not in ("process", "thread"):
+            raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
+        if isinstance(queue_frames, bool) or not isinstance(queue_frames, int) or queue_frames < 1:
+            raise ValueError(f"queue_frames must be an int >= 1, got {queue_frames!r}")
+        if sys.platform == "win32" and backend == "process":
+            backend = "thread"  # inherited fds (pass_fds) are POSIX-only
+        self._backend = backend
+        self._queue_frames = queue_frames
+        self._preset = preset
+        self._lock = threading.RLock()
+        self._transport: _ProcessTransport | _ThreadTransport | None = None
+        self._generation = 0
+        self._sids = itertools.count(1)
+        self._streams: dict[int, VideoStream] = {}
+        self._callbacks: deque[tuple[Callable[[SavedVideo], None], SavedVideo]] = deque()
+        self._frames = 0
+        self._wait = 0.0
+        self._max_wait = 0.0
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    # -- public --------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """The backend in use (``"thread"`` after a fallback)."""
+        return self._backend
+
+    @property
+    def stats(self) -> EngineStats:
+        """Frames accepted and time ``add_frame`` spent blocked on a full queue."""
+        return EngineStats(self._frames, self._wait, self._max_wait)
+
+    def start(self) -> None:
+        """Start the encoder now (otherwise it starts at the first :meth:`open`)."""
+        with self._lock:
+            self._ensure_transport()
+
+    def open(
+        self,
+        path: str | os.PathLike,
+        *,
+        fps: float,
+        format: str | None = None,
+        quality: int | None = None,
+        tags: dict | None = None,
+        on_saved: Callable[[SavedVideo], None] | None = None,
+        sidecar: bool = False,
+    ) -> VideoStream:
+        """Start a video at ``path``; nothing appears under that name until it is complete.
+
+        Args:
+            path: final file name; its folder is created if missing.
+            fps: frames per second (> 0, finite; e.g. 29.97 is stored as 2997/100).
+            format: ``"mp4"``, ``"webm"`` or ``"gif"``; default from the suffix, else mp4.
+            quality: CRF (mp4 0–51, default 23; webm 4–63, default 32; gif: ignored).
+            tags: anything (ids, ...), returned untouched in :class:`SavedVideo`.
+            on_saved: called with the :class:`SavedVideo` when the file is
+                complete (or failed), on the caller's thread.
+            sidecar: also write ``NAME.json`` next to ``NAME.mp4`` (path, frames,
+                fps, width, height, format, tags), atomically.
+
+        Raises:
+            ValueError: bad fps, format or quality, or the path is already being recorded.
+            OSError: the folder cannot be created or written to.
+        """
+        path = os.fspath(path)
+        if isinstance(fps, bool) or not isinstance(fps, Real):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if not math.isfinite(float(fps)) or float(fps) <= 0:
+            raise ValueError(f"fps must be a positive finite number, got {fps!r}")
+        suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
+        if format is None:
+            format = suffix_format or "mp4"
+        elif format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        elif suffix_format is not None and suffix_format != format:
+            raise ValueError(f"format={format!r} does not match the file name {path!r}")
+        if quality is not None and format != "gif":
+            lo, hi = quality_range(format)
+            if isinstance(quality, bool) or not isinstance(quality, int) or not lo <= quality <= hi:
+                raise ValueError(f"quality for {format} must be an int in [{lo}, {hi}], got {quality!r}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"video path is a directory: {path!r}")
+        os.makedirs(folder, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write videos to {folder!r} (not writable)")
+        with self._lock:
+            for other in self._streams.values():
+                if other.path == path:
+                    raise ValueError(f"{path!r} is already being recorded")
+            self._ensure_transport()
+            stream = VideoStream(
+                self,
+                next(self._sids),
+                path,
+                fps=fps_fraction(fps) if not isinstance(fps, Fraction) else fps,
+                format=format,
+                quality=quality if format != "gif" else None,
+                tags=dict(tags or {}),
+                on_saved=on_saved,
+                sidecar=sidecar,
+            )
+            self._streams[stream._sid] = stream
+            self._drain()
+        self._run_callbacks()
+        return stream
+
+    def poll(self) -> None:
+        """Run the callbacks of videos completed so far (never blocks)."""
+        with self._lock:
+            self._drain()
+        self._run_callbacks()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until every finished or aborted video is complete and its callback ran.
+
+        Videos still open (not finished) are not waited for.
+
+        Raises:
+            TimeoutError: if ``timeout`` seconds pass first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            with self._lock:
+                while any(s._state in ("finishing", "aborting") for s in self._streams.values()):
+                    self._pump(_wait_slice(deadline))
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TimeoutError(f"videos not complete after {timeout} s")
+        finally:
+            self._run_callbacks()
+
+    def close(self) -> None:
+        """Finish open videos, wait for all of them, stop the encoder. Idempotent.
+
+        The engine can be used again afterwards (a new encoder starts lazily).
+        """
+        with self._lock:
+            for stream in list(self._streams.values()):
+                if stream._state == "open":
+                    self._finish(stream, None, run_callbacks=False)
+            self.flush()
+            transport, self._transport = self._transport, None
+            if transport is not None:
+                transport.stop()
+        self._run_callbacks()
+
+    # -- internals -----------------------------------------------------------
+    def _ensure_transport(self) -> _ProcessTransport | _ThreadTransport:
+        if self._transport is None:
+            if self._backend == "process":
+                try:
+                    self._transport = _ProcessTransport()
+                except Exception as exc:
+                    self._fallback(f"could not start the encoder process ({exc!r})")
+            if self._transport is None:
+                self._transport = _ThreadTransport()
+            self._generation += 1
+        return self._transport
+
+    def _fallback(self, why: str) -> None:
+        self._backend = "thread"
+        msg = f"agentreel: {why}; encoding videos in a thread instead (slower)"
+        logger.error(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
+
+    def _send(self, msg: tuple) -> bool:
+        try:
+            self._ensure_transport().send(msg)
+            return True
+        except _WorkerDied as exc:
+            self._worker_died(str(exc))
+            return False
+
+    def _pump(self, timeout: float) -> None:
+        """Handle one message (waiting up to ``timeout``), then all that are queued."""
+        transport = self._transport
+        if transport is None:
+            return
+        try:
+            msg = transport.recv(timeout)
+            while msg is not None:
+                self._handle(msg)
+                msg = transport.recv(0)
+        except _WorkerDied as exc:
+            self._worker_died(str(exc))
+
+    def _drain(self) -> None:
+        self._pump(0)
+
+    def _handle(self, msg: tuple) -> None:
+        kind = msg[0]
+        if kind == "free":
+            stream = self._streams.get(msg[1])
+            if stream is not None and stream._ring is not None:
+                stream._free.append(msg[2])
+        elif kind == "done":
+            stream = self._streams.get(msg[1])
+            if stream is not None:
+                self._complete(stream, msg[2], msg[3])
+        elif kind == "ready" and self._transport is not None:
+            self._transport.ready = True
+
+    def _worker_died(self, why: str) -> None:
+        transport, self._transport = self._transport, None
+        never_ready = transport is not None and not transport.ready
+        if transport is not None:
+            transport.kill()
+        gen = self._generation
+        msg = f"agentreel: {why}"
+        logger.error(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        for stream in list(self._streams.values()):
+            if stream._gen != gen:
+                continue
+            partial = f"; the partial file may remain at {stream.path}.partial"
+            if stream._state == "open":
+                stream._broken = why + partial
+                self._release(stream)
+            else:
+                self._complete(stream, 0, why + partial)
+        if never_ready and transport is not None and transport.kind == "process":
+            self._fallback("the encoder process exited at start-up")
+
+    def _add(self, stream: VideoStream, rgb: np.ndarray) -> None:
+        with self._lock:
+            if stream._state != "open":
+                raise RuntimeError(f"add_frame() on a video that was already finished: {stream.path}")
+            if stream._broken is None and stream._ring is None:
+                self._bind(stream, rgb.shape)
+            if stream.shape is None:
+                stream.shape = tuple(rgb.shape)  # type: ignore[assignment]
+            if stream._broken is None and not stream._free:
+                self._drain()
+                if not stream._free:
+                    start = time.perf_counter()
+                    while not stream._free and stream._broken is None:
+                        self._pump(_POLL_INTERVAL)
+                    waited = time.perf_counter() - start
+                    self._wait += waited
+                    self._max_wait = max(self._max_wait, waited)
+            if stream._broken is None:
+                slot = stream._free.pop()
+                np.copyto(stream._ring[slot], rgb)  # type: ignore[index]
+                self._send(("frame", stream._sid, slot))
+            stream.frames += 1
+            self._frames += 1
+        if self._callbacks:
+            self._run_callbacks()
+
+    def _bind(self, stream: VideoStream, shape: tuple) -> None:
+        transport = self._ensure_transport()
+        slots = self._queue_frames
+        ref, ring, shm = transport.make_ring(slots, tuple(shape))
+        stream._ring, stream._shm = ring, shm
+        stream._free = list(range(slots - 1, -1, -1))
+        stream._gen = self._generation
+        spec = {
+            "path": stream.path,
+            "fps": stream.fps,
+            "format": stream.format,
+            "quality": stream.quality,
+            "preset": self._preset,
+        }
+        self._send(("open", stream._sid, spec, ref, slots, tuple(shape)))
+
+    def _finish(self, stream: VideoStream, tags: dict | None, run_callbacks: bool = True) -> None:
+        with self._lock:
+            if stream._state != "open":
+                return
+            if tags:
+                stream.tags.update(tags)
+            if stream._broken is not None:
+                self._complete(stream, stream.frames, stream._broken)
+            elif stream._ring is None:
+                stream._state = "finishing"
+                self._complete(stream, 0, "no frames", notify=False)
+            else:
+                stream._state = "finishing"
+                text = self._sidecar_text(stream) if stream.sidecar else None
+                self._send(("finish", stream._sid, text))
+            self._drain()
+        if run_callbacks:
+            self._run_callbacks()
+
+    def _abort(self, stream: VideoStream) -> None:
+        with self._lock:
+            if stream._state != "open":
+                return
+            stream._aborted = True
+            if stream._ring is not None and stream._broken is None:
+                stream._state = "aborting"
+                self._send(("abort", stream._sid))
+            else:
+                self._complete(stream, 0, "aborted", notify=False)
+
+    def _wait_for(self, stream: VideoStream, timeout: float | None) -> SavedVideo:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            with self._lock:
+                while stream._result is None:
+                    self._pump(_wait_slice(deadline))
+                    if (
+                        stream._result is None
+                        and deadline is not None
+                        and time.monotonic() >= deadline
+                    ):
+                        raise TimeoutError(f"{stream.path} not complete after {timeout} s")
+        finally:
+            self._run_callbacks()
+        return stream._result
+
+    def _complete(
+        self, stream: VideoStream, frames: int, error: str | None, notify: bool = True
+    ) -> None:
+        self._streams.pop(stream._sid, None)
+        self._release(stream)
+        if stream._aborted and error is None:
+            error = "aborted"
+            notify = False
+        height, width = (stream.shape or (0, 0, 3))[:2]
+        saved = SavedVideo(
+            path=stream.path,
+            frames=int(frames),
+            fps=float(stream.fps),
+            width=int(width),
+            height=int(height),
+            format=stream.format,
+            tags=stream.tags,
+            error=error,
+        )
+        stream._result = saved
+        stream._state = "done"
+        if error is not None and notify:
+            msg = f"agentreel: could not write video {stream.path}: {error}"
+            logger.error(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        if notify and stream.on_saved is not None:
+            self._callbacks.append((stream.on_saved, saved))
+
+    @staticmethod
+    def _release(stream: VideoStream) -> None:
+        stream._ring = None
+        stream._free = []
+        shm, stream._shm = stream._shm, None
+        if shm is not None:
+            with contextlib.suppress(Exception):
+                shm.close()
+            with contextlib.suppress(Exception):
+                shm.unlink()
+
+    @staticmethod
+    def _sidecar_text(stream: VideoStream) -> str:
+        height, width = (stream.shape or (0, 0, 3))[:2]
+        data = {
+            "path": os.path.basename(stream.path),
+            "frames": stream.frames,
+            "fps": float(stream.fps),
+            "width": int(width),
+            "height": int(height),
+            "format": stream.format,
+            "tags": stream.tags,
+        }
+        return json.dumps(data, indent=2, default=_json_default) + "\n"
+
+    def _run_callbacks(self) -> None:
+        while self._callbacks:
+            try:
+                callback, saved = self._callbacks.popleft()
+            except IndexError:
+                return
+            try:
+                callback(saved)
+            except Exception:
+                logger.exception("agentreel: on_saved callback failed for %s", saved.path)
+                warnings.warn(
+                    f"agentreel: on_saved callback failed for {saved.path}:\n"
+                    + traceback.format_exc(),
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+
+
+def _wait_slice(deadline: float | None) -> float:
+    if deadline is None:
+        return _POLL_INTERVAL
+    return max(0.0, min(_POLL_INTERVAL, deadline - time.monotonic()))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    engine = ref()
+    if engine is not None:
+        try:
+            engine.close()
+        except Exception:
+            logger.exception("agentreel: closing the video engine at exit failed")
+
+
+_default: VideoEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> VideoEngine:
+    """The process-wide engine (created on first use, closed at interpreter exit).
+
+    >>> default_engine() is default_engine()
+    True
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = VideoEngine()
+        return _default

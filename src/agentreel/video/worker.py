@@ -1,0 +1,258 @@
+"""The encoder: a message loop that turns shared-memory frames into files.
+
+It runs either in a dedicated process (``python -m agentreel.video.worker
+--fd N``, started by :class:`agentreel.video.VideoEngine`) or in a thread
+(``backend="thread"``); both use :class:`EncoderServer`.
+
+Protocol (small picklable tuples; frames never travel through the pipe):
+
+========================================  =====================================
+engine → encoder                          encoder → engine
+========================================  =====================================
+``("open", sid, spec, ring, slots, shape)``  ``("ready", pid)`` once at start
+``("frame", sid, slot)``                  ``("free", sid, slot)`` slot reusable
+``("finish", sid, sidecar_json)``         ``("done", sid, frames, error)``
+``("abort", sid)``                        ``("done", sid, 0, None)``
+``("stop",)``                             (the process exits)
+========================================  =====================================
+
+``ring`` is a shared-memory segment name (process) or the ring array itself
+(thread). If the control pipe reaches EOF (the parent died), every open
+recording is closed as a complete ``.partial`` file and the process exits;
+the final names are never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
+
+__all__ = ["EncoderServer", "main"]
+
+Reply = Callable[[tuple], None]
+
+
+class _Open:
+    """One recording inside the encoder."""
+
+    __slots__ = ("writer", "ring", "shm", "error", "frames")
+
+    def __init__(self) -> None:
+        self.writer: VideoFileWriter | None = None
+        self.ring: np.ndarray | None = None
+        self.shm: Any = None
+        self.error: str | None = None
+        self.frames = 0
+
+
+def _attach_shm(name: str) -> Any:
+    """Attach to a segment the engine created, without taking ownership of it."""
+    from multiprocessing import shared_memory
+
+    if sys.version_info >= (3, 13):
+        return shared_memory.SharedMemory(name=name, track=False)
+    shm = shared_memory.SharedMemory(name=name)
+    # Before 3.13 attaching registers the segment with this process's resource
+    # tracker, which would unlink it (and warn) when we exit. The engine owns it.
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(Exception):
+        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+    return shm
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class EncoderServer:
+    """Handle engine messages; ``reply`` sends a message back to the engine.
+
+    >>> import numpy as np, tempfile, os
+    >>> out = []
+    >>> server = EncoderServer(out.append)
+    >>> ring = np.zeros((2, 4, 4, 3), np.uint8)
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.mp4")
+    >>> server.handle(("open", 1, {"path": path, "fps": 30, "format": "mp4"}, ring, 2, (4, 4, 3)))
+    >>> server.handle(("frame", 1, 0)); server.handle(("finish", 1, None))
+    >>> out
+    [('free', 1, 0), ('done', 1, 1, None)]
+    """
+
+    def __init__(self, reply: Reply) -> None:
+        self._reply = reply
+        self._open: dict[int, _Open] = {}
+
+    def handle(self, msg: tuple) -> bool:
+        """Process one message; return False when the server should stop."""
+        kind = msg[0]
+        if kind == "frame":
+            self._frame(msg[1], msg[2])
+        elif kind == "open":
+            self._start(*msg[1:])
+        elif kind == "finish":
+            self._finish(msg[1], msg[2])
+        elif kind == "abort":
+            self._abort(msg[1])
+        elif kind == "stop":
+            self.close_all()
+            return False
+        return True
+
+    # -- handlers ------------------------------------------------------------
+    def _start(self, sid: int, spec: dict, ring: Any, slots: int, shape: tuple) -> None:
+        rec = _Open()
+        self._open[sid] = rec
+        try:
+            if isinstance(ring, np.ndarray):
+                rec.ring = ring
+            else:
+                rec.shm = _attach_shm(ring)
+                rec.ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=rec.shm.buf)
+            height, width = shape[0], shape[1]
+            rec.writer = VideoFileWriter(
+                spec["path"],
+                fps=spec["fps"],
+                format=spec["format"],
+                width=width,
+                height=height,
+                quality=spec.get("quality"),
+                **({"preset": spec["preset"]} if spec.get("preset") else {}),
+            )
+        except Exception as exc:  # unwritable folder, bad codec options, ...
+            rec.error = _error_text(exc)
+            self._drop_writer(rec)
+
+    def _frame(self, sid: int, slot: int) -> None:
+        rec = self._open.get(sid)
+        if rec is None:
+            return
+        frame = None
+        if rec.writer is not None and rec.error is None:
+            try:
+                frame = rec.writer.convert(rec.ring[slot])
+            except Exception as exc:
+                rec.error = _error_text(exc)
+                self._drop_writer(rec)
+        # The slot's pixels have been copied/converted: hand it back before
+        # spending time in the encoder.
+        self._reply(("free", sid, slot))
+        if frame is not None and rec.writer is not None:
+            try:
+                rec.writer.encode(frame)
+                rec.frames += 1
+            except Exception as exc:  # disk full, ...
+                rec.error = _error_text(exc)
+                self._drop_writer(rec)
+
+    def _finish(self, sid: int, sidecar: str | None) -> None:
+        rec = self._open.pop(sid, None)
+        if rec is None:
+            self._reply(("done", sid, 0, "unknown recording (encoder restarted?)"))
+            return
+        frames, error = rec.frames, rec.error
+        if rec.writer is not None and error is None:
+            try:
+                frames = rec.writer.finish()
+                if sidecar is not None:
+                    _write_sidecar(rec.writer.path, sidecar)
+            except Exception as exc:
+                error = _error_text(exc)
+                with contextlib.suppress(Exception):
+                    rec.writer.abort()
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(rec.writer.path)
+        self._detach(rec)
+        self._reply(("done", sid, frames, error))
+
+    def _abort(self, sid: int) -> None:
+        rec = self._open.pop(sid, None)
+        if rec is not None:
+            self._drop_writer(rec)
+            self._detach(rec)
+        self._reply(("done", sid, 0, None))
+
+    # -- helpers -------------------------------------------------------------
+    @staticmethod
+    def _drop_writer(rec: _Open) -> None:
+        if rec.writer is not None:
+            with contextlib.suppress(Exception):
+                rec.writer.abort()
+            rec.writer = None
+
+    @staticmethod
+    def _detach(rec: _Open) -> None:
+        rec.ring = None
+        if rec.shm is not None:
+            with contextlib.suppress(Exception):
+                rec.shm.close()
+            rec.shm = None
+
+    def close_all(self) -> None:
+        """Close every open recording as a complete ``.partial`` file (parent gone)."""
+        for rec in self._open.values():
+            if rec.writer is not None:
+                with contextlib.suppress(Exception):
+                    rec.writer.close_partial()
+            self._detach(rec)
+        self._open.clear()
+
+
+def _write_sidecar(video_path: str, text: str) -> None:
+    """Write ``NAME.json`` next to ``NAME.EXT`` atomically."""
+    path = sidecar_path(video_path)
+    tmp = path + PARTIAL_SUFFIX
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the encoder process: serve the control connection on ``--fd``."""
+    import signal
+    from multiprocessing.connection import Connection
+
+    parser = argparse.ArgumentParser(prog="python -m agentreel.video.worker")
+    parser.add_argument("--fd", type=int, required=True, help="inherited control socket fd")
+    args = parser.parse_args(argv)
+    # Ctrl-C goes to the whole process group; the parent decides when we stop
+    # (it finishes its videos at exit), so ignore it here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(args.fd)
+
+    def reply(msg: tuple) -> None:
+        with contextlib.suppress(OSError):
+            conn.send(msg)
+
+    server = EncoderServer(reply)
+    reply(("ready", os.getpid()))
+    try:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                server.close_all()  # parent died: keep decodable partial files
+                return 0
+            try:
+                if not server.handle(msg):
+                    return 0
+            except Exception:  # a bug in the server must not hang the engine
+                traceback.print_exc()
+                if msg and msg[0] in ("finish", "abort"):
+                    reply(("done", msg[1], 0, "encoder error: see stderr"))
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
