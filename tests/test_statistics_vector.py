@@ -11,6 +11,8 @@ import pytest
 from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers.vector import RecordEpisodeStatistics as GymVecStats
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import agentreel
 from agentreel import EpisodeRecord
@@ -207,6 +209,16 @@ def test_options_without_mask_are_passed_through_unmutated():
     assert options == {"foo": 1}
 
 
+def test_same_step_partial_reset_right_after_an_episode_end():
+    """Found by the property test below: a partial reset must not re-arm NEXT_STEP logic."""
+    envs = VecStats(fixed_envs(AutoresetMode.SAME_STEP, lengths=(1, 1)))
+    envs.reset()
+    acts = np.zeros(2, dtype=np.int64)
+    assert envs.step(acts)[4]["episode"]["l"].tolist() == [1, 1]
+    envs.reset(options={"reset_mask": np.array([True, False])})
+    assert envs.step(acts)[4]["episode"]["l"].tolist() == [1, 1]
+
+
 # --------------------------------------------------------------------------- info_keywords, log
 
 
@@ -284,3 +296,45 @@ def test_same_attributes_as_gymnasium_vector_wrapper():
         assert getattr(ours, name).maxlen == 9
     assert ours._saved_kwargs["buffer_length"] == 9
     assert isinstance(ours, gym.utils.RecordConstructorArgs)
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    mode=st.sampled_from(list(AutoresetMode)),
+    lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    ops=st.lists(st.one_of(st.just(None), st.integers(1, 15)), min_size=1, max_size=40),
+)
+def test_every_reported_episode_is_complete_whatever_the_resets(mode, lengths, ops):
+    """Each sub-env's episodes last exactly its length, so every report must say so.
+
+    ``ops`` is a schedule of steps (``None``) and partial resets (an int read as a
+    bit mask over the sub-envs); under DISABLED the done sub-envs are also reset.
+    """
+    n = len(lengths)
+    records: list[EpisodeRecord] = []
+    envs = VecStats(fixed_envs(mode, lengths=lengths), on_episode_end=records.append)
+    envs.reset(seed=0)
+    reported = 0
+    for op in ops:
+        if op is None:
+            _, _, term, trunc, info = envs.step(np.zeros(n, dtype=np.int64))
+            if "episode" in info:
+                idx = np.flatnonzero(info["_episode"])
+                reported += len(idx)
+                for i in idx:
+                    assert info["episode"]["l"][i] == lengths[i]
+                    assert info["episode"]["r"][i] == float(lengths[i])
+            done = term | trunc
+            if mode == AutoresetMode.DISABLED and done.any():
+                envs.reset(options={"reset_mask": done})
+        else:
+            mask = np.array([bool(op >> i & 1) for i in range(n)])
+            if mask.any():
+                envs.reset(options={"reset_mask": mask})
+        assert np.all(envs.episode_lengths <= np.array(lengths))
+    assert reported == envs.episode_count == len(records)
+    assert [r.index for r in records] == list(range(reported))
+    assert all(r.length == lengths[r.env_index] for r in records)

@@ -205,7 +205,7 @@ class RecordEpisodeStatistics(VectorWrapper, gym.utils.RecordConstructorArgs):
             self.prev_dones[mask] = False
             for i in np.flatnonzero(mask):
                 self._seeds[i] = seeds[i]
-        self._any_prev_done = bool(self.prev_dones.any())
+        self._any_prev_done = not self._same_step and bool(self.prev_dones.any())
         self._has_reset = True
         return obs, info
 
