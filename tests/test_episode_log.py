@@ -338,3 +338,19 @@ def test_four_processes_append_to_one_jsonl(tmp_path):
         mine = [r for r in rows if r["env_index"] == w]
         assert [r["index"] for r in mine] == list(range(count))
         assert all(r["extras"]["payload"] == chr(ord("a") + w) * 6000 for r in mine)
+
+
+# --------------------------------------------------------------------------- docstring examples
+
+
+@pytest.mark.parametrize("module", [
+    "agentreel.log._appendfile", "agentreel.log.jsonl", "agentreel.log.monitor_csv",
+    "agentreel.log.sinks", "agentreel.log.reader", "agentreel.log.emitter",
+    "agentreel.statistics", "agentreel.vector.statistics",
+])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -65,7 +65,11 @@ class RecordEpisodeStatistics(
         log: where to write each finished episode: a ``.csv`` path (SB3
             ``monitor.csv``), a ``.jsonl`` path, a directory (both files), a sink
             object, or a list of those. Paths are opened now and closed by
-            :meth:`close`; sink objects are the caller's to close.
+            :meth:`close`; sink objects are the caller's to close. When several
+            copies of this wrapper run at once (``make_vec(..., wrappers=...)``),
+            give each its own ``monitor.csv`` path or share one ``.jsonl`` path
+            (appends from several processes are safe), or wrap the vector env
+            with :class:`agentreel.vector.RecordEpisodeStatistics` instead.
         env_id: the id written in ``monitor.csv``'s header (default ``env.spec.id``).
         on_episode_end: called with each finished :class:`EpisodeRecord`; if it
             raises, a ``RuntimeWarning`` is issued and the loop goes on.
