@@ -1,13 +1,27 @@
-"""The main job: run a policy for N episodes, with videos and an episode log.
+"""The main job: run a policy for N episodes, with videos, an episode log and a report.
+
+What :func:`record_run` writes into its run folder (the contract that
+``agentreel summary``/``plot``/``report``/``timelapse`` read back):
+
+* ``episodes.jsonl`` and ``monitor.csv``: one row per finished episode;
+* ``NAME.mp4`` (or ``.webm``/``.gif``) for every recorded episode, each with
+  a JSON sidecar ``NAME.json`` (frames, fps, size, ids, the episode's return
+  and length). Names are ``ENV-episode-{i}`` for one env and
+  ``ENV-env-{e}-episode-{k}`` (sub-env ``e``'s ``k``-th episode) with ``num_envs > 1``;
+* ``report.html`` (unless ``report=False``).
+
+With ``num_envs > 1`` the environments run in a synchronous vector env and the
+job stops at the step where the N-th episode finishes (several sub-envs may
+finish on that step, so a run can hold a few more than N episodes). Videos of
+the episodes cut short by that stop are deleted: every video in the folder
+belongs to a logged episode.
 
 Example:
     >>> import tempfile
     >>> result = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(), policy="demo",
     ...                     seed=0, progress=False)
-    >>> [r.length for r in result.records]
-    [500, 500]
-    >>> len(result.videos)
-    2
+    >>> [r.length for r in result.records], len(result.videos), result.report.name
+    ([500, 500], 2, 'report.html')
 """
 
 from __future__ import annotations
@@ -17,6 +31,8 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
 
 import gymnasium as gym
 
@@ -25,6 +41,10 @@ from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord
 from agentreel.statistics import RecordEpisodeStatistics
+from agentreel.video import sidecar_path
+
+__all__ = ["RunResult", "Progress", "default_out_dir", "make_env", "make_vector_env",
+           "record_run", "safe_name"]
 
 
 @dataclass
@@ -36,6 +56,9 @@ class RunResult:
     records: list[EpisodeRecord] = field(default_factory=list)
     videos: list[VideoSaved] = field(default_factory=list)
     seconds: float = 0.0
+    steps: int = 0
+    num_envs: int = 1
+    report: Path | None = None
 
 
 def default_out_dir(env_id: str, root: str = "agentreel-runs") -> str:
@@ -52,14 +75,82 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "env"
 
 
+def _env_error(env_id: str, exc: Exception) -> RuntimeError:
+    if isinstance(exc, gym.error.DependencyNotInstalled):
+        return RuntimeError(f"{env_id} needs a package that is not installed: {exc}")
+    return RuntimeError(f"unknown or unusable environment {env_id!r}: {exc}")
+
+
 def make_env(env_id: str) -> gym.Env:
     """``gym.make(env_id, render_mode="rgb_array")`` with errors a person can act on."""
     try:
         return gym.make(env_id, render_mode="rgb_array")
-    except gym.error.DependencyNotInstalled as exc:
-        raise RuntimeError(f"{env_id} needs a package that is not installed: {exc}") from exc
     except gym.error.Error as exc:
-        raise RuntimeError(f"unknown or unusable environment {env_id!r}: {exc}") from exc
+        raise _env_error(env_id, exc) from exc
+
+
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """``gym.make_vec(env_id, num_envs, vectorization_mode="sync", render_mode="rgb_array")``."""
+    try:
+        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                            render_mode="rgb_array")
+    except gym.error.Error as exc:
+        raise _env_error(env_id, exc) from exc
+
+
+class Progress:
+    """A self-overwriting progress line on a terminal: episodes, steps, speed, last return.
+
+    Draws only when ``enabled``; redraws at most every ``interval`` seconds between
+    episodes. Call :meth:`close` at the end (prints the line ending).
+
+    >>> import io
+    >>> p = Progress(3, stream=io.StringIO(), enabled=True)
+    >>> p.update(steps=10, episodes=1, last_return=10.0, force=True)
+    >>> "1/3 episodes" in p.stream.getvalue()
+    True
+    """
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool | None = None,
+                 interval: float = 0.1, width: int = 24) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
+        self.interval = interval
+        self.width = width
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+        self._drawn = False
+        self._last_return: float | None = None
+
+    def update(self, *, steps: int, episodes: int, last_return: float | None = None,
+               force: bool = False) -> None:
+        """Redraw the line (throttled unless ``force``)."""
+        if not self.enabled:
+            return
+        if last_return is not None:
+            self._last_return = last_return
+        now = time.perf_counter()
+        if not force and now - self._last_draw < self.interval:
+            return
+        self._last_draw = now
+        done = min(episodes, self.total)
+        filled = int(self.width * done / self.total) if self.total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        rate = steps / max(now - self.started, 1e-9)
+        last = "" if self._last_return is None else f"  last return {self._last_return:.1f}"
+        self.stream.write(f"\r[{bar}] {episodes}/{self.total} episodes  {steps:,} steps "
+                          f"({rate:,.0f}/s){last}\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def record_run(
@@ -70,30 +161,68 @@ def record_run(
     every: int = 1,
     policy: str = "auto",
     seed: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     video_format: str = "mp4",
+    num_envs: int = 1,
+    report: bool = True,
 ) -> RunResult:
     """Run ``policy`` on ``env_id`` for ``episodes`` episodes, recording every ``every``-th.
 
-    Writes into ``out``: the videos, ``monitor.csv`` and ``episodes.jsonl`` (one row
-    per episode) and a JSON sidecar per video.
+    Args:
+        env_id: a Gymnasium id (made with ``render_mode="rgb_array"``).
+        episodes: episodes to run (at least this many with ``num_envs > 1``).
+        out: the run folder (default: a new ``agentreel-runs/<env-id>-NNN``).
+        every: record a video of every ``every``-th episode (of each sub-env).
+        policy: ``auto``, ``random``, ``demo``, ``module:callable`` or an SB3 ``.zip``.
+        seed: seed of the first reset (single env: then +1 per episode; vector:
+            sub-env ``i`` gets ``seed + i``) and of the action space.
+        progress: draw a progress line on stderr; ``None``: only when stderr is a terminal.
+        video_format: ``mp4``, ``webm`` or ``gif``.
+        num_envs: sub-environments; more than 1 uses a synchronous vector env
+            and one video file per sub-env episode.
+        report: write ``report.html`` into the folder at the end.
+
+    Raises:
+        ValueError: bad arguments or policy. RuntimeError: unknown or unusable env id.
     """
-    if episodes < 1:
-        raise ValueError(f"--episodes must be at least 1, got {episodes}")
-    if every < 1:
-        raise ValueError(f"--every must be at least 1 (1 records every episode), got {every}")
+    for name, value, minimum in (("--episodes", episodes, 1), ("--every", every, 1),
+                                 ("--num-envs", num_envs, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     out = out or default_out_dir(env_id)
-    env = make_env(env_id)
-    result = RunResult(out=os.path.abspath(out), env_id=env_id)
-    env = RecordVideo(
-        env, out, episode_trigger=lambda i: i % every == 0, name_prefix=safe_name(env_id),
-        format=video_format, sidecar=True, on_video_saved=result.videos.append,
-    )
-    env = RecordEpisodeStatistics(env, buffer_length=episodes, log=out, env_id=env_id,
-                                  on_episode_end=result.records.append)
-    act = load_policy(policy, env, env_id)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out {out} is a file; give a folder for the run")
+    result = RunResult(out=os.path.abspath(out), env_id=env_id, num_envs=num_envs)
+    bar = Progress(episodes, enabled=progress)
     started = time.perf_counter()
     try:
+        if num_envs == 1:
+            _run_single(result, episodes, every, policy, seed, video_format, bar)
+        else:
+            _run_vector(result, episodes, every, policy, seed, video_format, bar)
+    finally:
+        bar.close()
+    result.seconds = time.perf_counter() - started
+    if report and result.records:
+        from agentreel.report import write_report
+
+        result.report = write_report([result.out], Path(result.out) / "report.html",
+                                     title=f"agentreel: {env_id}")
+    return result
+
+
+def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
+                video_format: str, bar: Progress) -> None:
+    env: Any = make_env(result.env_id)
+    try:
+        env = RecordVideo(
+            env, result.out, episode_trigger=lambda i: i % every == 0,
+            name_prefix=safe_name(result.env_id), format=video_format, sidecar=True,
+            on_video_saved=result.videos.append,
+        )
+        env = RecordEpisodeStatistics(env, buffer_length=episodes, log=result.out,
+                                      env_id=result.env_id, on_episode_end=result.records.append)
+        act = load_policy(policy, env, result.env_id)
         for episode in range(episodes):
             obs, _ = env.reset(seed=None if seed is None else seed + episode)
             if seed is not None and episode == 0:
@@ -102,23 +231,56 @@ def record_run(
             while not done:
                 obs, _, terminated, truncated, _ = env.step(act(obs))
                 done = terminated or truncated
-            if progress:
-                show_progress(episode + 1, episodes, result.records[-1])
+                result.steps += 1
+                bar.update(steps=result.steps, episodes=episode)
+            bar.update(steps=result.steps, episodes=episode + 1,
+                       last_return=result.records[-1].episode_return, force=True)
     finally:
         env.close()
-        if progress:
-            sys.stderr.write("\n")
-    result.seconds = time.perf_counter() - started
-    return result
 
 
-def show_progress(done: int, total: int, last: EpisodeRecord) -> None:
-    """One self-overwriting line: a bar, the count and the last episode."""
-    width = 30
-    filled = int(width * done / total)
-    bar = "#" * filled + "-" * (width - filled)
-    sys.stderr.write(
-        f"\r[{bar}] {done}/{total} episodes  last: return {last.episode_return:.1f}, "
-        f"length {last.length}"
-    )
-    sys.stderr.flush()
+def _run_vector(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
+                video_format: str, bar: Progress) -> None:
+    from agentreel.vector import RecordEpisodeStatistics as VectorStatistics
+    from agentreel.vector.recording import RecordVideo as VectorRecordVideo
+
+    envs: Any = make_vector_env(result.env_id, result.num_envs)
+    try:
+        envs = VectorRecordVideo(
+            envs, result.out, episode_trigger=lambda k: k % every == 0,
+            name_prefix=safe_name(result.env_id), per_env=True, sidecar=True,
+            format=video_format, on_video_saved=result.videos.append,
+        )
+        envs = VectorStatistics(envs, buffer_length=max(episodes, 100), log=result.out,
+                                env_id=result.env_id, on_episode_end=result.records.append)
+        act = load_policy(policy, envs, result.env_id)
+        obs, _ = envs.reset(seed=seed)
+        if seed is not None:
+            envs.action_space.seed(seed)
+        while len(result.records) < episodes:
+            before = len(result.records)
+            obs, _, _, _, _ = envs.step(act(obs))
+            result.steps += result.num_envs
+            finished = len(result.records) > before
+            bar.update(steps=result.steps, episodes=len(result.records), force=finished,
+                       last_return=result.records[-1].episode_return if result.records else None)
+    finally:
+        envs.close()
+    _drop_unfinished_videos(result)
+
+
+def _drop_unfinished_videos(result: RunResult) -> None:
+    """Delete per-env videos of episodes that did not finish before the job stopped."""
+    finished: dict[int, int] = {}
+    for record in result.records:
+        if record.env_index is not None:
+            finished[record.env_index] = finished.get(record.env_index, 0) + 1
+    kept = []
+    for video in result.videos:
+        if (video.env_index is not None and video.episode_id is not None
+                and video.episode_id >= finished.get(video.env_index, 0)):
+            for path in (video.path, sidecar_path(video.path)):
+                Path(path).unlink(missing_ok=True)
+        else:
+            kept.append(video)
+    result.videos = kept
