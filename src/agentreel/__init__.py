@@ -9,8 +9,11 @@ Drop-in replacements for Gymnasium's recording wrappers::
 from __future__ import annotations
 
 from agentreel.log import JsonlSink, MonitorCsvSink, read_episodes
+from agentreel.recorder import VideoSaved
+from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord
 from agentreel.statistics import RecordEpisodeStatistics
+from agentreel.triggers import capped_cubic_video_schedule
 
 __version__ = "0.1.0"
 
@@ -19,6 +22,9 @@ __all__ = [
     "JsonlSink",
     "MonitorCsvSink",
     "RecordEpisodeStatistics",
+    "RecordVideo",
+    "VideoSaved",
+    "capped_cubic_video_schedule",
     "__version__",
     "read_episodes",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentreel.vector.recording import RecordVideo
 from agentreel.vector.statistics import RecordEpisodeStatistics
 
-__all__: list[str] = ["RecordEpisodeStatistics"]
+__all__: list[str] = ["RecordEpisodeStatistics", "RecordVideo"]
