@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from videotools import decode
 
 from agentreel import read_episodes
+from videotools import decode
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,10 +13,10 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from videotools import PatternEnv, decode, mp4s, psnr
 
 from agentreel import RecordVideo, capped_cubic_video_schedule
 from agentreel.video import FrameError
+from videotools import PatternEnv, decode, mp4s, psnr
 
 
 def run_episodes(env, episodes: int, *, capture: list | None = None):
@@ -201,7 +201,7 @@ def test_episode_video_holds_reset_frame_plus_one_per_step_with_matching_pixels(
         assert (video.width, video.height) == (80, 60)
         assert video.pix_fmt == "yuv420p"
         assert video.fps == pytest.approx(10)
-        for got, want in zip(video.frames, rendered[episode]):
+        for got, want in zip(video.frames, rendered[episode], strict=True):
             assert psnr(got, want) > 30
 
 
@@ -221,7 +221,7 @@ def test_cartpole_videos_match_rendered_frames(tmp_path):
     video = decode(tmp_path / "rl-video-episode-0.mp4")
     assert video.count == len(rendered)
     assert (video.height, video.width) == rendered[0].shape[:2]
-    assert min(psnr(a, b) for a, b in zip(video.frames, rendered)) > 30
+    assert min(psnr(a, b) for a, b in zip(video.frames, rendered, strict=True)) > 30
 
 
 def test_episode_video_is_complete_before_the_next_reset(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.vector import AutoresetMode, AsyncVectorEnv, SyncVectorEnv
-from videotools import PatternEnv, decode, mp4s, psnr
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
 from agentreel.vector import RecordVideo
+from videotools import PatternEnv, decode, mp4s, psnr
 
 
 def cartpoles(n: int) -> SyncVectorEnv:
@@ -118,7 +118,7 @@ def test_tiles_show_each_sub_env(tmp_path):
         rendered.append(envs.render())
     env.close()
     video = decode(tmp_path / "rl-video-episode-0.mp4")
-    for got, frames in zip(video.frames, rendered):
+    for got, frames in zip(video.frames, rendered, strict=True):
         assert psnr(got[:40, :60], frames[0]) > 30
         assert psnr(got[40:80, :60], frames[2]) > 30
 
@@ -189,7 +189,7 @@ def test_partial_reset_of_other_envs_does_not_duplicate_frames(tmp_path):
     env.close()
     video = decode(tmp_path / "rl-video-episode-0.mp4")
     assert video.count == 7  # reset frame + 6 steps, no extra frame per partial reset
-    diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(video.frames, video.frames[1:])]
+    diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(video.frames, video.frames[1:], strict=False)]
     assert min(diffs) > 1  # every frame differs from the one before
 
 

@@ -1,8 +1,12 @@
 """The ``agentreel`` command line.
 
-    agentreel record CartPole-v1                 # 10 episodes, every one recorded
+    agentreel record CartPole-v1                 # 10 episodes, every one recorded, report.html
     agentreel record CartPole-v1 --episodes 100 --every 10 --policy random --out runs/rand
-    agentreel summary runs/rand                  # read a run back
+    agentreel record CartPole-v1 --num-envs 4    # a vector env, one video per sub-env episode
+    agentreel summary runs/rand runs/demo        # a table, one row per run, plus the aggregate
+    agentreel plot runs/rand -o curve.png        # learning curve (needs agentreel[plot])
+    agentreel timelapse runs/rand -o timelapse.mp4
+    agentreel report runs/rand runs/demo -o report.html
 
 Errors are one line on stderr and exit status 2, not a traceback.
 """
@@ -12,44 +16,134 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
-import numpy as np
+EPILOG = """\
+A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
+videos, each with a NAME.json sidecar; every command after `record` reads it.
+
+examples:
+  agentreel record CartPole-v1
+  agentreel record CartPole-v1 -n 100 --every 10 --policy random -o runs/random
+  agentreel summary runs/random runs/demo --json
+  agentreel plot runs/random -o curve.png --x steps
+  agentreel timelapse runs/random -o timelapse.mp4
+  agentreel report runs/random -o report.html
+
+`agentreel COMMAND --help` describes each command."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the examples' line breaks and show defaults."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
         prog="agentreel",
-        description="Record reinforcement-learning agents: episode videos, statistics and summaries.",
+        description="Record reinforcement-learning agents (episode videos and statistics) and "
+        "turn the recorded runs into summaries, plots, a training timelapse and an HTML report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from agentreel import __version__
+
+    parser.add_argument("--version", action="version", version=f"agentreel {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     record = commands.add_parser(
-        "record",
-        help="run a policy on an environment, recording videos and an episode log",
+        "record", formatter_class=_Formatter,
+        help="run a policy on an environment, recording videos, the episode log and a report",
         description="Run a policy for N episodes on a Gymnasium environment, recording videos "
-        "(every K-th episode), monitor.csv and episodes.jsonl, then print a summary.",
+        "(every K-th episode) with JSON sidecars, monitor.csv and episodes.jsonl, then print a "
+        "summary and write report.html into the run folder.",
+        epilog="examples:\n  agentreel record CartPole-v1\n"
+        "  agentreel record CartPole-v1 -n 50 --every 5 --policy random --seed 0\n"
+        "  agentreel record CartPole-v1 --policy mypkg.agents:act\n"
+        "  agentreel record CartPole-v1 --policy ppo_cartpole.zip --num-envs 4",
     )
     record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1")
-    record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run (default 10)")
+    record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run")
     record.add_argument("--out", "-o", default=None,
-                        help="output folder (default: a new agentreel-runs/<env-id>-NNN)")
+                        help="run folder (default: a new agentreel-runs/<env-id>-NNN)")
     record.add_argument("--every", type=int, default=1,
-                        help="record a video every K-th episode (default 1: every episode)")
+                        help="record a video of every K-th episode (1: every episode)")
     record.add_argument("--policy", default="auto",
-                        help="random | demo | package.module:callable | path/to/sb3_model.zip "
-                        "(default auto: the built-in demo controller where there is one, else random)")
-    record.add_argument("--seed", type=int, default=None, help="seed of the first episode (then +1 each)")
+                        help="random | demo | package.module:callable | path/to/sb3_model.zip; "
+                        "auto: the built-in demo controller where there is one (CartPole), else random")
+    record.add_argument("--seed", type=int, default=None,
+                        help="seed of the first episode (then +1 each; sub-env i gets seed+i)")
+    record.add_argument("--num-envs", type=int, default=1,
+                        help="run K sub-environments in a synchronous vector env "
+                        "(one video per sub-env episode)")
     record.add_argument("--format", default="mp4", choices=("mp4", "webm", "gif"), help="video format")
-    record.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    record.add_argument("--no-report", action="store_true", help="do not write report.html")
+    record.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar (it is drawn on stderr only when stderr is a terminal)")
     record.set_defaults(handler=cmd_record)
 
     summary = commands.add_parser(
-        "summary", help="summarise recorded runs",
-        description="Print a summary (count, mean, std, min, max of returns) of recorded runs.",
+        "summary", formatter_class=_Formatter,
+        help="print a table of episode-return statistics, one row per run",
+        description="Summarise recorded runs: episodes, mean, std, median, IQM (interquartile "
+        "mean), min, max, success rate (from an is_success info key) and the 95%% bootstrap "
+        "confidence interval of the mean. With several runs (e.g. seeds) a last line "
+        "aggregates them: the mean of the run means with a bootstrap interval.",
     )
-    summary.add_argument("runs", nargs="+", help="run folders or log files (episodes.jsonl, monitor.csv)")
-    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument("runs", nargs="+", metavar="RUN",
+                         help="run folders or log files (episodes.jsonl, monitor.csv)")
+    summary.add_argument("--json", action="store_true",
+                         help='print JSON: {"runs": [...], "aggregate": {...} or null}')
+    summary.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (reproducible)")
     summary.set_defaults(handler=cmd_summary)
+
+    plot = commands.add_parser(
+        "plot", formatter_class=_Formatter,
+        help="plot learning curves (needs: pip install \"agentreel[plot]\")",
+        description="Plot episode return (or length) against episodes, environment steps or "
+        "wall time: raw values and a moving average for one run; for several runs their mean "
+        "with a bootstrap confidence band. PNG, SVG or PDF by the output's suffix.",
+    )
+    plot.add_argument("runs", nargs="+", metavar="RUN", help="run folders or log files")
+    plot.add_argument("--out", "-o", default="curve.png", help="image file (.png, .svg or .pdf)")
+    plot.add_argument("--x", default="episodes", choices=("episodes", "steps", "time"),
+                      help="x axis")
+    plot.add_argument("--metric", default="return", choices=("return", "length"), help="y axis")
+    plot.add_argument("--window", type=int, default=None,
+                      help="moving-average window (default: a tenth of the episodes, 1..50)")
+    plot.add_argument("--title", default=None, help="the plot's title")
+    plot.set_defaults(handler=cmd_plot)
+
+    timelapse = commands.add_parser(
+        "timelapse", formatter_class=_Formatter,
+        help="join a run's videos in episode order into one labelled video",
+        description="Join a run's recorded episodes, in episode order, into one video with "
+        "each frame labelled with its episode number and return (drawn by agentreel, no "
+        "ffmpeg binary needed). Videos of another size than the first are scaled to fit and "
+        "padded with black bars.",
+    )
+    timelapse.add_argument("run", metavar="RUN", help="a run folder")
+    timelapse.add_argument("--out", "-o", default=None,
+                           help="output video (.mp4, .webm or .gif; default RUN/timelapse.mp4)")
+    timelapse.add_argument("--fps", type=float, default=None,
+                           help="frame rate (default: the first video's)")
+    timelapse.add_argument("--no-labels", action="store_true", help="do not draw labels")
+    timelapse.set_defaults(handler=cmd_timelapse)
+
+    report = commands.add_parser(
+        "report", formatter_class=_Formatter,
+        help="write one self-contained HTML page: summary, learning curve, video gallery",
+        description="Write an HTML report of one or more runs: the summary table, the learning "
+        "curve and a gallery of the recorded videos (episode, return, length), sortable by "
+        "return. CSS, JavaScript and plots are inline; videos are linked relative to the "
+        "page, so it opens from disk with no server and no network.",
+    )
+    report.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+    report.add_argument("--out", "-o", default=None,
+                        help="the page (default: RUN/report.html for one run, else ./report.html)")
+    report.add_argument("--title", default=None, help="the page's title")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -66,49 +160,143 @@ def main(argv: list[str] | None = None) -> int:
         print("agentreel: interrupted", file=sys.stderr)
         return 130
     except (ValueError, RuntimeError, ImportError, OSError) as exc:
-        print(f"agentreel: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"agentreel: error: {message}", file=sys.stderr)
         return 2
+
+
+def _load_runs(paths: list[str]) -> list[Any]:
+    from agentreel.report import Run
+
+    return [Run(path, name=path) for path in paths]
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record``."""
+    from agentreel.analysis import summarize_records
     from agentreel.run import record_run
 
     result = record_run(
         args.env_id, episodes=args.episodes, out=args.out, every=args.every,
-        policy=args.policy, seed=args.seed, progress=not args.quiet, video_format=args.format,
+        policy=args.policy, seed=args.seed, progress=False if args.quiet else None,
+        video_format=args.format, num_envs=args.num_envs, report=not args.no_report,
     )
-    returns = np.array([r.episode_return for r in result.records])
-    lengths = np.array([r.length for r in result.records])
-    print(f"Recorded {len(returns)} episodes of {args.env_id} in {result.seconds:.1f} s -> {result.out}")
-    print(f"  return: mean {returns.mean():.2f} ± {returns.std():.2f} (std), "
-          f"min {returns.min():.2f}, max {returns.max():.2f}")
-    print(f"  length: mean {lengths.mean():.1f} steps")
-    print(f"  videos: {len(result.videos)}, log: episodes.jsonl, monitor.csv")
+    envs = f" ({args.num_envs} envs)" if args.num_envs > 1 else ""
+    print(f"Recorded {len(result.records)} episodes of {args.env_id}{envs}, {result.steps:,} steps, "
+          f"in {result.seconds:.1f} s -> {result.out}")
+    summary = summarize_records(result.records, seed=0)
+    for line in str(summary).splitlines():
+        print(f"  {line}")
+    print(f"  videos: {len(result.videos)} ({args.format}), log: episodes.jsonl, monitor.csv")
+    if result.report is not None:
+        print(f"  report: {result.report}")
     return 0
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-2):
+        return f"{x:.3g}"
+    return f"{x:.2f}"
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """``agentreel summary``."""
-    from agentreel.log import read_episodes
+    from agentreel.report.html import summary_rows
 
-    rows = []
-    for run in args.runs:
-        records = read_episodes(run)
-        if not records:
-            raise ValueError(f"no episodes found in {run}")
-        returns = np.array([r.episode_return for r in records], dtype=float)
-        rows.append({
-            "run": run, "episodes": len(records), "mean": float(returns.mean()),
-            "std": float(returns.std()), "min": float(returns.min()), "max": float(returns.max()),
-        })
+    runs = _load_runs(args.runs)
+    rows, aggregate = summary_rows(runs, seed=args.seed)
+    for row in rows:  # the short names scripts expect
+        row["episodes"] = row["count"]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"runs": rows, "aggregate": aggregate}, indent=2))
         return 0
-    print(f"{'run':40s} {'episodes':>8s} {'mean':>10s} {'std':>10s} {'min':>10s} {'max':>10s}")
+    pct = f"{100 * rows[0]['confidence']:g}%"
+    headers = ["run", "episodes", "mean", "std", "median", "IQM", "min", "max", "success",
+               f"{pct} CI of mean"]
+    table = []
     for row in rows:
-        print(f"{row['run'][:40]:40s} {row['episodes']:8d} {row['mean']:10.2f} {row['std']:10.2f} "
-              f"{row['min']:10.2f} {row['max']:10.2f}")
+        success = row["success_rate"]
+        table.append([
+            row["run"], str(row["count"]), _fmt(row["mean"]), _fmt(row["std"]),
+            _fmt(row["median"]), _fmt(row["iqm"]), _fmt(row["min"]), _fmt(row["max"]),
+            "n/a" if success is None else f"{100 * success:.1f}%",
+            f"[{_fmt(row['mean_ci'][0])}, {_fmt(row['mean_ci'][1])}]",
+        ])
+    if aggregate is not None:
+        table.append([
+            f"all {aggregate['n_runs']} runs", str(sum(aggregate["episodes_per_run"])),
+            _fmt(aggregate["mean"]), _fmt(aggregate["std_of_means"]), "", _fmt(aggregate["iqm"]),
+            "", "", "", f"[{_fmt(aggregate['mean_ci'][0])}, {_fmt(aggregate['mean_ci'][1])}]",
+        ])
+    widths = [max(len(headers[i]), *(len(r[i]) for r in table)) for i in range(len(headers))]
+    widths[0] = min(widths[0], 48)
+
+    def line(cells: list[str]) -> str:
+        first = cells[0] if len(cells[0]) <= widths[0] else "…" + cells[0][-(widths[0] - 1):]
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first.ljust(widths[0]), *rest]).rstrip()
+
+    print(line(headers))
+    for i, cells in enumerate(table):
+        if aggregate is not None and i == len(table) - 1:
+            print("-" * len(line(headers)))
+        print(line(cells))
+    note = (f"return per episode; std: population; IQM: interquartile mean; CI: {pct} "
+            f"percentile bootstrap ({rows[0]['n_resamples']:,} resamples, seed {args.seed})")
+    if aggregate is not None:
+        note += (f"; last line: mean of run means, std of run means, "
+                 f"{aggregate['method']} bootstrap")
+    print(note)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``agentreel plot``."""
+    from agentreel.extras import require
+
+    require("matplotlib", "plot")  # fail before reading anything
+    from agentreel.plots import plot_learning_curve
+
+    runs = _load_runs(args.runs)
+    records = [run.records for run in runs]
+    plot_learning_curve(
+        records[0] if len(records) == 1 else records, x=args.x, metric=args.metric,
+        window=args.window, path=args.out, labels=[run.name for run in runs], title=args.title,
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_timelapse(args: argparse.Namespace) -> int:
+    """``agentreel timelapse``."""
+    from agentreel.timelapse import make_timelapse
+
+    (run,) = _load_runs([args.run])
+    out = Path(args.out) if args.out else run.folder / "timelapse.mp4"
+    saved = make_timelapse(run, out, fps=args.fps, labels=not args.no_labels)
+    parts = saved.tags.get("parts", [])
+    print(f"wrote {out}: {len(parts)} videos, {saved.frames} frames, "
+          f"{saved.frames / saved.fps:.1f} s at {saved.fps:g} fps")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``agentreel report``."""
+    from agentreel.report import write_report
+
+    runs = _load_runs(args.runs)
+    if args.out:
+        out = Path(args.out)
+    elif len(runs) == 1:
+        out = runs[0].folder / "report.html"
+    else:
+        out = Path("report.html")
+    path = write_report(runs, out, title=args.title)
+    videos = sum(len(run.videos) for run in runs)
+    print(f"wrote {path} ({len(runs)} run{'s' if len(runs) != 1 else ''}, {videos} videos); "
+          f"open it in a browser: {path.resolve().as_uri()}")
     return 0
 
 

@@ -283,7 +283,7 @@ def _summary_section(runs: Sequence[Run], seed: int) -> str:
             f"({rows[0]['n_resamples']:,} resamples, seeded).")
     if aggregate is not None:
         note += (f" The last line weighs every run equally; its Std column is the std of the run "
-                 f"means and its interval a {aggregate['method']} bootstrap over runs.")
+                 f"means and its interval a {aggregate['method']} bootstrap.")
     return (
         '<section id="summary" data-sort-scope="summary"><h2>Summary</h2>'
         f'<table class="summary"><thead><tr>{head}</tr></thead>'

@@ -143,6 +143,9 @@ class VideoFileWriter:
                     # recording decodes from the start up to its last fragment.
                     "movflags": "empty_moov+default_base_moof",
                     "frag_duration": str(_FRAGMENT_US),
+                    # Hand each fragment to the OS at once (not when the 32 KB
+                    # I/O buffer fills), so a SIGKILL loses at most ~1 s.
+                    "flush_packets": "1",
                 },
             )
             stream = container.add_stream("libx264", rate=rate)

@@ -375,6 +375,7 @@ class VideoEngine:
         self._sids = itertools.count(1)
         self._streams: dict[int, VideoStream] = {}
         self._callbacks: deque[tuple[Callable[[SavedVideo], None], SavedVideo]] = deque()
+        self._startup_failures = 0
         self._frames = 0
         self._wait = 0.0
         self._max_wait = 0.0
@@ -564,6 +565,19 @@ class VideoEngine:
 
     def _worker_died(self, why: str) -> None:
         transport, self._transport = self._transport, None
+        if transport is not None:
+            # Messages sent before it died ("ready", finished videos) still count.
+            with contextlib.suppress(_WorkerDied):
+                for _ in range(100_000):
+                    msg = transport.recv(0)
+                    if msg is None:
+                        break
+                    if msg[0] == "ready":
+                        transport.ready = True
+                    elif msg[0] == "done":
+                        stream = self._streams.get(msg[1])
+                        if stream is not None:
+                            self._complete(stream, msg[2], msg[3])
         never_ready = transport is not None and not transport.ready
         if transport is not None:
             transport.kill()
@@ -581,7 +595,14 @@ class VideoEngine:
             else:
                 self._complete(stream, 0, why + partial)
         if never_ready and transport is not None and transport.kind == "process":
-            self._fallback("the encoder process exited at start-up")
+            # An import error or similar (exit code > 0), or two deaths in a row
+            # before saying hello: the process backend does not work here.
+            self._startup_failures += 1
+            code = transport.proc.returncode
+            if (code is not None and code > 0) or self._startup_failures >= 2:
+                self._fallback("the encoder process exited at start-up")
+        elif transport is not None:
+            self._startup_failures = 0
 
     def _add(self, stream: VideoStream, rgb: np.ndarray) -> None:
         with self._lock:
