@@ -61,7 +61,7 @@ def test_cli_record_writes_videos_log_and_prints_a_summary(tmp_path):
 
     proc = run([sys.executable, "-m", "agentreel.cli", "summary", "run", "--json"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["episodes"] == 3
+    assert json.loads(proc.stdout)["runs"][0]["episodes"] == 3
 
 
 def test_cli_default_run_uses_the_demo_controller(tmp_path):

@@ -208,6 +208,10 @@ def _matplotlib_img(records: list, labels: list[str], metric: str) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "agentreel"}):
         fig = plot_learning_curve(records if len(records) > 1 else records[0],
                                   labels=labels, metric=metric)
+        from matplotlib.ticker import MaxNLocator
+
+        for ax in fig.axes:  # episode numbers are whole numbers
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg")
     data = base64.b64encode(buffer.getvalue().encode("utf-8")).decode("ascii")
