@@ -12,6 +12,7 @@ from agentreel.log import JsonlSink, MonitorCsvSink, read_episodes
 from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord
+from agentreel.report.folder import Run
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.triggers import capped_cubic_video_schedule
 
@@ -23,6 +24,7 @@ __all__ = [
     "MonitorCsvSink",
     "RecordEpisodeStatistics",
     "RecordVideo",
+    "Run",
     "VideoSaved",
     "capped_cubic_video_schedule",
     "__version__",
