@@ -278,6 +278,11 @@ def test_backends_identical_frame_counts(tmp_path):
 
 def test_back_pressure_is_measured(tmp_path):
     eng = VideoEngine(backend="process", queue_frames=1)
+    eng.start()
+    deadline = time.monotonic() + 30
+    while not eng._transport.ready and time.monotonic() < deadline:
+        eng.poll()
+        time.sleep(0.02)
     s = eng.open(str(tmp_path / "bp.mp4"), fps=30)
     for f in make_frames(60, h=240, w=320):
         s.add_frame(f)
@@ -286,6 +291,13 @@ def test_back_pressure_is_measured(tmp_path):
     eng.close()
     assert stats.frames == 60
     assert stats.wait_seconds > 0 and 0 < stats.max_wait_seconds <= stats.wait_seconds
+    # preset="auto": a video that made the caller wait makes the next one faster
+    assert eng._current_preset() == "superfast"
+
+
+def test_bad_preset_rejected():
+    with pytest.raises(ValueError, match="preset"):
+        VideoEngine(preset="warp9")
 
 
 @pytest.mark.parametrize(

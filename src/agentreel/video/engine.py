@@ -284,6 +284,8 @@ class VideoStream:
         self._free: list[int] = []
         self._broken: str | None = None
         self._aborted = False
+        self._wait = 0.0
+        self._started = 0.0
         self._result: SavedVideo | None = None
 
     @property
@@ -335,6 +337,13 @@ class VideoStream:
 # --------------------------------------------------------------------------
 # Engine
 # --------------------------------------------------------------------------
+_X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)
+
+#: ``preset="auto"`` ladder, slowest (smallest files) first.
+_AUTO_PRESETS = (DEFAULT_PRESET, "superfast", "ultrafast")
+
 _SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 
 
@@ -348,8 +357,12 @@ class VideoEngine:
             slower when the caller keeps the GIL busy).
         queue_frames: frames buffered per open video before ``add_frame``
             blocks (memory ≈ ``queue_frames × H × W × 3`` bytes per video).
-        preset: x264 preset for MP4 (default ``"veryfast"``; ``"ultrafast"``
-            or ``"superfast"`` are faster and give larger files).
+        preset: x264 preset for MP4, or ``"auto"`` (default): start at
+            ``"veryfast"`` (files ~1.1x moviepy's size) and, when a video made
+            the caller wait for more than 2% of its recording time, use the
+            next faster preset (``"superfast"``, then ``"ultrafast"``; files
+            ~2x / ~4x larger) for the following videos; step back after three
+            videos without waits.
 
     >>> engine = VideoEngine(backend="thread", queue_frames=4)
     >>> engine.stats.frames
@@ -358,17 +371,22 @@ class VideoEngine:
     """
 
     def __init__(
-        self, *, backend: str = "process", queue_frames: int = 8, preset: str = DEFAULT_PRESET
+        self, *, backend: str = "process", queue_frames: int = 8, preset: str = "auto"
     ) -> None:
         if backend not in ("process", "thread"):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
         if isinstance(queue_frames, bool) or not isinstance(queue_frames, int) or queue_frames < 1:
             raise ValueError(f"queue_frames must be an int >= 1, got {queue_frames!r}")
+        if preset != "auto" and preset not in _X264_PRESETS:
+            raise ValueError(f"preset must be 'auto' or one of {_X264_PRESETS}, got {preset!r}")
         if sys.platform == "win32" and backend == "process":
             backend = "thread"  # inherited fds (pass_fds) are POSIX-only
         self._backend = backend
         self._queue_frames = queue_frames
         self._preset = preset
+        self._auto_level = 0
+        self._ready_at = 0.0
+        self._calm_streams = 0
         self._lock = threading.RLock()
         self._transport: _ProcessTransport | _ThreadTransport | None = None
         self._generation = 0
@@ -562,6 +580,7 @@ class VideoEngine:
                 self._complete(stream, msg[2], msg[3])
         elif kind == "ready" and self._transport is not None:
             self._transport.ready = True
+            self._ready_at = time.perf_counter()
 
     def _worker_died(self, why: str) -> None:
         transport, self._transport = self._transport, None
@@ -619,6 +638,7 @@ class VideoEngine:
                     while not stream._free and stream._broken is None:
                         self._pump(_POLL_INTERVAL)
                     waited = time.perf_counter() - start
+                    stream._wait += waited
                     self._wait += waited
                     self._max_wait = max(self._max_wait, waited)
             if stream._broken is None:
@@ -637,12 +657,13 @@ class VideoEngine:
         stream._ring, stream._shm = ring, shm
         stream._free = list(range(slots - 1, -1, -1))
         stream._gen = self._generation
+        stream._started = time.perf_counter()
         spec = {
             "path": stream.path,
             "fps": stream.fps,
             "format": stream.format,
             "quality": stream.quality,
-            "preset": self._preset,
+            "preset": self._current_preset(),
         }
         self._send(("open", stream._sid, spec, ref, slots, tuple(shape)))
 
@@ -659,11 +680,31 @@ class VideoEngine:
                 self._complete(stream, 0, "no frames", notify=False)
             else:
                 stream._state = "finishing"
+                self._adapt_preset(stream)
                 text = self._sidecar_text(stream) if stream.sidecar else None
                 self._send(("finish", stream._sid, text))
             self._drain()
         if run_callbacks:
             self._run_callbacks()
+
+    def _current_preset(self) -> str:
+        if self._preset != "auto":
+            return self._preset
+        return _AUTO_PRESETS[self._auto_level]
+
+    def _adapt_preset(self, stream: VideoStream) -> None:
+        """``preset="auto"``: go faster after a video that made the caller wait."""
+        if self._preset != "auto" or stream.format != "mp4" or stream._started < self._ready_at:
+            return  # (waits behind the encoder's start-up say nothing about its speed)
+        elapsed = time.perf_counter() - stream._started
+        if elapsed > 0 and stream._wait > 0.02 * elapsed:
+            self._auto_level = min(self._auto_level + 1, len(_AUTO_PRESETS) - 1)
+            self._calm_streams = 0
+        elif stream._wait == 0.0:
+            self._calm_streams += 1
+            if self._calm_streams >= 3 and self._auto_level > 0:
+                self._auto_level -= 1
+                self._calm_streams = 0
 
     def _abort(self, stream: VideoStream) -> None:
         with self._lock:
