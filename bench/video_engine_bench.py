@@ -116,7 +116,8 @@ def main() -> None:
     args = parser.parse_args()
     base = render_loop(args.frames)
     render_fps = args.frames / base
-    print(f"render only: {render_fps:.0f} frames/s  (default preset {DEFAULT_PRESET!r})")
+    print(f"render only: {render_fps:.0f} frames/s  (preset auto, starting at {DEFAULT_PRESET!r}); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'backend':8} {'frames/s':>9} {'x render':>9} {'wait s':>7} {'max wait ms':>12} "
           f"{'max call ms':>12} {'drain s':>8} {'bytes/frame':>12}")
     with tempfile.TemporaryDirectory() as folder:
