@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,23 @@ examples:
 `agentreel COMMAND --help` describes each command."""
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the examples' line breaks and show defaults."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' line breaks; show a default when there is a meaningful one."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for line in text.splitlines():
+            if line.startswith("  ") or not line.strip():
+                out.append(indent + line)
+            else:
+                out.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(out)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Record reinforcement-learning agents (episode videos and statistics) and "
         "turn the recorded runs into summaries, plots, a training timelapse and an HTML report.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     from agentreel import __version__
 
@@ -87,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", formatter_class=_Formatter,
         help="print a table of episode-return statistics, one row per run",
         description="Summarise recorded runs: episodes, mean, std, median, IQM (interquartile "
-        "mean), min, max, success rate (from an is_success info key) and the 95%% bootstrap "
+        "mean), min, max, success rate (from an is_success info key) and the 95% bootstrap "
         "confidence interval of the mean. With several runs (e.g. seeds) a last line "
         "aggregates them: the mean of the run means with a bootstrap interval.",
     )
@@ -103,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="plot learning curves (needs: pip install \"agentreel[plot]\")",
         description="Plot episode return (or length) against episodes, environment steps or "
         "wall time: raw values and a moving average for one run; for several runs their mean "
-        "with a bootstrap confidence band. PNG, SVG or PDF by the output's suffix.",
+        "with a bootstrap confidence band. PNG, SVG or PDF by the output's suffix. "
+        'Needs matplotlib: pip install "agentreel[plot]".',
     )
     plot.add_argument("runs", nargs="+", metavar="RUN", help="run folders or log files")
     plot.add_argument("--out", "-o", default="curve.png", help="image file (.png, .svg or .pdf)")
