@@ -328,7 +328,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         env = f"<td>{rec.env_index if rec.env_index is not None else ''}</td>" if vector else ""
         rows.append(
             f"<tr {attrs}><td>{rec.index}</td>{env}<td>{_fmt(rec.episode_return)}</td>"
-            f"<td>{rec.length}</td><td>{_fmt(rec.duration)}</td><td>{outcome}</td><td>{cell}</td></tr>"
+            f"<td>{rec.length}</td><td>{rec.duration:.3f}</td><td>{outcome}</td><td>{cell}</td></tr>"
         )
     head = (_sort_th("Episode", "episode", active=True) + ("<th>Env</th>" if vector else "")
             + _sort_th("Return", "return") + _sort_th("Length", "length")
@@ -349,7 +349,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         f'data-sorted-dir="ascending">'
         f"<h2>{escape(run.name)}: {len(videos)} video{'s' if len(videos) != 1 else ''}, "
         f"{len(run.records)} episode{'s' if len(run.records) != 1 else ''}</h2>"
-        f'<p class="note">{escape(str(run.folder))}</p>'
+        f'<p class="note">{escape(str(run.folder.resolve()))}</p>'
         f"{toolbar}{gallery}<h3>Episodes</h3>"
         f'<table class="episodes"><thead><tr>{head}</tr></thead>'
         f'<tbody data-sortable>{"".join(rows)}</tbody></table>{more}</section>'
