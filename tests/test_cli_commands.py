@@ -69,6 +69,14 @@ def test_record_with_a_vector_env(tmp_path):
     assert "(3 envs)" in proc.stdout and (tmp_path / "vec" / "report.html").exists()
 
 
+def test_docstring_examples_of_the_job():
+    import doctest
+
+    import agentreel.run
+
+    assert doctest.testmod(agentreel.run).failed == 0
+
+
 def test_progress_bar_draws_episodes_and_steps_on_a_terminal():
     class Tty:
         def __init__(self):

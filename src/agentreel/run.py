@@ -18,10 +18,10 @@ belongs to a logged episode.
 
 Example:
     >>> import tempfile
-    >>> result = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(), policy="demo",
+    >>> result = record_run("CartPole-v1", episodes=1, out=tempfile.mkdtemp(), policy="demo",
     ...                     seed=0, progress=False)
     >>> [r.length for r in result.records], len(result.videos), result.report.name
-    ([500, 500], 2, 'report.html')
+    ([500], 1, 'report.html')
 """
 
 from __future__ import annotations
