@@ -440,3 +440,22 @@ def test_memory_bounded_for_long_stream(tmp_path):
     eng.close()
     assert growth < 150 * 2**20
     assert s.result.frames == 5200
+
+
+@pytest.mark.parametrize("backend", ["process", "thread"])
+def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend):
+    """FFmpeg's SIMD colour conversion reads past a frame's last row. A ring that
+    ended exactly on a page boundary (e.g. 8 slots of 48x64 RGB = 18 pages) crashed
+    the encoder process with SIGSEGV in swscale when the next page was unmapped."""
+    from agentreel.video.engine import _ProcessTransport, _ThreadTransport
+
+    transport = _ProcessTransport if backend == "process" else _ThreadTransport
+    ref, ring, shm = transport.make_ring(8, (48, 64, 3))
+    try:
+        base = ring.base if shm is None else shm.buf
+        assert len(base) >= ring.nbytes + 64
+    finally:
+        del ring
+        if shm is not None:
+            shm.close()
+            shm.unlink()

@@ -70,6 +70,10 @@ _POLL_INTERVAL = 0.05
 _STOP_TIMEOUT = 10.0
 
 
+#: Bytes of slack after a frame ring: FFmpeg may read past a frame's last row.
+_READ_SLACK = 4096
+
+
 @dataclass(frozen=True)
 class SavedVideo:
     """A finished video file, or a failed one (``error`` set, ``path`` absent).
@@ -163,7 +167,11 @@ class _ProcessTransport:
     def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
         from multiprocessing import shared_memory
 
-        shm = shared_memory.SharedMemory(create=True, size=slots * math.prod(shape))
+        # FFmpeg's SIMD converters read a little past the last row of a frame:
+        # without slack after the last slot, that read can cross into an
+        # unmapped page and crash the encoder (seen as SIGSEGV in swscale).
+        size = slots * math.prod(shape) + _READ_SLACK
+        shm = shared_memory.SharedMemory(create=True, size=size)
         ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
         return shm.name, ring, shm
 
@@ -229,7 +237,8 @@ class _ThreadTransport:
 
     @staticmethod
     def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
-        ring = np.empty((slots, *shape), dtype=np.uint8)
+        flat = np.empty(slots * math.prod(shape) + _READ_SLACK, dtype=np.uint8)
+        ring = flat[: slots * math.prod(shape)].reshape((slots, *shape))
         return ring, ring, None
 
     def stop(self, timeout: float = _STOP_TIMEOUT) -> None:

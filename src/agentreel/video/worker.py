@@ -218,8 +218,11 @@ def _write_sidecar(video_path: str, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the encoder process: serve the control connection on ``--fd``."""
+    import faulthandler
     import signal
     from multiprocessing.connection import Connection
+
+    faulthandler.enable()  # a crash in FFmpeg/PyAV leaves a traceback on stderr
 
     parser = argparse.ArgumentParser(prog="python -m agentreel.video.worker")
     parser.add_argument("--fd", type=int, required=True, help="inherited control socket fd")
