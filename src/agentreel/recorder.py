@@ -216,6 +216,9 @@ class ClipRecorder:
         self._clip_is_episode = False
         self._episode_return = 0.0
         self._episode_length = 0
+        # Start the encoder process now: its start-up (~0.3 s) then overlaps the
+        # env's own set-up instead of stalling the first recorded frames.
+        self.engine.start()
 
     # -- state -------------------------------------------------------------------------
     @property
