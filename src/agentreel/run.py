@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,8 +44,8 @@ from agentreel.records import EpisodeRecord
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.video import sidecar_path
 
-__all__ = ["RunResult", "Progress", "default_out_dir", "make_env", "make_vector_env",
-           "record_run", "safe_name"]
+__all__ = ["RunResult", "Progress", "default_out_dir", "episode_seed", "make_env",
+           "make_vector_env", "play_episode", "record_run", "recording_env", "safe_name"]
 
 
 @dataclass
@@ -146,6 +147,14 @@ class Progress:
         self.stream.flush()
         self._drawn = True
 
+    def message(self, text: str) -> None:
+        """Print ``text`` on its own line on the stream (above the bar, which is redrawn next)."""
+        if self.enabled and self._drawn:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last_draw = 0.0
+
     def close(self) -> None:
         """End the progress line."""
         if self.enabled and self._drawn:
@@ -174,8 +183,10 @@ def record_run(
         out: the run folder (default: a new ``agentreel-runs/<env-id>-NNN``).
         every: record a video of every ``every``-th episode (of each sub-env).
         policy: ``auto``, ``random``, ``demo``, ``module:callable`` or an SB3 ``.zip``.
-        seed: seed of the first reset (single env: then +1 per episode; vector:
-            sub-env ``i`` gets ``seed + i``) and of the action space.
+        seed: single env: episode ``i`` resets with seed ``seed + i`` and seeds the
+            action space with it (:func:`episode_seed`), so a run is reproducible
+            episode by episode; vector: sub-env ``i`` gets ``seed + i``, and the
+            action space ``seed``.
         progress: draw a progress line on stderr; ``None``: only when stderr is a terminal.
         video_format: ``mp4``, ``webm`` or ``gif``.
         num_envs: sub-environments; more than 1 uses a synchronous vector env
@@ -211,28 +222,84 @@ def record_run(
     return result
 
 
-def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
-                video_format: str, bar: Progress) -> None:
-    env: Any = make_env(result.env_id)
+def episode_seed(seed: int | None, index: int) -> int | None:
+    """The seed of episode ``index`` of a run seeded with ``seed``: ``seed + index``.
+
+    Every episode gets its own seed (for ``reset()`` and the action space), so an
+    episode's outcome depends only on its index, not on which worker ran it or what
+    ran before it.
+
+    >>> episode_seed(100, 3), episode_seed(None, 3)
+    (103, None)
+    """
+    return None if seed is None else seed + index
+
+
+def play_episode(env: gym.Env, act: Callable[[Any], Any], seed: int | None,
+                 on_step: Callable[[int], None] | None = None) -> int:
+    """Run one episode of ``act`` on ``env``; returns its number of steps.
+
+    ``reset(seed=seed)`` and, when ``seed`` is given, ``env.action_space.seed(seed)``
+    (so a random policy is reproducible episode by episode). ``on_step(steps)`` is
+    called after every step.
+
+    >>> import gymnasium as gym
+    >>> env = gym.make("CartPole-v1")
+    >>> play_episode(env, lambda obs: env.action_space.sample(), seed=0) == play_episode(
+    ...     env, lambda obs: env.action_space.sample(), seed=0)
+    True
+    """
+    obs, _ = env.reset(seed=seed)
+    if seed is not None:
+        env.action_space.seed(seed)
+    steps = 0
+    done = False
+    while not done:
+        obs, _, terminated, truncated, _ = env.step(act(obs))
+        done = bool(terminated or truncated)
+        steps += 1
+        if on_step is not None:
+            on_step(steps)
+    return steps
+
+
+def recording_env(env_id: str, video_folder: str, *, trigger: Callable[[int], bool],
+                  video_format: str = "mp4",
+                  on_video_saved: Callable[[VideoSaved], None] | None = None,
+                  on_episode_end: Callable[[EpisodeRecord], None] | None = None,
+                  log: Any = None, sidecar: bool = True, buffer_length: int = 100) -> Any:
+    """``make_env(env_id)`` wrapped for a recorded run: videos, then episode statistics.
+
+    Videos are named ``safe_name(env_id)-episode-{i}`` (``i`` counted by the
+    wrapper from 0) and are taken when ``trigger(i)`` is true.
+    """
+    env: Any = make_env(env_id)
     try:
         env = RecordVideo(
-            env, result.out, episode_trigger=lambda i: i % every == 0,
-            name_prefix=safe_name(result.env_id), format=video_format, sidecar=True,
-            on_video_saved=result.videos.append,
+            env, video_folder, episode_trigger=trigger, name_prefix=safe_name(env_id),
+            format=video_format, sidecar=sidecar, on_video_saved=on_video_saved,
         )
-        env = RecordEpisodeStatistics(env, buffer_length=episodes, log=result.out,
-                                      env_id=result.env_id, on_episode_end=result.records.append)
+        return RecordEpisodeStatistics(env, buffer_length=buffer_length, log=log,
+                                       env_id=env_id, on_episode_end=on_episode_end)
+    except BaseException:
+        env.close()
+        raise
+
+
+def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
+                video_format: str, bar: Progress) -> None:
+    env = recording_env(result.env_id, result.out, trigger=lambda i: i % every == 0,
+                        video_format=video_format, on_video_saved=result.videos.append,
+                        on_episode_end=result.records.append, log=result.out,
+                        buffer_length=episodes)
+    try:
         act = load_policy(policy, env, result.env_id)
         for episode in range(episodes):
-            obs, _ = env.reset(seed=None if seed is None else seed + episode)
-            if seed is not None and episode == 0:
-                env.action_space.seed(seed)
-            done = False
-            while not done:
-                obs, _, terminated, truncated, _ = env.step(act(obs))
-                done = terminated or truncated
+            def on_step(_: int, done: int = episode) -> None:
                 result.steps += 1
-                bar.update(steps=result.steps, episodes=episode)
+                bar.update(steps=result.steps, episodes=done)
+
+            play_episode(env, act, episode_seed(seed, episode), on_step)
             bar.update(steps=result.steps, episodes=episode + 1,
                        last_return=result.records[-1].episode_return, force=True)
     finally:
