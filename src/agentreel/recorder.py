@@ -20,17 +20,31 @@ Example (frames are numpy arrays, here a tiny grey square):
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import gc
 import logging
 import math
 import os
+import time
+import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentreel.keep import KeepRule, Verdict
+from agentreel.overlay import OverlayFn, OverlayState
+from agentreel.records import EpisodeRecord
 from agentreel.triggers import Trigger, fires
-from agentreel.video import SavedVideo, VideoEngine, VideoStream, default_engine
+from agentreel.video import (
+    SavedVideo,
+    VideoEngine,
+    VideoStream,
+    default_engine,
+    normalize_frame,
+    sidecar_path,
+)
 
 logger = logging.getLogger("agentreel")
 
@@ -54,6 +68,9 @@ class VideoSaved:
             one whole episode.
         env_index: the sub-environment for per-env vector recordings.
         error: why writing failed (then ``path`` does not exist).
+        tags: everything the recorder attached (ids, ``terminated``/``truncated``, ``kept``).
+        kept: why a keep rule kept this video (e.g. ``"best(3): return 57 ranks 2"``),
+            ``None`` when no rule was asked.
     """
 
     path: str
@@ -70,6 +87,7 @@ class VideoSaved:
     env_index: int | None = None
     error: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    kept: str | None = None
 
     @classmethod
     def from_saved(cls, saved: SavedVideo) -> VideoSaved:
@@ -90,6 +108,7 @@ class VideoSaved:
             env_index=tags.get("env_index"),
             error=saved.error,
             tags=tags,
+            kept=tags.get("kept"),
         )
 
 
@@ -155,6 +174,141 @@ def prepare_folder(video_folder: str | os.PathLike[str]) -> str:
     return folder
 
 
+VideoHook = Callable[[VideoSaved], object]
+EpisodeHook = Callable[[EpisodeRecord], object]
+
+#: The hidden folder inside ``video_folder`` where speculative (``keep=``) videos are encoded.
+PENDING_FOLDER = ".agentreel-pending"
+
+
+def call_hook(kind: str, hook: Callable[[Any], object], arg: Any, about: str) -> None:
+    """Call a user's callback; if it raises, say so loudly (log + warning) and go on.
+
+    >>> call_hook("on_video_saved", print, "hello", "a video")
+    hello
+    """
+    try:
+        hook(arg)
+    except Exception as exc:  # a user's callback must not kill the agent's loop
+        message = (f"agentreel: {kind} callback {hook!r} raised {type(exc).__name__}: {exc} "
+                   f"({about}); the recording goes on")
+        logger.error(message, exc_info=True)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def final_info_value(info: dict[str, Any], key: str, index: int | None = None) -> Any:
+    """``info[key]`` of an episode's last step; for vector infos, sub-env ``index``'s entry.
+
+    Vector infos hold arrays with a ``"_" + key`` mask; under same-step autoreset the
+    last step's values are in ``info["final_info"]``. Returns ``None`` when absent.
+
+    >>> final_info_value({"is_success": True}, "is_success")
+    True
+    >>> import numpy as np
+    >>> final_info_value({"is_success": np.array([0, 1]), "_is_success": np.array([0, 1], bool)},
+    ...                  "is_success", 1)
+    1
+    """
+    if not isinstance(info, dict):
+        return None
+    if index is None:
+        return info.get(key)
+    for source in (info.get("final_info"), info):
+        if not isinstance(source, dict) or key not in source:
+            continue
+        mask = source.get("_" + key)
+        try:
+            if mask is not None and not bool(mask[index]):
+                continue
+            value = source[key][index]
+        except (TypeError, IndexError, KeyError):
+            continue
+        return value.item() if hasattr(value, "item") else value
+    return None
+
+
+class VideoKeeper:
+    """The file side of a keep rule (:mod:`agentreel.keep`), shared by a wrapper's recorders.
+
+    Whole-episode videos judged by a rule are encoded into a hidden folder
+    (``video_folder/.agentreel-pending``). When the episode ends, the rule decides:
+    a rejected video is discarded while still being encoded; a kept one is moved into
+    ``video_folder`` (sidecar first, then the video, each by an atomic rename) once it
+    is complete -- but only if the rule still wants it then. Videos the rule evicts are
+    deleted (with their sidecar) at the moment they are evicted, before anything new is
+    moved in; one still being encoded is deleted from the hidden folder when it
+    completes. So the final names in ``video_folder`` are always a subset of what the
+    rule currently keeps: with ``best(k)`` never more than ``k``.
+
+    All of this runs on the thread that drives the env (the engine's callbacks do).
+    """
+
+    def __init__(self, rule: KeepRule, video_folder: str) -> None:
+        self.rule = rule
+        self.video_folder = video_folder
+        self.pending_folder = os.path.join(video_folder, PENDING_FOLDER)
+        self._kept: dict[str, str] = {}  # final path -> "encoding" | "final"
+        self.evicted: set[str] = set()  # final paths deleted after they were kept
+
+    def pending_path(self, final_path: str) -> str:
+        """Where the speculative video of ``final_path`` is encoded."""
+        return os.path.join(self.pending_folder, os.path.basename(final_path))
+
+    def judge(self, episode: EpisodeRecord, final_path: str) -> Verdict:
+        """Ask the rule about a finished episode; delete what it evicts."""
+        verdict = self.rule.offer(episode, final_path)
+        for key in verdict.evict:
+            self._evict(key)
+        if verdict.keep:
+            self._kept[final_path] = "encoding"
+            self.evicted.discard(final_path)
+        return verdict
+
+    def settle(self, saved: SavedVideo, final_path: str) -> bool:
+        """A judged video is complete: move it into place if still kept; True if moved."""
+        if saved.error is not None:
+            if self._kept.pop(final_path, None) is not None:
+                self.rule.forget(final_path)
+            return False
+        if self._kept.get(final_path) != "encoding":  # evicted while it was encoded
+            _remove(saved.path, sidecar_path(saved.path))
+            return False
+        try:
+            side = sidecar_path(saved.path)
+            if os.path.exists(side):
+                os.replace(side, sidecar_path(final_path))
+            os.replace(saved.path, final_path)
+        except OSError as exc:
+            logger.error("agentreel: could not move %s into place: %s", saved.path, exc)
+            self._kept.pop(final_path, None)
+            self.rule.forget(final_path)
+            return False
+        self._kept[final_path] = "final"
+        return True
+
+    def close(self) -> None:
+        """Remove the hidden folder if nothing is left in it."""
+        with contextlib.suppress(OSError):
+            os.rmdir(self.pending_folder)
+
+    def _evict(self, final_path: Hashable) -> None:
+        state = self._kept.pop(final_path, None)  # type: ignore[arg-type]
+        if state == "final":
+            _remove(str(final_path), sidecar_path(str(final_path)))
+            self.evicted.add(str(final_path))
+        # "encoding": not in place yet; settle() deletes it when it completes
+
+
+def _remove(*paths: str) -> None:
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.error("agentreel: could not delete %s: %s", path, exc)
+
+
 class ClipRecorder:
     """Starts, feeds and finishes clips for one stream of frames.
 
@@ -173,6 +327,10 @@ class ClipRecorder:
             agentreel keeps no frames in memory).
         engine: the :class:`~agentreel.video.VideoEngine` to use (the shared default).
         env_index: the sub-environment this recorder follows, for per-env vector recording.
+        keeper: a :class:`VideoKeeper` whose rule judges whole-episode videos.
+        on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` for
+            every finished episode (``video`` set when its video is kept).
+        overlay: ``overlay(frame, state) -> frame`` applied to recorded frames.
     """
 
     def __init__(
@@ -187,11 +345,14 @@ class ClipRecorder:
         format: str = "mp4",
         quality: int | None = None,
         sidecar: bool = False,
-        on_video_saved: Callable[[VideoSaved], None] | None = None,
+        on_video_saved: VideoHook | None = None,
         gc_trigger: Trigger | None = None,
         log_saves: bool = False,
         engine: VideoEngine | None = None,
         env_index: int | None = None,
+        keeper: VideoKeeper | None = None,
+        on_episode_end: EpisodeHook | None = None,
+        overlay: OverlayFn | None = None,
     ) -> None:
         self.video_folder = prepare_folder(video_folder)
         self.name_prefix = name_prefix
@@ -202,10 +363,14 @@ class ClipRecorder:
         self.format = check_format(format)
         self.quality = quality
         self.sidecar = sidecar
-        self.on_video_saved = on_video_saved
+        self.video_hooks: list[VideoHook] = []
+        self.episode_hooks: list[EpisodeHook] = []
+        self.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
         self.gc_trigger = gc_trigger
         self.log_saves = log_saves
         self.env_index = env_index
+        self.keeper = keeper
+        self.overlay = overlay
         self._engine = engine
         self.episode_id = -1
         self.step_id = -1
@@ -214,11 +379,30 @@ class ClipRecorder:
         self._stream: VideoStream | None = None
         self._pending: list[VideoStream] = []
         self._clip_is_episode = False
+        self._clip_final_path: str | None = None
+        self._speculative = False
         self._episode_return = 0.0
         self._episode_length = 0
+        self._episode_start = time.perf_counter()
         # Start the encoder process now: its start-up (~0.3 s) then overlaps the
         # env's own set-up instead of stalling the first recorded frames.
         self.engine.start()
+
+    @property
+    def on_video_saved(self) -> VideoHook | None:
+        """The first ``on_video_saved`` hook (see :meth:`add_hooks` for more)."""
+        return self.video_hooks[0] if self.video_hooks else None
+
+    def add_hooks(self, *, on_video_saved: VideoHook | None = None,
+                  on_episode_end: EpisodeHook | None = None) -> None:
+        """Add callbacks; each is called in turn, and one that raises does not stop the others."""
+        for name, hook, hooks in (("on_video_saved", on_video_saved, self.video_hooks),
+                                  ("on_episode_end", on_episode_end, self.episode_hooks)):
+            if hook is None:
+                continue
+            if not callable(hook):
+                raise TypeError(f"{name} must be callable, got {hook!r}")
+            hooks.append(hook)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -238,6 +422,16 @@ class ClipRecorder:
         """Frames accepted into the open clip so far."""
         return self._stream.frames if self._stream is not None else 0
 
+    @property
+    def episode_return(self) -> float:
+        """The running return of the current episode."""
+        return self._episode_return
+
+    @property
+    def episode_length(self) -> int:
+        """Steps taken in the current episode."""
+        return self._episode_length
+
     # -- events from the wrapper ----------------------------------------------------------
     def begin_episode(self) -> None:
         """A new episode starts (a reset): maybe end a whole-episode clip, maybe start one."""
@@ -246,6 +440,7 @@ class ClipRecorder:
             self.stop()
         self._episode_return = 0.0
         self._episode_length = 0
+        self._episode_start = time.perf_counter()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
             self.start(f"{self.name_prefix}-episode-{self.episode_id}", whole_episode=True)
 
@@ -269,14 +464,42 @@ class ClipRecorder:
         """
         if self._stream is None:
             return
+        if self.overlay is not None:
+            frame = self.overlay(normalize_frame(frame), OverlayState(
+                step=self._episode_length, episode_return=self._episode_return,
+                episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
         if self._stream.frames > self.video_length:
             self.stop()
 
-    def end_episode(self, terminated: bool = False, truncated: bool = False) -> None:
-        """The episode just ended: a whole-episode clip is finished now, not at the next reset."""
-        if self.recording and self.video_length == float("inf"):
-            self.stop(terminated=terminated, truncated=truncated)
+    def end_episode(self, terminated: bool = False, truncated: bool = False,
+                    success: Any = None) -> None:
+        """The episode just ended: a whole-episode clip is finished now, not at the next reset.
+
+        ``success`` is the final ``info["is_success"]`` when the env reports one.
+        """
+        whole_clip = self.recording and self.video_length == float("inf")
+        needs_record = self.episode_hooks or (whole_clip and self._speculative)
+        record = self._record(terminated, truncated, success) if needs_record else None
+        video: str | None = None
+        if whole_clip:
+            video = self.stop(terminated=terminated, truncated=truncated, episode=record)
+        if self.episode_hooks and record is not None:
+            record = record.replace(video=video)
+            for hook in list(self.episode_hooks):
+                call_hook("on_episode_end", hook, record, f"episode {record.index}")
+
+    def _record(self, terminated: bool, truncated: bool, success: Any) -> EpisodeRecord:
+        return EpisodeRecord(
+            index=self.episode_id,
+            episode_return=self._episode_return,
+            length=self._episode_length,
+            duration=round(time.perf_counter() - self._episode_start, 6),
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            env_index=self.env_index,
+            extras={} if success is None else {"is_success": success},
+        )
 
     # -- clips -----------------------------------------------------------------------------
     def start(self, name: str, *, whole_episode: bool = False) -> None:
@@ -291,24 +514,39 @@ class ClipRecorder:
         }
         if self.env_index is not None:
             tags["env_index"] = self.env_index
+        self._clip_is_episode = whole_episode and self._episode_length == 0
+        self._speculative = (self.keeper is not None and self._clip_is_episode
+                             and self.video_length == float("inf"))
+        self._clip_final_path = path
+        open_path = self.keeper.pending_path(path) if self._speculative else path
+
+        def on_saved(saved: SavedVideo, final_path: str = path) -> None:
+            self._saved(saved, final_path)
+
         self._stream = self.engine.open(
-            path,
+            open_path,
             fps=self.fps,
             format=self.format,
             quality=self.quality,
             tags=tags,
-            on_saved=self._saved,
+            on_saved=on_saved,
             sidecar=self.sidecar,
         )
         self.video_name = name
-        self._clip_is_episode = whole_episode and self._episode_length == 0
 
-    def stop(self, *, terminated: bool | None = None, truncated: bool | None = None) -> None:
-        """Finish the open clip; the file is completed in the background."""
+    def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
+             episode: EpisodeRecord | None = None) -> str | None:
+        """Finish the open clip; the file is completed in the background.
+
+        Returns the path the video will have, or ``None`` when it is discarded: under a
+        keep rule, a whole-episode clip is judged here (``episode`` is the finished
+        episode); one stopped before its episode ended is discarded.
+        """
         stream, self._stream = self._stream, None
         self.video_name = None
         if stream is None:
-            return
+            return None
+        speculative, self._speculative = self._speculative, False
         tags: dict[str, Any] = {}
         if self._clip_is_episode:
             tags["episode_return"] = self._episode_return
@@ -316,10 +554,21 @@ class ClipRecorder:
             if terminated is not None:
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
-        stream.finish(tags=tags)
+        kept: str | None = None
+        if speculative:
+            if episode is not None and self.keeper is not None:
+                verdict = self.keeper.judge(episode, self._clip_final_path or stream.path)
+                kept = verdict.reason if verdict.keep else None
+            if kept is None:
+                stream.abort()  # close() still waits for it: the hidden folder ends up empty
+            else:
+                tags["kept"] = kept
+        if not stream.done:
+            stream.finish(tags=tags)  # (a no-op after abort)
         self._pending.append(stream)
         self._pending = [s for s in self._pending if not s.done]  # keep only unfinished ones
         self.engine.poll()
+        return None if speculative and kept is None else self._clip_final_path
 
     def close(self) -> None:
         """Finish the open clip and wait until every video of this recorder is on disk."""
@@ -331,17 +580,18 @@ class ClipRecorder:
         if self._engine is not None:
             self._engine.poll()
 
-    def _saved(self, saved: SavedVideo) -> None:
+    def _saved(self, saved: SavedVideo, final_path: str) -> None:
+        if saved.path != final_path and self.keeper is not None:  # a judged video
+            if not self.keeper.settle(saved, final_path) and saved.error is None:
+                return  # evicted while it was being encoded
+            saved = dataclasses.replace(saved, path=final_path)
         event = VideoSaved.from_saved(saved)
         self.saved.append(event)
         if event.error:
             logger.error("agentreel: could not write %s: %s", event.path, event.error)
         elif self.log_saves:
             logger.info("agentreel: saved %s (%d frames)", event.path, event.frames)
-        if self.on_video_saved is not None:
-            try:
-                self.on_video_saved(event)
-            except Exception:  # a user's callback must not kill the agent's loop
-                logger.exception("agentreel: on_video_saved callback failed for %s", event.path)
+        for hook in list(self.video_hooks):
+            call_hook("on_video_saved", hook, event, event.path)
         if self.gc_trigger is not None and fires("gc_trigger", self.gc_trigger, self.episode_id):
             gc.collect()

@@ -29,13 +29,20 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agentreel.keep import KeepRule, as_keep_rule
+from agentreel.overlay import OverlayFn, as_overlay
 from agentreel.recorder import (
     ClipRecorder,
+    EpisodeHook,
+    VideoHook,
+    VideoKeeper,
     VideoSaved,
     check_video_length,
+    final_info_value,
     resolve_fps,
 )
-from agentreel.triggers import capped_cubic_video_schedule, check_trigger
+from agentreel.records import EpisodeRecord
+from agentreel.triggers import capped_cubic_video_schedule, check_trigger, every
 
 logger = logging.getLogger("agentreel")
 
@@ -48,6 +55,20 @@ def check_render_mode(render_mode: str | None) -> None:
         raise ValueError(
             f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
             "Initialize your environment with a render_mode that returns an image, such as rgb_array."
+        )
+
+
+def default_episode_trigger(keep: KeepRule | None) -> Callable[[int], bool]:
+    """With no trigger given: every episode under a keep rule, else Gymnasium's schedule."""
+    return every(1) if keep is not None else capped_cubic_video_schedule
+
+
+def warn_keep_with_clips(keep: KeepRule | None, video_length: int) -> None:
+    """Keep rules judge whole episodes; say so when clips are fixed-length."""
+    if keep is not None and video_length:
+        logger.warning(
+            "agentreel: keep=%r judges whole-episode videos, but video_length=%d records "
+            "fixed-length clips, which are all kept.", keep, video_length,
         )
 
 
@@ -94,8 +115,27 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gc_trigger: ``f(episode_id) -> bool``: run ``gc.collect()`` after a video (default: never).
         format: ``"mp4"`` (H.264), ``"webm"`` or ``"gif"`` (keyword-only).
         quality: encoder quality, x264 CRF for mp4 (lower is better; default 23).
-        on_video_saved: called with a :class:`~agentreel.recorder.VideoSaved` per finished video.
+        on_video_saved: called with a :class:`~agentreel.recorder.VideoSaved` per finished video
+            (complete on disk, or with ``error`` set), on the thread that steps the env.
         sidecar: also write ``NAME.json`` next to each video with its ids, frames and episode stats.
+        keep: a rule from :mod:`agentreel.keep` (``best(3)``, ``worst(3)``, ``failures()``,
+            ``successes()``, ``new_best()``) or any ``callable(episode) -> bool``. Episodes are
+            recorded speculatively and each video is kept or discarded when its episode ends;
+            the rule sees an :class:`~agentreel.records.EpisodeRecord` (``is_success`` of the
+            final ``info`` in ``extras``). With ``keep`` and no trigger, every episode is a
+            candidate. Only whole-episode videos are judged: step-triggered or
+            ``video_length > 0`` clips are kept as usual, and an episode cut short by a
+            ``reset()``/``close()`` before it ended is discarded. The sidecar's ``"kept"``
+            says why a video was kept, and ``on_video_saved`` is called only for kept ones.
+        on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` for every
+            finished episode, recorded or not (``video`` is the path its video will have,
+            ``None`` when not recorded or not kept).
+        overlay: ``True`` burns ``STEP n R x`` (steps and running return) into the recorded
+            frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
+            What ``render()`` returns to you is not changed.
+
+    A callback that raises is reported with ``logging`` and a ``RuntimeWarning``; the
+    agent's loop goes on. More callbacks can be added later with :meth:`add_hooks`.
     """
 
     def __init__(
@@ -114,9 +154,14 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
         quality: int | None = None,
         on_video_saved: Callable[[VideoSaved], None] | None = None,
         sidecar: bool = False,
+        keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
+        on_episode_end: Callable[[EpisodeRecord], None] | None = None,
+        overlay: bool | OverlayFn = False,
     ) -> None:
+        # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
             self,
+            _disable_deepcopy=True,
             video_folder=video_folder,
             episode_trigger=episode_trigger,
             step_trigger=step_trigger,
@@ -129,19 +174,26 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             quality=quality,
             on_video_saved=on_video_saved,
             sidecar=sidecar,
+            keep=keep,
+            on_episode_end=on_episode_end,
+            overlay=overlay,
         )
         gym.Wrapper.__init__(self, env)
         check_render_mode(env.render_mode)
         check_trigger("episode_trigger", episode_trigger)
         check_trigger("step_trigger", step_trigger)
         check_trigger("gc_trigger", gc_trigger)
+        rule = as_keep_rule(keep)
+        overlay_fn = as_overlay(overlay)
         if episode_trigger is None and step_trigger is None:
-            episode_trigger = capped_cubic_video_schedule
+            episode_trigger = default_episode_trigger(rule)
         length = check_video_length(video_length)
+        warn_keep_with_clips(rule, video_length)
         frames_per_sec = resolve_fps(fps, self.metadata)
         warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
+        self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
         self._recorder = ClipRecorder(
             video_folder,
             name_prefix=name_prefix,
@@ -155,7 +207,32 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             on_video_saved=on_video_saved,
             gc_trigger=gc_trigger,
             log_saves=not disable_logger,
+            keeper=self._keeper,
+            on_episode_end=on_episode_end,
+            overlay=overlay_fn,
         )
+
+    # -- hooks -------------------------------------------------------------------------
+    def add_hooks(self, *, on_video_saved: VideoHook | None = None,
+                  on_episode_end: EpisodeHook | None = None) -> None:
+        """Add callbacks after construction (e.g. a tracker's); they run after earlier ones.
+
+        >>> import gymnasium as gym, tempfile
+        >>> env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), tempfile.mkdtemp())
+        >>> seen = []
+        >>> env.add_hooks(on_episode_end=seen.append)
+        >>> _ = env.reset(seed=0)
+        >>> while not seen:
+        ...     _ = env.step(env.action_space.sample())
+        >>> env.close(); seen[0].video.endswith("rl-video-episode-0.mp4")
+        True
+        """
+        self._recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
+
+    @property
+    def keep(self) -> KeepRule | None:
+        """The keep rule (``None``: every recorded video is kept)."""
+        return None if self._keeper is None else self._keeper.rule
 
     # -- Gymnasium-compatible attributes -----------------------------------------------
     @property
@@ -222,8 +299,9 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     @property
     def saved_videos(self) -> list[VideoSaved]:
-        """The videos this wrapper has completed, oldest first (the newest 1000)."""
-        return list(self._recorder.saved)
+        """The videos this wrapper has completed and still keeps, oldest first (the newest 1000)."""
+        evicted = self._keeper.evicted if self._keeper is not None else ()
+        return [v for v in self._recorder.saved if v.path not in evicted]
 
     # -- the Gymnasium API ------------------------------------------------------------
     def reset(
@@ -243,7 +321,8 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._recorder.recording:
             self._capture_frame()
         if terminated or truncated:
-            self._recorder.end_episode(terminated, truncated)
+            self._recorder.end_episode(terminated, truncated,
+                                       final_info_value(info, "is_success"))
         return obs, reward, terminated, truncated, info
 
     def render(self) -> Any:
@@ -268,6 +347,8 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             super().close()
         finally:
             self._recorder.close()
+            if self._keeper is not None:
+                self._keeper.close()
 
     def _capture_frame(self) -> None:
         frame = self.env.render()

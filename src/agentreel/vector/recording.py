@@ -32,10 +32,27 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.recorder import ClipRecorder, VideoSaved, check_video_length, resolve_fps
-from agentreel.recording import check_render_mode, warn_if_overwriting
+from agentreel.keep import KeepRule, as_keep_rule
+from agentreel.overlay import OverlayFn, OverlayState, as_overlay
+from agentreel.recorder import (
+    ClipRecorder,
+    EpisodeHook,
+    VideoHook,
+    VideoKeeper,
+    VideoSaved,
+    check_video_length,
+    final_info_value,
+    resolve_fps,
+)
+from agentreel.recording import (
+    check_render_mode,
+    default_episode_trigger,
+    warn_if_overwriting,
+    warn_keep_with_clips,
+)
+from agentreel.records import EpisodeRecord
 from agentreel.tiling import grid_shape, tile_frames
-from agentreel.triggers import capped_cubic_video_schedule, check_trigger
+from agentreel.triggers import check_trigger
 from agentreel.video import normalize_frame
 
 logger = logging.getLogger("agentreel")
@@ -68,6 +85,14 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
     Args:
         per_env: write one file per sub-env episode instead of a tiled video.
         format, quality, on_video_saved, sidecar: as in :class:`agentreel.RecordVideo`.
+        keep: a keep rule, as in :class:`agentreel.RecordVideo`. Tiled and first-only
+            videos are judged by sub-env 0's episode; with ``per_env=True`` one rule
+            judges every sub-env's episodes together (``best(3)`` keeps the 3 best
+            episodes of all sub-envs, ``EpisodeRecord.env_index`` says which one).
+        on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` per
+            finished episode of a followed sub-env (sub-env 0, or each with ``per_env``).
+        overlay: burn step count and running return into recorded frames (each tile is
+            labelled with its own sub-env's numbers), as in :class:`agentreel.RecordVideo`.
     """
 
     def __init__(
@@ -89,10 +114,14 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         quality: int | None = None,
         on_video_saved: Callable[[VideoSaved], None] | None = None,
         sidecar: bool = False,
+        keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
+        on_episode_end: Callable[[EpisodeRecord], None] | None = None,
+        overlay: bool | OverlayFn = False,
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
             self,
+            _disable_deepcopy=True,
             video_folder=video_folder,
             video_aspect_ratio=video_aspect_ratio,
             record_first_only=record_first_only,
@@ -108,6 +137,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             quality=quality,
             on_video_saved=on_video_saved,
             sidecar=sidecar,
+            keep=keep,
+            on_episode_end=on_episode_end,
+            overlay=overlay,
         )
         check_render_mode(env.render_mode)
         for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger),
@@ -115,8 +147,11 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             check_trigger(name, trigger)
         if per_env and record_first_only:
             raise ValueError("choose one of per_env=True and record_first_only=True")
+        rule = as_keep_rule(keep)
+        overlay_fn = as_overlay(overlay)
         if episode_trigger is None and step_trigger is None:
-            episode_trigger = capped_cubic_video_schedule
+            episode_trigger = default_episode_trigger(rule)
+        warn_keep_with_clips(rule, video_length)
         self.autoreset_mode = env.metadata.get("autoreset_mode")
         if self.autoreset_mode is None:
             logger.warning("agentreel: %s does not declare its autoreset mode; assuming next-step.", env)
@@ -133,6 +168,11 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.has_autoreset = False
         self.render_history: list[Any] = []
         self._prev_dones = np.zeros(self.num_envs, dtype=bool)
+        self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
+        # Tiled/first-only overlays label each tile with its sub-env's own numbers.
+        self._tile_overlay = None if per_env else overlay_fn
+        self._tile_steps = np.zeros(self.num_envs, dtype=np.int64)
+        self._tile_returns = np.zeros(self.num_envs, dtype=np.float64)
         shared = dict(
             episode_trigger=episode_trigger,
             step_trigger=step_trigger,
@@ -144,6 +184,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             on_video_saved=on_video_saved,
             gc_trigger=gc_trigger,
             log_saves=not disable_logger,
+            keeper=self._keeper,
+            on_episode_end=on_episode_end,
+            overlay=overlay_fn if per_env else None,
         )
         if per_env:
             self._recorders = [
@@ -153,6 +196,18 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         else:
             self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix, **shared)]
         self.name_prefix = name_prefix
+
+    # -- hooks -------------------------------------------------------------------------
+    def add_hooks(self, *, on_video_saved: VideoHook | None = None,
+                  on_episode_end: EpisodeHook | None = None) -> None:
+        """Add callbacks after construction (see :meth:`agentreel.RecordVideo.add_hooks`)."""
+        for recorder in self._recorders:
+            recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
+
+    @property
+    def keep(self) -> KeepRule | None:
+        """The keep rule (``None``: every recorded video is kept)."""
+        return None if self._keeper is None else self._keeper.rule
 
     # -- Gymnasium-compatible attributes -----------------------------------------------
     @property
@@ -211,7 +266,8 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
     @property
     def saved_videos(self) -> list[VideoSaved]:
         """The videos this wrapper has completed (the newest 1000 per recorder)."""
-        videos = [v for r in self._recorders for v in r.saved]
+        evicted = self._keeper.evicted if self._keeper is not None else ()
+        videos = [v for r in self._recorders for v in r.saved if v.path not in evicted]
         return sorted(videos, key=lambda v: (v.episode_id or 0, v.step_id or 0, v.env_index or 0))
 
     # -- the Gymnasium API ------------------------------------------------------------
@@ -224,6 +280,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         reset_envs = np.ones(self.num_envs, dtype=bool) if mask is None else mask
         self._prev_dones[reset_envs] = False
         self.has_autoreset = False
+        if self._tile_overlay is not None:
+            self._tile_steps[reset_envs] = 0
+            self._tile_returns[reset_envs] = 0.0
         if self.per_env:
             for i in np.flatnonzero(reset_envs):
                 self._recorders[i].begin_episode()
@@ -248,14 +307,18 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 recorder.begin_step(rewards[i])
             if same_step and dones[i]:
                 # The sub-env has already been reset: its frame starts the next episode.
-                recorder.end_episode(bool(terminations[i]), bool(truncations[i]))
+                recorder.end_episode(bool(terminations[i]), bool(truncations[i]),
+                                     final_info_value(info, "is_success", i))
                 recorder.begin_episode()
+        if self._tile_overlay is not None:
+            self._count_tiles(rewards, dones)
         self._capture()
         if not same_step:
             for i in followed:
                 if dones[i]:
                     self._recorders[i if self.per_env else 0].end_episode(
-                        bool(terminations[i]), bool(truncations[i]))
+                        bool(terminations[i]), bool(truncations[i]),
+                        final_info_value(info, "is_success", i))
         self._prev_dones = dones
         self.has_autoreset = bool(dones[0]) and self.autoreset_mode == AutoresetMode.NEXT_STEP
         return obs, rewards, terminations, truncations, info
@@ -267,6 +330,8 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         finally:
             for recorder in self._recorders:
                 recorder.close()
+            if self._keeper is not None:
+                self._keeper.close()
 
     def start_recording(self, video_name: str) -> None:
         """Start a clip named ``video_name`` (tiled or first-only layouts)."""
@@ -294,10 +359,30 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         tiles = [normalize_frame(frames[0])] if self.record_first_only else [
             normalize_frame(f) for f in frames
         ]
+        if self._tile_overlay is not None:
+            tiles = [self._tile_overlay(tile, OverlayState(
+                step=int(self._tile_steps[i]), episode_return=float(self._tile_returns[i]),
+                episode_id=self.episode_id if i == 0 else None, env_index=i,
+            )) for i, tile in enumerate(tiles)]
         if self.frame_rows == -1:
             height, width = tiles[0].shape[:2]
             self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
         self._first.capture(tile_frames(tiles, self.frame_rows, self.frame_cols))
+
+    def _count_tiles(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+        """Per-sub-env step counts and running returns for tile labels (overlay only)."""
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            restarted = self._prev_dones  # this step was their autoreset: step 0 of a new episode
+            self._tile_steps[restarted] = 0
+            self._tile_returns[restarted] = 0.0
+            live = ~restarted
+        else:
+            live = np.ones(self.num_envs, dtype=bool)
+        self._tile_steps[live] += 1
+        self._tile_returns[live] += np.asarray(rewards, dtype=np.float64)[live]
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            self._tile_steps[dones] = 0  # already reset: the frame shows the new episode
+            self._tile_returns[dones] = 0.0
 
     def _render_all(self) -> Sequence[Any]:
         frames = self.env.render()
