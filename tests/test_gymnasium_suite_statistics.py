@@ -116,3 +116,27 @@ def test_constructor_arguments_recorded_and_spec_round_trip():
         done = te or tr
     assert set(info["ep"]) == {"r", "l", "t"}
     assert type(info["ep"]["r"]) is float and type(info["ep"]["l"]) is int
+
+
+def test_statistics_restart_for_each_episode_of_an_autoresetting_env():
+    """Newer Gymnasium test: with Autoreset inside, the step after an episode's end
+    only resets the env and belongs to no episode."""
+    from gymnasium.wrappers import Autoreset
+
+    env = agentreel.RecordEpisodeStatistics(Autoreset(gym.make("CartPole-v1", disable_env_checker=True)))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    lengths: list[int] = []
+    length, autoreset = 0, False
+    while len(lengths) < 3:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        length = 0 if autoreset else length + 1
+        autoreset = terminated or truncated
+        if autoreset:
+            assert info["episode"]["r"] == length  # CartPole pays 1 per step
+            assert info["episode"]["l"] == length
+            lengths.append(length)
+        else:
+            assert "episode" not in info
+    assert list(env.return_queue) == lengths
+    assert list(env.length_queue) == lengths

@@ -125,6 +125,7 @@ class RecordEpisodeStatistics(
         self.length_queue: deque[int] = deque(maxlen=buffer_length)
 
         self._has_reset = False
+        self._after_episode_end = False
         self._episode_seed: int | None = None
         self._emitter = EpisodeEmitter(
             log, on_episode_end,
@@ -147,6 +148,15 @@ class RecordEpisodeStatistics(
                 "(agentreel.RecordEpisodeStatistics)"
             )
         obs, reward, terminated, truncated, info = self.env.step(action)
+
+        if self._after_episode_end:
+            # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
+            # wrapper), and this step only resets it: it belongs to no episode.
+            self._after_episode_end = False
+            self.episode_returns = 0.0
+            self.episode_lengths = 0
+            self.episode_start_time = time.perf_counter()
+            return obs, reward, terminated, truncated, info
 
         self.episode_returns += reward
         self.episode_lengths += 1
@@ -180,6 +190,7 @@ class RecordEpisodeStatistics(
         )
         self.episode_count += 1
         self.episode_start_time = time.perf_counter()
+        self._after_episode_end = True
         self._episode_seed = None  # stepping on without reset() starts an unseeded episode
         self._emitter.emit(record)
 
@@ -193,6 +204,7 @@ class RecordEpisodeStatistics(
         self.episode_returns = 0.0
         self.episode_lengths = 0
         self._has_reset = True
+        self._after_episode_end = False
         self._episode_seed = seed
 
         return obs, info
