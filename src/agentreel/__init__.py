@@ -8,7 +8,7 @@ Drop-in replacements for Gymnasium's recording wrappers::
 
 from __future__ import annotations
 
-from agentreel.log import JsonlSink, MonitorCsvSink, read_episodes
+from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
 from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EpisodeRecord",
     "JsonlSink",
+    "LoggingSink",
     "MonitorCsvSink",
     "RecordEpisodeStatistics",
     "RecordVideo",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from agentreel.log.emitter import EpisodeEmitter
 from agentreel.log.jsonl import JsonlSink
+from agentreel.log.logging_sink import LoggingSink
 from agentreel.log.monitor_csv import MonitorCsvSink
 from agentreel.log.reader import read_episodes
 from agentreel.log.sinks import CompositeSink, Sink, as_sink, open_sinks
@@ -17,6 +18,7 @@ __all__ = [
     "CompositeSink",
     "EpisodeEmitter",
     "JsonlSink",
+    "LoggingSink",
     "MonitorCsvSink",
     "Sink",
     "as_sink",
