@@ -3,6 +3,8 @@
     agentreel record CartPole-v1                 # 10 episodes, every one recorded, report.html
     agentreel record CartPole-v1 --episodes 100 --every 10 --policy random --out runs/rand
     agentreel record CartPole-v1 --num-envs 4    # a vector env, one video per sub-env episode
+    agentreel record CartPole-v1 -n 1000 --workers 4 --seed 0   # 4 local worker processes
+    agentreel record CartPole-v1 -n 1000 --backend ray --address auto   # on a Ray cluster
     agentreel summary runs/rand runs/demo        # a table, one row per run, plus the aggregate
     agentreel plot runs/rand -o curve.png        # learning curve (needs agentreel[plot])
     agentreel timelapse runs/rand -o timelapse.mp4
@@ -27,6 +29,7 @@ videos, each with a NAME.json sidecar; every command after `record` reads it.
 examples:
   agentreel record CartPole-v1
   agentreel record CartPole-v1 -n 100 --every 10 --policy random -o runs/random
+  agentreel record CartPole-v1 -n 1000 --every 100 --workers 4 --seed 0
   agentreel summary runs/random runs/demo --json
   agentreel plot runs/random -o curve.png --x steps
   agentreel timelapse runs/random -o timelapse.mp4
@@ -77,7 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  agentreel record CartPole-v1\n"
         "  agentreel record CartPole-v1 -n 50 --every 5 --policy random --seed 0\n"
         "  agentreel record CartPole-v1 --policy mypkg.agents:act\n"
-        "  agentreel record CartPole-v1 --policy ppo_cartpole.zip --num-envs 4",
+        "  agentreel record CartPole-v1 --policy ppo_cartpole.zip --num-envs 4\n"
+        "  agentreel record CartPole-v1 -n 1000 --every 50 --workers 4 --seed 0\n"
+        "  agentreel record CartPole-v1 -n 1000 --backend ray --address auto\n\n"
+        "parallel evaluation (--workers or --backend ray): episode i is seeded with\n"
+        "SEED+i, so returns are the same for any number of workers; a worker that dies\n"
+        "is reported and its unfinished episodes are rerun once. With Ray on several\n"
+        "machines, --out must be on a filesystem every node shares.",
     )
     record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1")
     record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run")
@@ -93,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--num-envs", type=int, default=1,
                         help="run K sub-environments in a synchronous vector env "
                         "(one video per sub-env episode)")
+    record.add_argument("--workers", "-w", type=int, default=None,
+                        help="run the episodes in K parallel worker processes (each episode i "
+                        "seeded with SEED+i; one merged log and report)")
+    record.add_argument("--backend", default="local", choices=("local", "ray"),
+                        help="where --workers run: local processes, or a Ray cluster "
+                        '(pip install "agentreel[ray]"; --workers defaults to its CPUs)')
+    record.add_argument("--address", default=None,
+                        help="Ray cluster address (e.g. auto or ray://head:10001; default: "
+                        "start a local Ray instance)")
     record.add_argument("--format", default="mp4", choices=("mp4", "webm", "gif"), help="video format")
     record.add_argument("--no-report", action="store_true", help="do not write report.html")
     record.add_argument("--quiet", "-q", action="store_true",
@@ -189,22 +207,40 @@ def _load_runs(paths: list[str]) -> list[Any]:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    """``agentreel record``."""
+    """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
-    from agentreel.run import record_run
 
-    result = record_run(
-        args.env_id, episodes=args.episodes, out=args.out, every=args.every,
-        policy=args.policy, seed=args.seed, progress=False if args.quiet else None,
-        video_format=args.format, num_envs=args.num_envs, report=not args.no_report,
-    )
-    envs = f" ({args.num_envs} envs)" if args.num_envs > 1 else ""
-    print(f"Recorded {len(result.records)} episodes of {args.env_id}{envs}, {result.steps:,} steps, "
+    parallel = args.workers is not None or args.backend != "local" or args.address is not None
+    if parallel:
+        if args.num_envs != 1:
+            raise ValueError("--num-envs cannot be combined with --workers/--backend: "
+                             "each worker runs one environment")
+        from agentreel.evaluate import evaluate
+
+        result = evaluate(
+            args.env_id, episodes=args.episodes, out=args.out, workers=args.workers,
+            backend=args.backend, address=args.address, every=args.every, policy=args.policy,
+            seed=args.seed, progress=False if args.quiet else None, video_format=args.format,
+            report=not args.no_report,
+        )
+        how = f" ({result.workers} {result.backend} workers, seed {result.seed})"
+    else:
+        from agentreel.run import record_run
+
+        result = record_run(
+            args.env_id, episodes=args.episodes, out=args.out, every=args.every,
+            policy=args.policy, seed=args.seed, progress=False if args.quiet else None,
+            video_format=args.format, num_envs=args.num_envs, report=not args.no_report,
+        )
+        how = f" ({args.num_envs} envs)" if args.num_envs > 1 else ""
+    print(f"Recorded {len(result.records)} episodes of {args.env_id}{how}, {result.steps:,} steps, "
           f"in {result.seconds:.1f} s -> {result.out}")
     summary = summarize_records(result.records, seed=0)
     for line in str(summary).splitlines():
         print(f"  {line}")
     print(f"  videos: {len(result.videos)} ({args.format}), log: episodes.jsonl, monitor.csv")
+    for failure in getattr(result, "failures", []):
+        print(f"  {failure}")
     if result.report is not None:
         print(f"  report: {result.report}")
     return 0
