@@ -37,6 +37,7 @@ from agentreel.recorder import (
     VideoHook,
     VideoKeeper,
     VideoSaved,
+    call_hook,
     check_video_length,
     final_info_value,
     resolve_fps,
@@ -70,6 +71,13 @@ def warn_keep_with_clips(keep: KeepRule | None, video_length: int) -> None:
             "agentreel: keep=%r judges whole-episode videos, but video_length=%d records "
             "fixed-length clips, which are all kept.", keep, video_length,
         )
+
+
+def run_close_hooks(hooks: list[Callable[[], object]]) -> None:
+    """Run (and forget) the ``on_close`` hooks; a failing one is reported, not raised."""
+    pending, hooks[:] = list(hooks), []
+    for hook in pending:
+        call_hook("on_close", lambda _, hook=hook: hook(), None, "closing RecordVideo")
 
 
 def warn_if_overwriting(folder: str, name_prefix: str, suffix: str) -> None:
@@ -194,6 +202,7 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
         self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
+        self._close_hooks: list[Callable[[], object]] = []
         self._recorder = ClipRecorder(
             video_folder,
             name_prefix=name_prefix,
@@ -214,8 +223,11 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     # -- hooks -------------------------------------------------------------------------
     def add_hooks(self, *, on_video_saved: VideoHook | None = None,
-                  on_episode_end: EpisodeHook | None = None) -> None:
+                  on_episode_end: EpisodeHook | None = None,
+                  on_close: Callable[[], object] | None = None) -> None:
         """Add callbacks after construction (e.g. a tracker's); they run after earlier ones.
+
+        ``on_close()`` runs at the end of :meth:`close`, once every video is complete.
 
         >>> import gymnasium as gym, tempfile
         >>> env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), tempfile.mkdtemp())
@@ -228,6 +240,8 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
         True
         """
         self._recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
+        if on_close is not None:
+            self._close_hooks.append(on_close)
 
     @property
     def keep(self) -> KeepRule | None:
@@ -349,6 +363,7 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self._recorder.close()
             if self._keeper is not None:
                 self._keeper.close()
+            run_close_hooks(self._close_hooks)
 
     def _capture_frame(self) -> None:
         frame = self.env.render()

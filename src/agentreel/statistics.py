@@ -22,7 +22,7 @@ import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
 from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
-from agentreel.log.sinks import LogTarget
+from agentreel.log.sinks import LogTarget, Sink
 from agentreel.records import EpisodeRecord
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
@@ -132,6 +132,14 @@ class RecordEpisodeStatistics(
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
+
+    def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
+        """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.
+
+        With ``owned=True`` the sink is closed by :meth:`close`; otherwise it is only
+        flushed there and stays the caller's to close.
+        """
+        self._emitter.add_sink(sink, owned=owned)
 
     @property
     def last_record(self) -> EpisodeRecord | None:

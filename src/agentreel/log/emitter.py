@@ -26,7 +26,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 
-from agentreel.log.sinks import LogTarget, _each, open_sinks
+from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
 from agentreel.records import EpisodeRecord
 
 logger = logging.getLogger("agentreel")
@@ -68,12 +68,20 @@ class EpisodeEmitter:
                 logger.error(message, exc_info=True)
                 warnings.warn(message, RuntimeWarning, stacklevel=4)
 
+    def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
+        """Also write every record to ``sink`` from now on; ``owned=True``: :meth:`close` closes it."""
+        if not is_sink(sink):
+            raise TypeError(f"a sink needs write(record) and close(), got {sink!r}")
+        self.sink = sink if self.sink is None else CompositeSink([self.sink, sink])
+        if owned:
+            self._owned.append(sink)
+
     def close(self) -> None:
         """Close the sinks this emitter opened and flush borrowed ones (idempotent)."""
         if self.closed:
             return
         self.closed = True
-        owned_ids = {id(s) for s in self._owned}
+        owned_ids = {id(leaf) for s in self._owned for leaf in _leaves(s)}
         borrowed = [s for s in _leaves(self.sink) if id(s) not in owned_ids]
         owned, self._owned = self._owned, []
         _each(owned, lambda s: s.close())

@@ -47,6 +47,7 @@ from agentreel.recorder import (
 from agentreel.recording import (
     check_render_mode,
     default_episode_trigger,
+    run_close_hooks,
     warn_if_overwriting,
     warn_keep_with_clips,
 )
@@ -169,6 +170,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.render_history: list[Any] = []
         self._prev_dones = np.zeros(self.num_envs, dtype=bool)
         self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
+        self._close_hooks: list[Callable[[], object]] = []
         # Tiled/first-only overlays label each tile with its sub-env's own numbers.
         self._tile_overlay = None if per_env else overlay_fn
         self._tile_steps = np.zeros(self.num_envs, dtype=np.int64)
@@ -199,10 +201,13 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
 
     # -- hooks -------------------------------------------------------------------------
     def add_hooks(self, *, on_video_saved: VideoHook | None = None,
-                  on_episode_end: EpisodeHook | None = None) -> None:
+                  on_episode_end: EpisodeHook | None = None,
+                  on_close: Callable[[], object] | None = None) -> None:
         """Add callbacks after construction (see :meth:`agentreel.RecordVideo.add_hooks`)."""
         for recorder in self._recorders:
             recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
+        if on_close is not None:
+            self._close_hooks.append(on_close)
 
     @property
     def keep(self) -> KeepRule | None:
@@ -332,6 +337,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 recorder.close()
             if self._keeper is not None:
                 self._keeper.close()
+            run_close_hooks(self._close_hooks)
 
     def start_recording(self, video_name: str) -> None:
         """Start a clip named ``video_name`` (tiled or first-only layouts)."""
