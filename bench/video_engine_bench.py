@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from agentreel.video import VideoEngine
-from agentreel.video.encoder import DEFAULT_PRESET
+from agentreel.video.encoder import AUTO_LADDER
 
 
 def render_loop(n: int, on_frame=None) -> float:
@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     base = render_loop(args.frames)
     render_fps = args.frames / base
-    print(f"render only: {render_fps:.0f} frames/s  (preset auto, starting at {DEFAULT_PRESET!r}); "
+    print(f"render only: {render_fps:.0f} frames/s  (preset auto, starting at {AUTO_LADDER[0]}); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'backend':8} {'frames/s':>9} {'x render':>9} {'wait s':>7} {'max wait ms':>12} "
           f"{'max call ms':>12} {'drain s':>8} {'bytes/frame':>12}")

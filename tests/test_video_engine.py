@@ -292,7 +292,7 @@ def test_back_pressure_is_measured(tmp_path):
     assert stats.frames == 60
     assert stats.wait_seconds > 0 and 0 < stats.max_wait_seconds <= stats.wait_seconds
     # preset="auto": a video that made the caller wait makes the next one faster
-    assert eng._current_preset() == "superfast"
+    assert eng._auto_level == 1 and eng._current_preset() == "ultrafast"
 
 
 def test_bad_preset_rejected():

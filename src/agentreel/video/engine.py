@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from agentreel.video.encoder import (
-    DEFAULT_PRESET,
+    AUTO_LADDER,
     FORMATS,
     fps_fraction,
     quality_range,
@@ -72,6 +72,12 @@ _STOP_TIMEOUT = 10.0
 
 #: Bytes of slack after a frame ring: FFmpeg may read past a frame's last row.
 _READ_SLACK = 4096
+
+#: Finished videos' rings kept for reuse, per frame shape, and in bytes overall.
+#: A fresh shared-memory ring costs a page fault per 4 KiB on its first use (about
+#: 0.2 ms per 600x400 frame, paid on the caller's thread); a reused one does not.
+_POOL_PER_SHAPE = 2
+_POOL_MAX_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -290,6 +296,7 @@ class VideoStream:
         self._gen: int | None = None
         self._ring: np.ndarray | None = None
         self._shm: Any = None
+        self._ref: Any = None
         self._free: list[int] = []
         self._broken: str | None = None
         self._aborted = False
@@ -350,8 +357,6 @@ _X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
 )
 
-#: ``preset="auto"`` ladder, slowest (smallest files) first.
-_AUTO_PRESETS = (DEFAULT_PRESET, "superfast", "ultrafast")
 
 _SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 
@@ -367,10 +372,12 @@ class VideoEngine:
         queue_frames: frames buffered per open video before ``add_frame``
             blocks (memory ≈ ``queue_frames × H × W × 3`` bytes per video).
         preset: x264 preset for MP4, or ``"auto"`` (default): start at
-            ``"veryfast"`` (files ~1.1x moviepy's size) and, when a video made
-            the caller wait for more than 2% of its recording time, use the
-            next faster preset (``"superfast"``, then ``"ultrafast"``; files
-            ~2x / ~4x larger) for the following videos; step back after three
+            ``"superfast"`` with macroblock-tree rate control on (files of
+            ``"veryfast"``'s size, ~1.1x moviepy's, for ~25% less CPU) and,
+            when a video made the caller wait for more than 2% of its
+            recording time, use the next faster step of
+            :data:`~agentreel.video.encoder.AUTO_LADDER` (files ~1.1x, then
+            ~2.4x larger) for the following videos; step back after three
             videos without waits.
 
     >>> engine = VideoEngine(backend="thread", queue_frames=4)
@@ -401,6 +408,9 @@ class VideoEngine:
         self._generation = 0
         self._sids = itertools.count(1)
         self._streams: dict[int, VideoStream] = {}
+        # Rings of completed videos, ready for the next video of the same shape:
+        # shape -> [(ref, ring, shm)], all of the current transport generation.
+        self._pool: dict[tuple, list[tuple[Any, np.ndarray, Any]]] = {}
         self._callbacks: deque[tuple[Callable[[SavedVideo], None], SavedVideo]] = deque()
         self._startup_failures = 0
         self._frames = 0
@@ -532,6 +542,7 @@ class VideoEngine:
             transport, self._transport = self._transport, None
             if transport is not None:
                 transport.stop()
+            self._clear_pool(notify=False)
         self._run_callbacks()
 
     # -- internals -----------------------------------------------------------
@@ -609,6 +620,7 @@ class VideoEngine:
         never_ready = transport is not None and not transport.ready
         if transport is not None:
             transport.kill()
+        self._clear_pool(notify=False)
         gen = self._generation
         msg = f"agentreel: {why}"
         logger.error(msg)
@@ -619,7 +631,7 @@ class VideoEngine:
             partial = f"; the partial file may remain at {stream.path}.partial"
             if stream._state == "open":
                 stream._broken = why + partial
-                self._release(stream)
+                self._release(stream, reuse=False)
             else:
                 self._complete(stream, 0, why + partial)
         if never_ready and transport is not None and transport.kind == "process":
@@ -662,8 +674,12 @@ class VideoEngine:
     def _bind(self, stream: VideoStream, shape: tuple) -> None:
         transport = self._ensure_transport()
         slots = self._queue_frames
-        ref, ring, shm = transport.make_ring(slots, tuple(shape))
-        stream._ring, stream._shm = ring, shm
+        pooled = self._pool.get(tuple(shape))
+        if pooled:
+            ref, ring, shm = pooled.pop()
+        else:
+            ref, ring, shm = transport.make_ring(slots, tuple(shape))
+        stream._ring, stream._shm, stream._ref = ring, shm, ref
         stream._free = list(range(slots - 1, -1, -1))
         stream._gen = self._generation
         stream._started = time.perf_counter()
@@ -673,6 +689,7 @@ class VideoEngine:
             "format": stream.format,
             "quality": stream.quality,
             "preset": self._current_preset(),
+            "x264_params": self._current_x264_params(),
         }
         self._send(("open", stream._sid, spec, ref, slots, tuple(shape)))
 
@@ -699,7 +716,12 @@ class VideoEngine:
     def _current_preset(self) -> str:
         if self._preset != "auto":
             return self._preset
-        return _AUTO_PRESETS[self._auto_level]
+        return AUTO_LADDER[self._auto_level][0]
+
+    def _current_x264_params(self) -> str | None:
+        if self._preset != "auto":
+            return None
+        return AUTO_LADDER[self._auto_level][1]
 
     def _adapt_preset(self, stream: VideoStream) -> None:
         """``preset="auto"``: go faster after a video that made the caller wait."""
@@ -707,7 +729,7 @@ class VideoEngine:
             return  # (waits behind the encoder's start-up say nothing about its speed)
         elapsed = time.perf_counter() - stream._started
         if elapsed > 0 and stream._wait > 0.02 * elapsed:
-            self._auto_level = min(self._auto_level + 1, len(_AUTO_PRESETS) - 1)
+            self._auto_level = min(self._auto_level + 1, len(AUTO_LADDER) - 1)
             self._calm_streams = 0
         elif stream._wait == 0.0:
             self._calm_streams += 1
@@ -746,7 +768,8 @@ class VideoEngine:
         self, stream: VideoStream, frames: int, error: str | None, notify: bool = True
     ) -> None:
         self._streams.pop(stream._sid, None)
-        self._release(stream)
+        # The encoder has let go of the ring (it sent "done"): reuse it.
+        self._release(stream, reuse=stream._gen == self._generation)
         if stream._aborted and error is None:
             error = "aborted"
             notify = False
@@ -770,16 +793,38 @@ class VideoEngine:
         if notify and stream.on_saved is not None:
             self._callbacks.append((stream.on_saved, saved))
 
-    @staticmethod
-    def _release(stream: VideoStream) -> None:
-        stream._ring = None
+    def _release(self, stream: VideoStream, reuse: bool = False) -> None:
+        ring, stream._ring = stream._ring, None
         stream._free = []
         shm, stream._shm = stream._shm, None
-        if shm is not None:
-            with contextlib.suppress(Exception):
-                shm.close()
-            with contextlib.suppress(Exception):
-                shm.unlink()
+        ref, stream._ref = stream._ref, None
+        if ring is None:
+            return
+        if reuse and self._transport is not None and stream.shape is not None:
+            pooled = self._pool.setdefault(tuple(ring.shape[1:]), [])
+            total = sum(r.nbytes for entries in self._pool.values() for _, r, _ in entries)
+            if len(pooled) < _POOL_PER_SHAPE and total + ring.nbytes <= _POOL_MAX_BYTES:
+                pooled.append((ref, ring, shm))
+                return
+        self._discard_ring(ref, shm, notify=reuse)
+
+    def _discard_ring(self, ref: Any, shm: Any, notify: bool) -> None:
+        if shm is None:
+            return
+        if notify and self._transport is not None:
+            # The encoder keeps rings mapped for reuse: tell it to let this one go.
+            with contextlib.suppress(_WorkerDied):
+                self._transport.send(("forget", ref))
+        with contextlib.suppress(Exception):
+            shm.close()
+        with contextlib.suppress(Exception):
+            shm.unlink()
+
+    def _clear_pool(self, notify: bool) -> None:
+        pool, self._pool = self._pool, {}
+        for entries in pool.values():
+            for ref, _ring, shm in entries:
+                self._discard_ring(ref, shm, notify)
 
     @staticmethod
     def _sidecar_text(stream: VideoStream) -> str:

@@ -13,11 +13,14 @@ engine → encoder                          encoder → engine
 ``("frame", sid, slot)``                  ``("free", sid, slot)`` slot reusable
 ``("finish", sid, sidecar_json)``         ``("done", sid, frames, error)``
 ``("abort", sid)``                        ``("done", sid, 0, None)``
+``("forget", ring)``                      (nothing: the ring is unmapped)
 ``("stop",)``                             (the process exits)
 ========================================  =====================================
 
 ``ring`` is a shared-memory segment name (process) or the ring array itself
-(thread). If the control pipe reaches EOF (the parent died), every open
+(thread). The engine reuses the ring of a finished video for the next video of
+the same shape, so the encoder keeps segments mapped until told to ``forget``
+them (or it stops). If the control pipe reaches EOF (the parent died), every open
 recording is closed as a complete ``.partial`` file and the process exits;
 the final names are never written.
 """
@@ -91,6 +94,7 @@ class EncoderServer:
     def __init__(self, reply: Reply) -> None:
         self._reply = reply
         self._open: dict[int, _Open] = {}
+        self._mapped: dict[str, Any] = {}  # shared-memory segments kept attached for reuse
 
     def handle(self, msg: tuple) -> bool:
         """Process one message; return False when the server should stop."""
@@ -103,6 +107,11 @@ class EncoderServer:
             self._finish(msg[1], msg[2])
         elif kind == "abort":
             self._abort(msg[1])
+        elif kind == "forget":
+            shm = self._mapped.pop(msg[1], None)
+            if shm is not None:
+                with contextlib.suppress(Exception):
+                    shm.close()
         elif kind == "stop":
             self.close_all()
             return False
@@ -116,8 +125,10 @@ class EncoderServer:
             if isinstance(ring, np.ndarray):
                 rec.ring = ring
             else:
-                rec.shm = _attach_shm(ring)
-                rec.ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=rec.shm.buf)
+                shm = self._mapped.get(ring)
+                if shm is None:
+                    shm = self._mapped[ring] = _attach_shm(ring)
+                rec.ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
             height, width = shape[0], shape[1]
             rec.writer = VideoFileWriter(
                 spec["path"],
@@ -127,6 +138,7 @@ class EncoderServer:
                 height=height,
                 quality=spec.get("quality"),
                 **({"preset": spec["preset"]} if spec.get("preset") else {}),
+                x264_params=spec.get("x264_params"),
             )
         except Exception as exc:  # unwritable folder, bad codec options, ...
             rec.error = _error_text(exc)
@@ -205,6 +217,10 @@ class EncoderServer:
                     rec.writer.close_partial()
             self._detach(rec)
         self._open.clear()
+        for shm in self._mapped.values():
+            with contextlib.suppress(Exception):
+                shm.close()
+        self._mapped.clear()
 
 
 def _write_sidecar(video_path: str, text: str) -> None:

@@ -1,0 +1,241 @@
+"""Shared helpers of the benchmark suite: timing, the machine, child processes, RSS.
+
+Nothing here asserts anything: the suite measures and prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def quiet() -> None:
+    """Silence the warnings that would drown the table (Gymnasium's, pygame's)."""
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import logging
+
+    logging.getLogger("agentreel").setLevel(logging.ERROR)
+
+
+def median(values: Sequence[float]) -> float:
+    """Median of a non-empty sequence (NaN when empty)."""
+    return statistics.median(values) if values else float("nan")
+
+
+def load() -> float:
+    """The 1-minute load average."""
+    return os.getloadavg()[0]
+
+
+def machine() -> dict[str, Any]:
+    """nproc, the CPU model, memory, Python and library versions, the load average now."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        import psutil
+
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    for name in ("gymnasium", "av", "numpy", "stable_baselines3", "moviepy"):
+        try:
+            module = __import__(name)
+            info[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            info[name] = None
+    return info
+
+
+class Stopwatch:
+    """Accumulates the longest single call it timed (for worst-stall figures)."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` and remember its duration if it is the longest so far."""
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        elapsed = time.perf_counter() - start
+        if elapsed > self.worst:
+            self.worst = elapsed
+        return out
+
+
+@dataclass
+class TreeSampler:
+    """Samples the RSS of a process and all its descendants in a background thread.
+
+    ``peak`` is the largest sum seen; ``series`` holds ``(t, rss)`` samples.
+    """
+
+    pid: int
+    interval: float = 0.02
+    peak: int = 0
+    series: list[tuple[float, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> TreeSampler:
+        """Start sampling."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sampling (takes one last sample)."""
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> int:
+        """RSS of the tree now (bytes); processes that vanish mid-read are skipped."""
+        import psutil
+
+        total = 0
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while True:
+            rss = self.sample()
+            if rss:
+                self.series.append((time.perf_counter() - start, rss))
+                self.peak = max(self.peak, rss)
+            if self._stop.wait(self.interval):
+                return
+
+
+def run_child(module: str, args: Sequence[str], *, sample_rss: bool = True,
+              timeout: float = 1800) -> dict[str, Any]:
+    """Run ``python bench/<module>.py child ARGS...``; return its JSON result plus RSS figures.
+
+    The child prints one JSON object on its last stdout line. ``peak_rss`` is the
+    peak RSS of the child and all its descendants (e.g. the encoder process);
+    ``rss_first_half``/``rss_second_half`` split the peak by the sampling time.
+    """
+    cmd = [sys.executable, os.path.join(BENCH_DIR, f"{module}.py"), "child", *map(str, args)]
+    env = dict(os.environ, PYTHONWARNINGS="ignore", SDL_VIDEODRIVER="dummy",
+               XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sampler = TreeSampler(proc.pid).start() if sample_rss else None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if sampler is not None:
+            sampler.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    if sampler is not None:
+        result["peak_rss"] = sampler.peak
+        series = sampler.series
+        if series:
+            half = series[-1][0] / 2
+            first = [r for t, r in series if t <= half]
+            second = [r for t, r in series if t > half]
+            result["rss_first_half"] = max(first) if first else 0
+            result["rss_second_half"] = max(second) if second else 0
+    return result
+
+
+def child_print(result: dict[str, Any]) -> None:
+    """The child's side of :func:`run_child`: one JSON line on stdout."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def folder_bytes(folder: str, suffix: str = ".mp4") -> int:
+    """Total size of the files ending in ``suffix`` in ``folder``."""
+    return sum(
+        os.path.getsize(os.path.join(folder, name))
+        for name in os.listdir(folder)
+        if name.endswith(suffix)
+    )
+
+
+@dataclass
+class Row:
+    """One line of the results table.
+
+    ``value`` is in ``unit``; ``vs_peer``/``vs_limit`` are ratios (or None);
+    ``target`` says what the issue asks of this line and ``met`` whether it is.
+    """
+
+    section: str
+    subject: str
+    metric: str
+    value: float
+    unit: str
+    vs_peer: float | None = None
+    vs_limit: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def fmt_value(value: float, unit: str) -> str:
+    """A compact number for the table."""
+    if value != value:  # NaN
+        return "n/a"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "us":
+        return f"{value:.2f} us"
+    if unit == "%":
+        return f"{value:+.1f} %"
+    if abs(value) >= 100:
+        return f"{value:,.0f} {unit}".strip()
+    return f"{value:.1f} {unit}".strip()
+
+
+def print_table(rows: Sequence[Row], file: Any = None) -> None:
+    """Print the rows as one Markdown table."""
+    out = file or sys.stdout
+    print("| # | subject | metric | value | vs peer | vs limit | target | met |", file=out)
+    print("|---|---|---|---:|---:|---:|---|---|", file=out)
+    for r in rows:
+        peer = f"{r.vs_peer:.2f}x" if r.vs_peer is not None else ""
+        limit = f"{r.vs_limit:.2f}x" if r.vs_limit is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[r.met]
+        print(f"| {r.section} | {r.subject} | {r.metric} | {fmt_value(r.value, r.unit)} | "
+              f"{peer} | {limit} | {r.target} | {met} |", file=out)

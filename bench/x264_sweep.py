@@ -1,0 +1,101 @@
+"""Sweep x264 settings on real CartPole episodes: encoder CPU per frame and bytes per frame.
+
+Usage::
+
+    python bench/x264_sweep.py [--episodes 30] [--repeats 3]
+
+Each candidate encodes the same random-policy episodes (one file per episode,
+as every-episode recording does) through :class:`VideoFileWriter`, so the
+figures include the per-file costs (encoder start, first I-frame, flush,
+faststart remux). CPU time (``time.process_time``) is reported rather than
+wall time because the machine may be shared; candidates alternate and the
+median over repeats is printed. This is how ``AUTO_LADDER`` was chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+import av
+import gymnasium as gym
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from agentreel.video.encoder import AUTO_LADDER, VideoFileWriter
+
+CANDIDATES: dict[str, tuple[str, str | None, str]] = {
+    "veryfast (old default)": ("veryfast", None, "BILINEAR"),
+    "superfast": ("superfast", None, "BILINEAR"),
+    "ultrafast": ("ultrafast", None, "BILINEAR"),
+    "ladder 0, bilinear chroma": (*AUTO_LADDER[0], "BILINEAR"),
+    "ladder 0 (default)": (*AUTO_LADDER[0], "POINT"),
+    "ladder 1": (*AUTO_LADDER[1], "POINT"),
+    "ladder 2": (*AUTO_LADDER[2], "POINT"),
+}
+
+
+def episodes(count: int) -> list[list[np.ndarray]]:
+    """Frames of ``count`` random-policy CartPole episodes (reset frame + one per step)."""
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env.action_space.seed(0)
+    out = []
+    for seed in range(count):
+        env.reset(seed=seed)
+        frames = [env.render()]
+        while True:
+            _, _, term, trunc, _ = env.step(env.action_space.sample())
+            frames.append(env.render())
+            if term or trunc:
+                break
+        out.append(frames)
+    return out
+
+
+def encode_all(clips: list[list[np.ndarray]], folder: str, preset: str, params: str | None,
+               interpolation: str) -> tuple[float, int]:
+    """CPU seconds and total bytes to encode every clip to its own file."""
+    reformatter = VideoReformatter()
+    total = 0
+    start = time.process_time()
+    for k, clip in enumerate(clips):
+        path = os.path.join(folder, f"{k}.mp4")
+        writer = VideoFileWriter(path, fps=50, width=clip[0].shape[1], height=clip[0].shape[0],
+                                 preset=preset, x264_params=params)
+        for frame in clip:
+            src = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")
+            writer.encode(reformatter.reformat(src, format="yuv420p", interpolation=interpolation,
+                                               threads=1))
+        writer.finish()
+        total += os.path.getsize(path)
+        os.remove(path)
+    return time.process_time() - start, total
+
+
+def main() -> None:
+    """Print one line per candidate."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    clips = episodes(args.episodes)
+    frames = sum(len(c) for c in clips)
+    cpu: dict[str, list[float]] = {name: [] for name in CANDIDATES}
+    size: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeats):
+            for name, (preset, params, interp) in CANDIDATES.items():
+                seconds, size[name] = encode_all(clips, folder, preset, params, interp)
+                cpu[name].append(seconds)
+    print(f"{len(clips)} episodes, {frames} frames (600x400); load average {os.getloadavg()[0]:.1f}")
+    print(f"{'candidate':28} {'CPU us/frame':>12} {'bytes/frame':>12}")
+    for name in CANDIDATES:
+        print(f"{name:28} {statistics.median(cpu[name]) / frames * 1e6:12.0f} "
+              f"{size[name] / frames:12.1f}")
+
+
+if __name__ == "__main__":
+    main()
