@@ -198,3 +198,14 @@ def test_unknown_env_is_one_line(tmp_path):
     proc = agentreel("record", "NoSuchEnv-v0", "--workers", "2", cwd=tmp_path)
     one_line_error(proc, "NoSuchEnv-v0")
 
+
+
+@pytest.mark.parametrize("module", ["agentreel.evaluate", "agentreel.evaluate.plan",
+                                    "agentreel.evaluate.worker", "agentreel.evaluate.backends",
+                                    "agentreel.evaluate.merge", "agentreel.evaluate.runner"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
