@@ -353,3 +353,13 @@ def test_no_keep_means_no_hidden_folder_and_hooks_can_be_added(tmp_path):
     assert env.keep is None
     with pytest.raises(TypeError, match="on_video_saved must be callable"):
         env.add_hooks(on_video_saved=5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import agentreel.keep
+    import agentreel.recorder
+
+    for module in (agentreel.keep, agentreel.recorder):
+        assert doctest.testmod(module).failed == 0

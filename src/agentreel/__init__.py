@@ -8,6 +8,7 @@ Drop-in replacements for Gymnasium's recording wrappers::
 
 from __future__ import annotations
 
+from agentreel import trackers  # agentreel.trackers.attach(env, ...)
 from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
 from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
@@ -30,4 +31,5 @@ __all__ = [
     "capped_cubic_video_schedule",
     "__version__",
     "read_episodes",
+    "trackers",
 ]
