@@ -51,13 +51,15 @@ TOKEN_NAME = "token"
 
 @dataclass(frozen=True)
 class ShardReport:
-    """What a worker returns when its shard is done."""
+    """What a worker returns when its shard is done (``cpu_seconds``: this process's CPU
+    time, not its encoder's; far below ``seconds`` means the worker waited for a CPU)."""
 
     shard: int
     attempt: int
     episodes: int
     steps: int
     seconds: float
+    cpu_seconds: float
     host: str
     pid: int
 
@@ -156,7 +158,7 @@ def run_shard(task: ShardTask) -> ShardReport:
         RuntimeError: unusable env, or a run folder this worker cannot see.
         ValueError: a bad policy spec.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     parts = check_folder(task)
     stage = parts / task.name
     stage.mkdir(parents=True, exist_ok=True)
@@ -180,4 +182,4 @@ def run_shard(task: ShardTask) -> ShardReport:
         default_engine().close()
     return ShardReport(shard=task.shard, attempt=task.attempt, episodes=committer.committed,
                        steps=committer.steps, seconds=time.perf_counter() - started,
-                       host=socket.gethostname(), pid=os.getpid())
+                       cpu_seconds=time.process_time() - cpu_started, host=socket.gethostname(), pid=os.getpid())
