@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,8 @@ def wandb_records(path: Path) -> list:
         if length == 0 and kind == 0:
             pos += left
             continue
+        if pos + 7 + length > len(data):  # still being written
+            break
         chunk = data[pos + 7:pos + 7 + length]
         pos += 7 + length
         pending += chunk
@@ -51,10 +54,25 @@ def wandb_records(path: Path) -> list:
     return records
 
 
+def finished_records(run_dir: Path, timeout: float = 20.0) -> list:
+    """The run file's records once wandb's service has written the run's ``exit`` record.
+
+    ``run.finish()`` can return before the service has flushed an offline run file.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        files = list(run_dir.glob("run-*.wandb"))
+        records = wandb_records(files[0]) if len(files) == 1 else []
+        if any(r.WhichOneof("record_type") == "exit" for r in records):
+            return records
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no complete run file in {run_dir}: {files}")
+        time.sleep(0.05)
+
+
 def history_rows(run_dir: Path) -> list[dict]:
-    (run_file,) = run_dir.glob("run-*.wandb")
     rows = []
-    for record in wandb_records(run_file):
+    for record in finished_records(run_dir):
         if record.WhichOneof("record_type") == "history":
             rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
                          for item in record.history.item})
