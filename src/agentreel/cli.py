@@ -98,17 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random | demo | package.module:callable | path/to/sb3_model.zip; "
                         "auto: the built-in demo controller where there is one (CartPole), else random")
     record.add_argument("--seed", type=int, default=None,
-                        help="seed of the first episode (then +1 each; sub-env i gets seed+i)")
+                        help="seed of the first episode (then +1 each; sub-env i gets seed+i); "
+                        "with --workers/--backend ray a random one is drawn and printed if none is given")
     record.add_argument("--num-envs", type=int, default=1,
                         help="run K sub-environments in a synchronous vector env "
                         "(one video per sub-env episode)")
-    record.add_argument("--workers", "-w", type=int, default=None,
+    record.add_argument("--workers", "-w", type=int, default=None, metavar="K",
                         help="run the episodes in K parallel worker processes (each episode i "
                         "seeded with SEED+i; one merged log and report)")
     record.add_argument("--backend", default="local", choices=("local", "ray"),
                         help="where --workers run: local processes, or a Ray cluster "
                         '(pip install "agentreel[ray]"; --workers defaults to its CPUs)')
-    record.add_argument("--address", default=None,
+    record.add_argument("--address", default=None, metavar="ADDR",
                         help="Ray cluster address (e.g. auto or ray://head:10001; default: "
                         "start a local Ray instance)")
     record.add_argument("--format", default="mp4", choices=("mp4", "webm", "gif"), help="video format")
