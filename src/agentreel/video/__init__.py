@@ -15,7 +15,6 @@ process → fragmented ``.partial`` → atomic rename).
 
 from __future__ import annotations
 
-from agentreel.video.encoder import sidecar_path
 from agentreel.video.engine import (
     EngineStats,
     SavedVideo,
@@ -24,6 +23,7 @@ from agentreel.video.engine import (
     default_engine,
 )
 from agentreel.video.frames import FrameError, normalize_frame
+from agentreel.video.spec import sidecar_path
 
 __all__ = [
     "EngineStats",

@@ -52,13 +52,13 @@ from typing import Any
 
 import numpy as np
 
-from agentreel.video.encoder import (
+from agentreel.video.frames import normalize_frame
+from agentreel.video.spec import (
     AUTO_LADDER,
     FORMATS,
     fps_fraction,
     quality_range,
 )
-from agentreel.video.frames import normalize_frame
 
 __all__ = ["EngineStats", "SavedVideo", "VideoEngine", "VideoStream", "default_engine"]
 

@@ -86,7 +86,9 @@ class EncoderServer:
     >>> ring = np.zeros((2, 4, 4, 3), np.uint8)
     >>> path = os.path.join(tempfile.mkdtemp(), "v.mp4")
     >>> server.handle(("open", 1, {"path": path, "fps": 30, "format": "mp4"}, ring, 2, (4, 4, 3)))
-    >>> server.handle(("frame", 1, 0)); server.handle(("finish", 1, None))
+    True
+    >>> server.handle(("frame", 1, 0)) and server.handle(("finish", 1, None))
+    True
     >>> out
     [('free', 1, 0), ('done', 1, 1, None)]
     """

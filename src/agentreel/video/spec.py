@@ -1,0 +1,92 @@
+"""What the engine and the encoder agree on, without importing PyAV.
+
+The caller's process only validates and copies frames; it never encodes. So the
+engine imports these constants and helpers from here rather than from
+:mod:`agentreel.video.encoder`, and PyAV (about 17 MB of resident memory) is
+loaded only where videos are encoded: in the encoder process (or thread).
+
+>>> fps_fraction(29.97)
+Fraction(2997, 100)
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+__all__ = [
+    "AUTO_LADDER",
+    "DEFAULT_PRESET",
+    "DEFAULT_QUALITY",
+    "FORMATS",
+    "PARTIAL_SUFFIX",
+    "fps_fraction",
+    "quality_range",
+    "sidecar_path",
+]
+
+#: Suffix of the file that is being written (never ends in the video suffix).
+PARTIAL_SUFFIX = ".partial"
+
+#: Supported container formats.
+FORMATS = ("mp4", "webm", "gif")
+
+#: x264 preset used for MP4. Chosen by measurement on CartPole frames (see
+#: bench/video_engine_bench.py): "veryfast" gives ~112 bytes/frame (moviepy's
+#: "medium" gives ~99), at ~550 frames/s on one core; "superfast" is faster
+#: (~650 frames/s) but files are about twice as large.
+DEFAULT_PRESET = "veryfast"
+
+#: ``preset="auto"`` ladder of x264 settings, (preset, x264-params), slowest
+#: first. Chosen by measurement on CartPole episodes (bench/x264_sweep.py): most
+#: of what makes "veryfast" files small is the macroblock-tree rate control
+#: (mbtree with a lookahead), which "superfast" and "ultrafast" switch off. With
+#: it switched back on, level 0 writes files of veryfast's size for ~25% less
+#: CPU, level 1 files ~1.1x that size for ~35% less; level 2 is plain
+#: "ultrafast" (files ~2.4x, the last resort when the encoder cannot keep up).
+AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
+    ("superfast", "mbtree=1:rc-lookahead=5"),
+    ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
+    ("ultrafast", None),
+)
+
+#: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
+#: than averaging them ("bilinear", swscale's default): the RGB→yuv420p
+#: conversion is most of the encoder's cost and this cuts it by about a third
+#: (0.60 → 0.40 ms per 600x400 frame). Luma is untouched (same size); colour
+#: Default constant-rate-factor per format (lower = better quality, larger file).
+DEFAULT_QUALITY = {"mp4": 23, "webm": 32, "gif": 0}
+
+_QUALITY_RANGE = {"mp4": (0, 51), "webm": (4, 63), "gif": (0, 0)}
+
+def quality_range(fmt: str) -> tuple[int, int]:
+    """Allowed ``quality`` values (a CRF) for ``fmt``.
+
+    >>> quality_range("mp4")
+    (0, 51)
+    """
+    return _QUALITY_RANGE[fmt]
+
+
+def fps_fraction(fps: float | Fraction) -> Fraction:
+    """Exact frame rate as a Fraction: ``29.97`` → ``2997/100``, 15 → 15.
+
+    Floats are read as their shortest decimal form, so the time base of the
+    file is ``1/fps`` exactly as the user wrote it.
+
+    >>> fps_fraction(29.97)
+    Fraction(2997, 100)
+    >>> fps_fraction(Fraction(30000, 1001))
+    Fraction(30000, 1001)
+    """
+    frac = fps if isinstance(fps, Fraction) else Fraction(repr(float(fps)))
+    return frac.limit_denominator(1_000_000)
+
+
+def sidecar_path(video_path: str) -> str:
+    """Where the JSON sidecar of a video goes: ``folder/NAME.mp4`` → ``folder/NAME.json``.
+
+    >>> sidecar_path("videos/rl-video-episode-0.mp4")
+    'videos/rl-video-episode-0.json'
+    """
+    return os.path.splitext(os.fspath(video_path))[0] + ".json"
