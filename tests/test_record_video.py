@@ -426,3 +426,20 @@ def test_warns_before_overwriting_videos_of_an_earlier_run(tmp_path, caplog):
         env = RecordVideo(PatternEnv(length=2), str(tmp_path), episode_trigger=lambda x: True)
     env.close()
     assert "overwritten" in caplog.text
+
+
+def test_each_episode_of_an_autoresetting_env_gets_its_video(tmp_path):
+    """With Gymnasium's Autoreset inside, reset() is called once; Gymnasium's RecordVideo
+    then records the first episode only. The step after an episode's end starts the next."""
+    from gymnasium.wrappers import Autoreset
+
+    env = RecordVideo(Autoreset(PatternEnv(length=3)), str(tmp_path), episode_trigger=lambda x: True)
+    env.reset()
+    for _ in range(12):  # 3 episodes of 3 steps, each followed by its autoreset step
+        env.step(0)
+    env.close()
+    assert env.episode_id == 3
+    for episode in range(3):
+        video = decode(tmp_path / f"rl-video-episode-{episode}.mp4")
+        assert video.count == 4  # reset frame + 3 steps, the terminal frame included
+    assert decode(tmp_path / "rl-video-episode-3.mp4").count == 1

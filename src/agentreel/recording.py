@@ -22,78 +22,22 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
-from agentreel.keep import KeepRule, as_keep_rule
-from agentreel.overlay import OverlayFn, as_overlay
-from agentreel.recorder import (
-    ClipRecorder,
-    EpisodeHook,
-    VideoHook,
-    VideoKeeper,
-    VideoSaved,
-    call_hook,
-    check_video_length,
-    final_info_value,
-    resolve_fps,
-)
+from agentreel.keep import KeepRule
+from agentreel.overlay import OverlayFn
+from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
-from agentreel.triggers import capped_cubic_video_schedule, check_trigger, every
+from agentreel.video_wrapper import RecorderAttributes, prepare_recording
 
 logger = logging.getLogger("agentreel")
 
-UNRECORDABLE_RENDER_MODES = (None, "human", "ansi")
 
-
-def check_render_mode(render_mode: str | None) -> None:
-    """Raise the drop-in ``ValueError`` for render modes that give no image."""
-    if render_mode in UNRECORDABLE_RENDER_MODES:
-        raise ValueError(
-            f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
-            "Initialize your environment with a render_mode that returns an image, such as rgb_array."
-        )
-
-
-def default_episode_trigger(keep: KeepRule | None) -> Callable[[int], bool]:
-    """With no trigger given: every episode under a keep rule, else Gymnasium's schedule."""
-    return every(1) if keep is not None else capped_cubic_video_schedule
-
-
-def warn_keep_with_clips(keep: KeepRule | None, video_length: int) -> None:
-    """Keep rules judge whole episodes; say so when clips are fixed-length."""
-    if keep is not None and video_length:
-        logger.warning(
-            "agentreel: keep=%r judges whole-episode videos, but video_length=%d records "
-            "fixed-length clips, which are all kept.", keep, video_length,
-        )
-
-
-def run_close_hooks(hooks: list[Callable[[], object]]) -> None:
-    """Run (and forget) the ``on_close`` hooks; a failing one is reported, not raised."""
-    pending, hooks[:] = list(hooks), []
-    for hook in pending:
-        call_hook("on_close", lambda _, hook=hook: hook(), None, "closing RecordVideo")
-
-
-def warn_if_overwriting(folder: str, name_prefix: str, suffix: str) -> None:
-    """Say so when videos of this prefix already exist (they will be replaced)."""
-    if not os.path.isdir(folder):
-        return
-    existing = [f for f in os.listdir(folder) if f.startswith(name_prefix + "-") and f.endswith(suffix)]
-    if existing:
-        logger.warning(
-            "agentreel: %d %s video(s) with prefix %r already exist in %s and will be overwritten "
-            "by videos of the same name; pass another video_folder or name_prefix to keep them.",
-            len(existing), suffix, name_prefix, folder,
-        )
-
-
-class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Records videos of episodes, or of fixed-length clips, from ``env.render()``.
 
     Same constructor, attributes and file names as Gymnasium 1.4's ``RecordVideo``:
@@ -187,135 +131,25 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             overlay=overlay,
         )
         gym.Wrapper.__init__(self, env)
-        check_render_mode(env.render_mode)
-        check_trigger("episode_trigger", episode_trigger)
-        check_trigger("step_trigger", step_trigger)
-        check_trigger("gc_trigger", gc_trigger)
-        rule = as_keep_rule(keep)
-        overlay_fn = as_overlay(overlay)
-        if episode_trigger is None and step_trigger is None:
-            episode_trigger = default_episode_trigger(rule)
-        length = check_video_length(video_length)
-        warn_keep_with_clips(rule, video_length)
-        frames_per_sec = resolve_fps(fps, self.metadata)
-        warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
+        setup = prepare_recording(
+            env, video_folder, episode_trigger=episode_trigger, step_trigger=step_trigger,
+            video_length=video_length, name_prefix=name_prefix, fps=fps,
+            disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
+            on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
+            on_episode_end=on_episode_end, overlay=overlay,
+        )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
-        self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
+        self._episode_over = False
+        self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
-        self._recorder = ClipRecorder(
-            video_folder,
-            name_prefix=name_prefix,
-            episode_trigger=episode_trigger,
-            step_trigger=step_trigger,
-            video_length=length,
-            fps=frames_per_sec,
-            format=format,
-            quality=quality,
-            sidecar=sidecar,
-            on_video_saved=on_video_saved,
-            gc_trigger=gc_trigger,
-            log_saves=not disable_logger,
-            keeper=self._keeper,
-            on_episode_end=on_episode_end,
-            overlay=overlay_fn,
-        )
-
-    # -- hooks -------------------------------------------------------------------------
-    def add_hooks(self, *, on_video_saved: VideoHook | None = None,
-                  on_episode_end: EpisodeHook | None = None,
-                  on_close: Callable[[], object] | None = None) -> None:
-        """Add callbacks after construction (e.g. a tracker's); they run after earlier ones.
-
-        ``on_close()`` runs at the end of :meth:`close`, once every video is complete.
-
-        >>> import gymnasium as gym, tempfile
-        >>> env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), tempfile.mkdtemp())
-        >>> seen = []
-        >>> env.add_hooks(on_episode_end=seen.append)
-        >>> _ = env.reset(seed=0)
-        >>> while not seen:
-        ...     _ = env.step(env.action_space.sample())
-        >>> env.close(); seen[0].video.endswith("rl-video-episode-0.mp4")
-        True
-        """
-        self._recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
-        if on_close is not None:
-            self._close_hooks.append(on_close)
-
-    @property
-    def keep(self) -> KeepRule | None:
-        """The keep rule (``None``: every recorded video is kept)."""
-        return None if self._keeper is None else self._keeper.rule
-
-    # -- Gymnasium-compatible attributes -----------------------------------------------
-    @property
-    def episode_trigger(self) -> Callable[[int], bool] | None:
-        """The episode trigger (Gymnasium's default schedule when none was given)."""
-        return self._recorder.episode_trigger
-
-    @episode_trigger.setter
-    def episode_trigger(self, trigger: Callable[[int], bool] | None) -> None:
-        self._recorder.episode_trigger = check_trigger("episode_trigger", trigger)
-
-    @property
-    def step_trigger(self) -> Callable[[int], bool] | None:
-        """The step trigger."""
-        return self._recorder.step_trigger
-
-    @step_trigger.setter
-    def step_trigger(self, trigger: Callable[[int], bool] | None) -> None:
-        self._recorder.step_trigger = check_trigger("step_trigger", trigger)
-
-    @property
-    def gc_trigger(self) -> Callable[[int], bool] | None:
-        """When to run ``gc.collect()`` after a video (``None``: never)."""
-        return self._recorder.gc_trigger
-
-    @property
-    def video_folder(self) -> str:
-        """The absolute path of the video folder."""
-        return self._recorder.video_folder
+        self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
+                                        overlay=setup.overlay, **setup.recorder_settings)]
 
     @property
     def name_prefix(self) -> str:
         """Prefix of the file names."""
         return self._recorder.name_prefix
-
-    @property
-    def frames_per_sec(self) -> float:
-        """Frame rate of the videos."""
-        return self._recorder.fps
-
-    @property
-    def video_length(self) -> float:
-        """Frames per clip after the first, ``inf`` for whole episodes."""
-        return self._recorder.video_length
-
-    @property
-    def episode_id(self) -> int:
-        """Episodes started so far minus one (``-1`` before the first reset)."""
-        return self._recorder.episode_id
-
-    @property
-    def step_id(self) -> int:
-        """Steps taken so far minus one."""
-        return self._recorder.step_id
-
-    @property
-    def recording(self) -> bool:
-        """True while a clip is being recorded."""
-        return self._recorder.recording
-
-    @property
-    def _video_name(self) -> str | None:
-        return self._recorder.video_name
-
-    @property
-    def saved_videos(self) -> list[VideoSaved]:
-        """The videos this wrapper has completed and still keeps, oldest first (the newest 1000)."""
-        evicted = self._keeper.evicted if self._keeper is not None else ()
-        return [v for v in self._recorder.saved if v.path not in evicted]
 
     # -- the Gymnasium API ------------------------------------------------------------
     def reset(
@@ -323,6 +157,7 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
         obs, info = super().reset(seed=seed, options=options)
+        self._episode_over = False
         self._recorder.begin_episode()
         if self._recorder.recording:
             self._capture_frame()
@@ -331,7 +166,14 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._recorder.begin_step(reward)
+        if self._episode_over:
+            # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
+            # wrapper) and this step's frame is the next episode's first.
+            self._recorder.begin_episode()
+            self._recorder.begin_step(in_episode=False)
+        else:
+            self._recorder.begin_step(reward)
+        self._episode_over = bool(terminated or truncated)
         if self._recorder.recording:
             self._capture_frame()
         if terminated or truncated:
@@ -347,23 +189,12 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return history + list(render_out)
         return render_out
 
-    def start_recording(self, video_name: str) -> None:
-        """Start a clip named ``video_name`` now, finishing any open clip."""
-        self._recorder.start(video_name)
-
-    def stop_recording(self) -> None:
-        """Finish the open clip; its file is completed in the background."""
-        self._recorder.stop()
-
     def close(self) -> None:
         """Close the env, then wait until every pending video is complete on disk."""
         try:
             super().close()
         finally:
-            self._recorder.close()
-            if self._keeper is not None:
-                self._keeper.close()
-            run_close_hooks(self._close_hooks)
+            self._close_recorders()
 
     def _capture_frame(self) -> None:
         frame = self.env.render()
@@ -386,14 +217,3 @@ class RecordVideo(gym.Wrapper, gym.utils.RecordConstructorArgs):
             )
             return
         self._recorder.capture(frame)
-
-    def __del__(self) -> None:
-        """Finish a clip left open (its file is still completed); never raises."""
-        recorder = getattr(self, "_recorder", None)
-        if recorder is None:
-            return
-        try:
-            if recorder.recording:
-                recorder.stop()
-        except Exception:  # interpreter shutdown: nothing sensible left to do
-            pass

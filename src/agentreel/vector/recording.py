@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,29 +31,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.keep import KeepRule, as_keep_rule
-from agentreel.overlay import OverlayFn, OverlayState, as_overlay
-from agentreel.recorder import (
-    ClipRecorder,
-    EpisodeHook,
-    VideoHook,
-    VideoKeeper,
-    VideoSaved,
-    check_video_length,
-    final_info_value,
-    resolve_fps,
-)
-from agentreel.recording import (
-    check_render_mode,
-    default_episode_trigger,
-    run_close_hooks,
-    warn_if_overwriting,
-    warn_keep_with_clips,
-)
+from agentreel.keep import KeepRule
+from agentreel.overlay import OverlayFn, OverlayState
+from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
 from agentreel.tiling import grid_shape, tile_frames
-from agentreel.triggers import check_trigger
 from agentreel.video import normalize_frame
+from agentreel.video_wrapper import RecorderAttributes, prepare_recording
 
 logger = logging.getLogger("agentreel")
 
@@ -71,7 +54,7 @@ def read_reset_mask(options: dict[str, Any] | None, num_envs: int) -> np.ndarray
     return mask
 
 
-class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
+class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructorArgs):
     """Records videos of a vector env's sub-environments, tiled, first only, or one file each.
 
     Same constructor and file names as Gymnasium 1.4's vector ``RecordVideo``; the
@@ -142,138 +125,45 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             on_episode_end=on_episode_end,
             overlay=overlay,
         )
-        check_render_mode(env.render_mode)
-        for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger),
-                              ("gc_trigger", gc_trigger)):
-            check_trigger(name, trigger)
         if per_env and record_first_only:
             raise ValueError("choose one of per_env=True and record_first_only=True")
-        rule = as_keep_rule(keep)
-        overlay_fn = as_overlay(overlay)
-        if episode_trigger is None and step_trigger is None:
-            episode_trigger = default_episode_trigger(rule)
-        warn_keep_with_clips(rule, video_length)
+        grid_shape(1, 1, 1, video_aspect_ratio)  # validates the ratio now, not at the first frame
+        setup = prepare_recording(
+            env, video_folder, episode_trigger=episode_trigger, step_trigger=step_trigger,
+            video_length=video_length, name_prefix=name_prefix, fps=fps,
+            disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
+            on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
+            on_episode_end=on_episode_end, overlay=overlay,
+        )
         self.autoreset_mode = env.metadata.get("autoreset_mode")
         if self.autoreset_mode is None:
             logger.warning("agentreel: %s does not declare its autoreset mode; assuming next-step.", env)
             self.autoreset_mode = AutoresetMode.NEXT_STEP
-        length = check_video_length(video_length)
-        warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
         self.record_first_only = record_first_only
         self.per_env = per_env
         self.video_aspect_ratio = video_aspect_ratio
-        grid_shape(1, 1, 1, video_aspect_ratio)  # validates the ratio now, not at the first frame
+        self.name_prefix = name_prefix
         self.disable_logger = disable_logger
         self.frame_rows = -1
         self.frame_cols = -1
         self.has_autoreset = False
         self.render_history: list[Any] = []
         self._prev_dones = np.zeros(self.num_envs, dtype=bool)
-        self._keeper = None if rule is None else VideoKeeper(rule, os.path.abspath(video_folder))
+        self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
         # Tiled/first-only overlays label each tile with its sub-env's own numbers.
-        self._tile_overlay = None if per_env else overlay_fn
+        self._tile_overlay = None if per_env else setup.overlay
         self._tile_steps = np.zeros(self.num_envs, dtype=np.int64)
         self._tile_returns = np.zeros(self.num_envs, dtype=np.float64)
-        shared = dict(
-            episode_trigger=episode_trigger,
-            step_trigger=step_trigger,
-            video_length=length,
-            fps=resolve_fps(fps, self.metadata),
-            format=format,
-            quality=quality,
-            sidecar=sidecar,
-            on_video_saved=on_video_saved,
-            gc_trigger=gc_trigger,
-            log_saves=not disable_logger,
-            keeper=self._keeper,
-            on_episode_end=on_episode_end,
-            overlay=overlay_fn if per_env else None,
-        )
         if per_env:
             self._recorders = [
-                ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i, **shared)
+                ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i,
+                             overlay=setup.overlay, **setup.recorder_settings)
                 for i in range(self.num_envs)
             ]
         else:
-            self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix, **shared)]
-        self.name_prefix = name_prefix
-
-    # -- hooks -------------------------------------------------------------------------
-    def add_hooks(self, *, on_video_saved: VideoHook | None = None,
-                  on_episode_end: EpisodeHook | None = None,
-                  on_close: Callable[[], object] | None = None) -> None:
-        """Add callbacks after construction (see :meth:`agentreel.RecordVideo.add_hooks`)."""
-        for recorder in self._recorders:
-            recorder.add_hooks(on_video_saved=on_video_saved, on_episode_end=on_episode_end)
-        if on_close is not None:
-            self._close_hooks.append(on_close)
-
-    @property
-    def keep(self) -> KeepRule | None:
-        """The keep rule (``None``: every recorded video is kept)."""
-        return None if self._keeper is None else self._keeper.rule
-
-    # -- Gymnasium-compatible attributes -----------------------------------------------
-    @property
-    def _first(self) -> ClipRecorder:
-        return self._recorders[0]
-
-    @property
-    def episode_trigger(self) -> Callable[[int], bool] | None:
-        """The episode trigger (Gymnasium's default schedule when none was given)."""
-        return self._first.episode_trigger
-
-    @property
-    def step_trigger(self) -> Callable[[int], bool] | None:
-        """The step trigger."""
-        return self._first.step_trigger
-
-    @property
-    def gc_trigger(self) -> Callable[[int], bool] | None:
-        """When to run ``gc.collect()`` after a video (``None``: never)."""
-        return self._first.gc_trigger
-
-    @property
-    def video_folder(self) -> str:
-        """The absolute path of the video folder."""
-        return self._first.video_folder
-
-    @property
-    def frames_per_sec(self) -> float:
-        """Frame rate of the videos."""
-        return self._first.fps
-
-    @property
-    def video_length(self) -> float:
-        """Frames per clip after the first, ``inf`` for whole episodes."""
-        return self._first.video_length
-
-    @property
-    def episode_id(self) -> int:
-        """Episodes of sub-env 0 started so far minus one."""
-        return self._first.episode_id
-
-    @property
-    def step_id(self) -> int:
-        """Vector steps taken so far minus one."""
-        return self._first.step_id
-
-    @property
-    def recording(self) -> bool:
-        """True while any clip is being recorded."""
-        return any(r.recording for r in self._recorders)
-
-    @property
-    def _video_name(self) -> str | None:
-        return self._first.video_name
-
-    @property
-    def saved_videos(self) -> list[VideoSaved]:
-        """The videos this wrapper has completed (the newest 1000 per recorder)."""
-        evicted = self._keeper.evicted if self._keeper is not None else ()
-        videos = [v for r in self._recorders for v in r.saved if v.path not in evicted]
-        return sorted(videos, key=lambda v: (v.episode_id or 0, v.step_id or 0, v.env_index or 0))
+            self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
+                                            **setup.recorder_settings)]
 
     # -- the Gymnasium API ------------------------------------------------------------
     def reset(
@@ -333,20 +223,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         try:
             super().close(**kwargs)
         finally:
-            for recorder in self._recorders:
-                recorder.close()
-            if self._keeper is not None:
-                self._keeper.close()
-            run_close_hooks(self._close_hooks)
-
-    def start_recording(self, video_name: str) -> None:
-        """Start a clip named ``video_name`` (tiled or first-only layouts)."""
-        self._first.start(video_name)
-
-    def stop_recording(self) -> None:
-        """Finish the open clips."""
-        for recorder in self._recorders:
-            recorder.stop()
+            self._close_recorders()
 
     # -- frames ----------------------------------------------------------------------------
     def _capture(self, only: np.ndarray | None = None) -> None:
@@ -399,12 +276,3 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 + (f" of length {len(frames)}" if isinstance(frames, Sequence) else "")
             )
         return [f[-1] if isinstance(f, list) and f else f for f in frames]
-
-    def __del__(self) -> None:
-        """Finish clips left open (their files are still completed); never raises."""
-        for recorder in getattr(self, "_recorders", ()):
-            try:
-                if recorder.recording:
-                    recorder.stop()
-            except Exception:  # interpreter shutdown: nothing sensible left to do
-                pass
