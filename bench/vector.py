@@ -1,0 +1,104 @@
+"""Section 4: vector recording: 4 CartPole envs, tiled 2x2, recorded continuously.
+
+Clips of ``L`` vector steps are started every ``L`` steps (``step_trigger``), so
+every step is recorded:
+
+* ``agentreel.vector.RecordVideo``;
+* ``gymnasium.wrappers.vector.RecordVideo`` (frames kept, moviepy at clip end);
+* Stable-Baselines3 ``VecVideoRecorder`` over a ``DummyVecEnv`` (same).
+
+Each run is a fresh child process (peak RSS of the process tree); env-steps/s
+count all four sub-envs. "Flat memory" compares the peak RSS of the second
+half of the run with that of the first half.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from common import Row, child_print, median, quiet, run_child
+
+VARIANTS = ("agentreel", "gymnasium", "sb3")
+NUM_ENVS = 4
+
+
+def child(variant: str, steps: int, clip: int, folder: str) -> None:
+    """Run ``steps`` vector steps with continuous recording (in the child process)."""
+    quiet()
+    import gymnasium as gym
+    import numpy as np
+
+    actions = np.random.default_rng(0).integers(0, 2, size=(steps, NUM_ENVS))
+    if variant == "sb3":
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecVideoRecorder
+
+        venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")] * NUM_ENVS)
+        # SB3 checks its trigger only while not recording and not at the step a
+        # clip ends, so "s % clip == 0" would record every other clip: ask always.
+        venv = VecVideoRecorder(venv, folder, record_video_trigger=lambda s: True,
+                                video_length=clip)
+        start = time.perf_counter()
+        venv.seed(0)
+        venv.reset()
+        for i in range(steps):
+            venv.step(actions[i])
+        venv.close()
+    else:
+        envs = gym.make_vec("CartPole-v1", num_envs=NUM_ENVS, vectorization_mode="sync",
+                            render_mode="rgb_array")
+        if variant == "agentreel":
+            from agentreel.vector import RecordVideo
+        else:
+            from gymnasium.wrappers.vector import RecordVideo
+        envs = RecordVideo(envs, folder, step_trigger=lambda s: s % clip == 0, video_length=clip)
+        start = time.perf_counter()
+        envs.reset(seed=0)
+        for i in range(steps):
+            envs.step(actions[i])
+        envs.close()
+    elapsed = time.perf_counter() - start
+    files = [f for f in os.listdir(folder) if f.endswith(".mp4")]
+    child_print({"env_steps_per_s": steps * NUM_ENVS / elapsed, "files": len(files)})
+
+
+def bench(steps: int, clip: int, repeats: int) -> list[Row]:
+    """Alternate the three variants ``repeats`` times in fresh processes."""
+    res: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    tmp = tempfile.mkdtemp(prefix="agentreel-bench-vec-")
+    try:
+        for rep in range(repeats):
+            for variant in VARIANTS if rep % 2 == 0 else VARIANTS[::-1]:
+                folder = os.path.join(tmp, f"{variant}-{rep}")
+                os.makedirs(folder)
+                res[variant].append(run_child("vector", [variant, steps, clip, folder]))
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    sps = {v: median([r["env_steps_per_s"] for r in res[v]]) for v in VARIANTS}
+    rss = {v: median([r["peak_rss"] / 2**20 for r in res[v]]) for v in VARIANTS}
+    growth = {v: median([(r["rss_second_half"] - r["rss_first_half"]) / 2**20 for r in res[v]])
+              for v in VARIANTS}
+    what = f"{NUM_ENVS} envs, {steps} steps, clips of {clip}"
+    names = {"agentreel": "agentreel.vector.RecordVideo",
+             "gymnasium": "gymnasium vector RecordVideo", "sb3": "SB3 VecVideoRecorder"}
+    rows = [Row("4", names["sb3"], f"env-steps/s ({what})", sps["sb3"], "steps/s")]
+    rows.append(Row("4", names["gymnasium"], f"env-steps/s ({what})", sps["gymnasium"], "steps/s",
+                    sps["gymnasium"] / sps["sb3"]))
+    rows.append(Row("4", names["agentreel"], f"env-steps/s ({what})", sps["agentreel"], "steps/s",
+                    sps["agentreel"] / sps["sb3"], None, ">= 3x SB3",
+                    sps["agentreel"] / sps["sb3"] >= 3))
+    for v in ("sb3", "gymnasium", "agentreel"):
+        flat = abs(growth[v]) <= 20
+        rows.append(Row("4", names[v], "peak RSS (2nd-half growth)", rss[v], "MB",
+                        rss[v] / rss["sb3"] if v != "sb3" else None, None,
+                        f"flat ({growth[v]:+,.0f} MB)" if v == "agentreel" else f"({growth[v]:+,.0f} MB)",
+                        flat if v == "agentreel" else None))
+    return rows
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["child"]:
+    child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
