@@ -209,3 +209,35 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_worker_that_died_before_starting_is_rerun_once_then_given_up(tmp_path):
+    import io
+
+    from agentreel.evaluate.backends import Job, WorkerDied
+    from agentreel.evaluate.merge import PartsWatcher
+    from agentreel.evaluate.runner import EvaluationResult, _worker_died
+    from agentreel.run import Progress
+
+    class Recorder:
+        submitted: list = []
+
+        def submit(self, task):
+            self.submitted.append(task)
+            return Job(task, None)
+
+    runner, running, stream = Recorder(), [], io.StringIO()
+    result = EvaluationResult(out=str(tmp_path), env_id="CartPole-v1")
+    watcher = PartsWatcher(tmp_path)
+    task = ShardTask("CartPole-v1", "random", str(tmp_path), shard=3, attempt=0,
+                     indices=(6, 7), seed=0)
+    bar = Progress(2, stream=stream, enabled=False)
+    lost = _worker_died(Job(task, None), WorkerDied("killed"), runner, running, watcher, bar,
+                        result)
+    assert lost == [] and [t.indices for t in runner.submitted] == [(6, 7)]
+    assert runner.submitted[0].attempt == 1 and result.reruns == 2
+    assert "worker 3 died: it died before starting" in result.failures[0]
+    assert result.failures[0] in stream.getvalue()  # reported even without a progress bar
+    lost = _worker_died(running[0], WorkerDied("killed"), runner, running, watcher, bar, result)
+    assert lost == [6, 7] and len(runner.submitted) == 1  # no second rerun
+    assert "worker 3 (rerun) died" in result.failures[1] and "6-7 are lost" in result.failures[1]

@@ -242,7 +242,10 @@ def _worker_died(job: Job, died: WorkerDied, runner: Backend, running: list[Job]
     watcher.poll()  # the worker is gone: its log is final
     task = job.task
     missing = tuple(i for i in task.indices if i not in watcher.done)
-    text = f"worker {task.shard}{' (rerun)' if task.attempt else ''} died: {died.reason}"
+    reason = died.reason
+    if not (watcher.folder / f"{task.name}.jsonl").exists():  # opened first thing in run_shard
+        reason = "it died before starting its episodes (see its error output above)"
+    text = f"worker {task.shard}{' (rerun)' if task.attempt else ''} died: {reason}"
     lost: list[int] = []
     if not missing:
         text += "; all its episodes had finished"

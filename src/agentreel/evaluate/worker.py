@@ -160,9 +160,9 @@ def run_shard(task: ShardTask) -> ShardReport:
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     parts = check_folder(task)
+    sink = JsonlSink(parts / f"{task.name}.jsonl")  # first: its existence says "started"
     stage = parts / task.name
     stage.mkdir(parents=True, exist_ok=True)
-    sink = JsonlSink(parts / f"{task.name}.jsonl")
     committer = _Committer(task, stage, sink)
     try:
         env = recording_env(task.env_id, str(stage), trigger=committer.trigger,
