@@ -28,7 +28,6 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 
-import av
 import numpy as np
 
 __all__ = ["GifClip", "video_to_gif"]
@@ -54,6 +53,8 @@ def _scaled(width: int, height: int, max_size: int) -> tuple[int, int]:
 
 def _read_frames(path: str, max_frames: int, max_size: int) -> tuple[list[np.ndarray], float]:
     """Decoded, scaled RGB frames (every ``stride``-th) and the rate they play at."""
+    import av  # PyAV is loaded only where GIFs are made (~17 MB a process otherwise)
+
     with av.open(path) as container:
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or 30)
@@ -125,6 +126,8 @@ def video_to_gif(path: str | os.PathLike[str], *, max_frames: int = 64, max_size
     height, width = frames[0].shape[:2]
     rate = Fraction(fps).limit_denominator(100)
     out = io.BytesIO()
+    import av
+
     with av.open(out, "w", format="gif") as container:
         stream = container.add_stream("gif", rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "pal8"
