@@ -106,3 +106,59 @@ class PatternEnv(gym.Env):
             frames, self._list = self._list, []
             return frames
         return self.picture()
+
+
+def decode_count(path: str | os.PathLike[str]) -> int:
+    """Frames decodable from the start of a (possibly truncated) video; 0 if unreadable."""
+    count = 0
+    try:
+        with av.open(os.fspath(path)) as container:
+            for _ in container.decode(container.streams.video[0]):
+                count += 1
+    except (av.error.FFmpegError, IndexError, OSError):
+        pass
+    return count
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None):
+    """Complete ISO-BMFF boxes in ``data[start:end]`` as (type, body_start, box_end)."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            size, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
+        if size < header or pos + size > end:
+            return  # a torn box: the writer was killed while writing it
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def complete_fragment_samples(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(fragments, samples)`` of a fragmented MP4 counting only complete moof+mdat pairs.
+
+    This is what "playable up to its last fragment" means precisely: every sample
+    of every fragment whose ``moof`` and ``mdat`` boxes are both complete on disk.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    fragments = samples = 0
+    pending = None
+    for kind, body, end in _boxes(data):
+        if kind == b"moof":
+            pending = 0
+            for child, cbody, cend in _boxes(data, body, end):
+                if child != b"traf":
+                    continue
+                for leaf, lbody, _ in _boxes(data, cbody, cend):
+                    if leaf == b"trun":
+                        pending += int.from_bytes(data[lbody + 4:lbody + 8], "big")
+        elif kind == b"mdat" and pending is not None:
+            fragments += 1
+            samples += pending
+            pending = None
+    return fragments, samples

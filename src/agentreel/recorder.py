@@ -33,6 +33,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
 from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.records import EpisodeRecord
@@ -384,6 +385,7 @@ class ClipRecorder:
         self._episode_return = 0.0
         self._episode_length = 0
         self._episode_start = time.perf_counter()
+        self._claims = NameClaims(self.video_folder)
         # Start the encoder process now: its start-up (~0.3 s) then overlaps the
         # env's own set-up instead of stalling the first recorded frames.
         self.engine.start()
@@ -503,10 +505,15 @@ class ClipRecorder:
 
     # -- clips -----------------------------------------------------------------------------
     def start(self, name: str, *, whole_episode: bool = False) -> None:
-        """Start clip ``name``, finishing any open clip first."""
+        """Start clip ``name``, finishing any open clip first.
+
+        The file name is claimed first (:mod:`agentreel.claims`): if another live
+        recorder holds ``name``, the clip is written as ``{name}-{pid}`` instead.
+        """
         if self.recording:
             self.stop()
-        path = os.path.join(self.video_folder, f"{name}.{self.format}")
+        path = self._claims.claim(os.path.join(self.video_folder, f"{name}.{self.format}"))
+        name = os.path.splitext(os.path.basename(path))[0]
         tags: dict[str, Any] = {
             "name": name,
             "episode_id": self.episode_id,
@@ -575,10 +582,13 @@ class ClipRecorder:
         if self.recording:
             self.stop()
         pending, self._pending = self._pending, []
-        for stream in pending:
-            stream.wait()
-        if self._engine is not None:
-            self._engine.poll()
+        try:
+            for stream in pending:
+                stream.wait()
+            if self._engine is not None:
+                self._engine.poll()
+        finally:
+            self._claims.release_all()
 
     def _saved(self, saved: SavedVideo, final_path: str) -> None:
         if saved.path != final_path and self.keeper is not None:  # a judged video
