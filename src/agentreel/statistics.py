@@ -21,8 +21,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
-from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
-from agentreel.log.sinks import LogTarget, Sink
+from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
+from agentreel.log.sinks import LogTarget
 from agentreel.records import EpisodeRecord
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
@@ -47,7 +47,7 @@ def spec_env_id(env: Any) -> str | None:
 
 
 class RecordEpisodeStatistics(
-    gym.Wrapper[ObsType, ActType, ObsType, ActType], gym.utils.RecordConstructorArgs
+    EmitsEpisodes, gym.Wrapper[ObsType, ActType, ObsType, ActType], gym.utils.RecordConstructorArgs
 ):
     """Track each episode's return, length and time; optionally log every episode.
 
@@ -132,19 +132,6 @@ class RecordEpisodeStatistics(
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
-
-    def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
-        """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.
-
-        With ``owned=True`` the sink is closed by :meth:`close`; otherwise it is only
-        flushed there and stays the caller's to close.
-        """
-        self._emitter.add_sink(sink, owned=owned)
-
-    @property
-    def last_record(self) -> EpisodeRecord | None:
-        """The record of the most recently finished episode (``None`` before the first)."""
-        return self._emitter.last_record
 
     def step(
         self, action: ActType

@@ -97,3 +97,22 @@ def _leaves(sink: object) -> list[object]:
     if isinstance(sink, CompositeSink):
         return [leaf for child in sink.sinks for leaf in _leaves(child)]
     return [sink]
+
+
+class EmitsEpisodes:
+    """``add_sink`` and ``last_record`` for a wrapper that owns an ``_emitter``."""
+
+    _emitter: EpisodeEmitter
+
+    def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
+        """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.
+
+        With ``owned=True`` the sink is closed by ``close()``; otherwise it is only
+        flushed there and stays the caller's to close.
+        """
+        self._emitter.add_sink(sink, owned=owned)
+
+    @property
+    def last_record(self) -> EpisodeRecord | None:
+        """The record of the most recently finished episode (``None`` before the first)."""
+        return self._emitter.last_record

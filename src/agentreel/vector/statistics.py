@@ -26,8 +26,8 @@ import numpy.typing as npt
 from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
-from agentreel.log.sinks import LogTarget, Sink
+from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
+from agentreel.log.sinks import LogTarget
 from agentreel.records import EpisodeRecord
 from agentreel.statistics import StepBeforeResetError, spec_env_id
 
@@ -66,7 +66,7 @@ def sub_env_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> lis
     return [None if s is None else int(s) for s in seeds]
 
 
-class RecordEpisodeStatistics(VectorWrapper, gym.utils.RecordConstructorArgs):
+class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordConstructorArgs):
     """Track every sub-env's episode return, length and time; optionally log each episode.
 
     When any sub-env's episode ends, ``info[stats_key]`` holds float64 ``"r"``,
@@ -168,19 +168,6 @@ class RecordEpisodeStatistics(VectorWrapper, gym.utils.RecordConstructorArgs):
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
-
-    def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
-        """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.
-
-        With ``owned=True`` the sink is closed by :meth:`close`; otherwise it is only
-        flushed there and stays the caller's to close.
-        """
-        self._emitter.add_sink(sink, owned=owned)
-
-    @property
-    def last_record(self) -> EpisodeRecord | None:
-        """The record of the most recently finished sub-env episode (``None`` before one)."""
-        return self._emitter.last_record
 
     def reset(
         self,
