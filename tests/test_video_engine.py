@@ -443,19 +443,26 @@ def test_memory_bounded_for_long_stream(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["process", "thread"])
-def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend):
+def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend, monkeypatch):
     """FFmpeg's SIMD colour conversion reads past a frame's last row. A ring that
     ended exactly on a page boundary (e.g. 8 slots of 48x64 RGB = 18 pages) crashed
     the encoder process with SIGSEGV in swscale when the next page was unmapped."""
-    from agentreel.video.engine import _ProcessTransport, _ThreadTransport
+    import types
 
-    transport = _ProcessTransport if backend == "process" else _ThreadTransport
-    ref, ring, shm = transport.make_ring(8, (48, 64, 3))
-    try:
-        base = ring.base if shm is None else shm.buf
-        assert len(base) >= ring.nbytes + 64
-    finally:
-        del ring
-        if shm is not None:
-            shm.close()
-            shm.unlink()
+    from agentreel.video import engine as engine_module
+
+    sizes = []
+
+    def fake_shared(size):
+        sizes.append(size)
+        return types.SimpleNamespace(buf=bytearray(size), fd=None, name="test")
+
+    monkeypatch.setattr(engine_module, "create_shared", fake_shared)
+    if backend == "process":
+        _, ring, _ = engine_module._ProcessTransport.make_ring(None, 8, (48, 64, 3))
+        allocated = sizes[0]
+    else:
+        _, ring, _ = engine_module._ThreadTransport.make_ring(8, (48, 64, 3))
+        allocated = len(ring.base) if ring.base is not None else ring.nbytes
+    assert ring.shape == (8, 48, 64, 3)
+    assert allocated >= ring.nbytes + 64

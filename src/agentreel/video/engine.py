@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from agentreel.video.frames import normalize_frame
+from agentreel.video.sharedmem import create_shared
 from agentreel.video.spec import (
     AUTO_LADDER,
     FORMATS,
@@ -137,12 +138,15 @@ class _ProcessTransport:
     kind = "process"
 
     def __init__(self) -> None:
-        from multiprocessing import resource_tracker
         from multiprocessing.connection import Connection
 
-        # Start the tracker now (in open()) rather than at the first frame.
-        with contextlib.suppress(Exception):
-            resource_tracker.ensure_running()
+        if not hasattr(os, "memfd_create"):
+            # Named segments need multiprocessing's resource tracker: start it
+            # now (in open()) rather than at the first frame.
+            from multiprocessing import resource_tracker
+
+            with contextlib.suppress(Exception):
+                resource_tracker.ensure_running()
         ours, theirs = socket.socketpair()
         try:
             env = os.environ.copy()
@@ -186,17 +190,26 @@ class _ProcessTransport:
             self.proc.wait(timeout=1.0)
         return f"encoder process {self.proc.pid} died (exit code {self.proc.returncode})"
 
-    @staticmethod
-    def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
-        from multiprocessing import shared_memory
-
+    def make_ring(self, slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
         # FFmpeg's SIMD converters read a little past the last row of a frame:
         # without slack after the last slot, that read can cross into an
         # unmapped page and crash the encoder (seen as SIGSEGV in swscale).
         size = slots * math.prod(shape) + _READ_SLACK
-        shm = shared_memory.SharedMemory(create=True, size=size)
-        ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
-        return shm.name, ring, shm
+        block = create_shared(size)
+        ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=block.buf)
+        if block.fd is not None:
+            # Anonymous memory: hand the encoder its descriptor right after this
+            # message (it reads the two together), then let ours go.
+            from multiprocessing import reduction
+
+            try:
+                self.send(("ring", block.name, size))
+                reduction.send_handle(self.conn, block.fd, self.proc.pid)
+            except (OSError, ValueError) as exc:
+                raise _WorkerDied(self._why()) from exc
+            finally:
+                block.release_fd()
+        return block.name, ring, block
 
     def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
         with contextlib.suppress(Exception):

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
+from agentreel.video.sharedmem import attach_fd, attach_name
 
 __all__ = ["EncoderServer", "main"]
 
@@ -55,22 +56,6 @@ class _Open:
         self.shm: Any = None
         self.error: str | None = None
         self.frames = 0
-
-
-def _attach_shm(name: str) -> Any:
-    """Attach to a segment the engine created, without taking ownership of it."""
-    from multiprocessing import shared_memory
-
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name=name, track=False)
-    shm = shared_memory.SharedMemory(name=name)
-    # Before 3.13 attaching registers the segment with this process's resource
-    # tracker, which would unlink it (and warn) when we exit. The engine owns it.
-    from multiprocessing import resource_tracker
-
-    with contextlib.suppress(Exception):
-        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
-    return shm
 
 
 def _error_text(exc: BaseException) -> str:
@@ -109,6 +94,10 @@ class EncoderServer:
             self._finish(msg[1], msg[2])
         elif kind == "abort":
             self._abort(msg[1])
+        elif kind == "ring":
+            # Anonymous memory: ``msg`` is followed by its descriptor, which the
+            # process loop receives and passes to :meth:`adopt`.
+            pass
         elif kind == "forget":
             shm = self._mapped.pop(msg[1], None)
             if shm is not None:
@@ -118,6 +107,10 @@ class EncoderServer:
             self.close_all()
             return False
         return True
+
+    def adopt(self, name: str, fd: int, size: int) -> None:
+        """Map frame memory received as a descriptor, to be named ``name`` in ``open``."""
+        self._mapped[name] = attach_fd(fd, size)
 
     # -- handlers ------------------------------------------------------------
     def _start(self, sid: int, spec: dict, ring: Any, slots: int, shape: tuple) -> None:
@@ -129,7 +122,7 @@ class EncoderServer:
             else:
                 shm = self._mapped.get(ring)
                 if shm is None:
-                    shm = self._mapped[ring] = _attach_shm(ring)
+                    shm = self._mapped[ring] = attach_name(ring)
                 rec.ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
             height, width = shape[0], shape[1]
             rec.writer = VideoFileWriter(
@@ -264,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
                 server.close_all()  # parent died: keep decodable partial files
                 return 0
             try:
+                if msg and msg[0] == "ring":
+                    from multiprocessing import reduction
+
+                    server.adopt(msg[1], reduction.recv_handle(conn), msg[2])
+                    continue
                 if not server.handle(msg):
                     return 0
             except Exception:  # a bug in the server must not hang the engine
