@@ -466,3 +466,21 @@ def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend, monkeypatch):
         allocated = len(ring.base) if ring.base is not None else ring.nbytes
     assert ring.shape == (8, 48, 64, 3)
     assert allocated >= ring.nbytes + 64
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="anonymous memory is Linux-only")
+def test_frame_rings_leave_nothing_in_dev_shm_and_start_no_resource_tracker(tmp_path):
+    """Named segments leaked in /dev/shm whenever the process tree was SIGKILLed,
+    and needed one multiprocessing resource-tracker process per side (~14 MB each)."""
+    psutil = pytest.importorskip("psutil")
+    before = set(os.listdir("/dev/shm"))
+    eng = VideoEngine()
+    stream = eng.open(str(tmp_path / "v.mp4"), fps=30)
+    for i in range(20):
+        stream.add_frame(np.full((48, 64, 3), i * 10, np.uint8))
+    during = set(os.listdir("/dev/shm"))
+    children = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)]
+    stream.finish()
+    assert stream.wait().frames == 20
+    eng.close()
+    assert during == before
+    assert not any("resource_tracker" in cmd for cmd in children), children
