@@ -86,6 +86,11 @@ def run(env, episodes: int, seed: int = 0) -> None:
             done = terminated or truncated
 
 
+
+def visible(folder):
+    """The folder's entries, without the hidden name-claims folder (kept until exit)."""
+    return sorted(f for f in os.listdir(folder) if f != ".agentreel-claims")
+
 class FolderWatch:
     """Polls a folder in a background thread; remembers the most videos/sidecars seen at once."""
 
@@ -230,7 +235,7 @@ def test_best1_with_rising_returns_evicts_videos_still_being_encoded(tmp_path):
         env.close()
     assert watch.max_videos <= 1 and watch.max_sidecars <= 1
     assert mp4s(tmp_path) == {"rl-video-episode-11.mp4"}
-    assert sorted(os.listdir(tmp_path)) == ["rl-video-episode-11.json", "rl-video-episode-11.mp4"]
+    assert visible(tmp_path) == ["rl-video-episode-11.json", "rl-video-episode-11.mp4"]
     assert [v.name for v in env.saved_videos] == ["rl-video-episode-11"]
 
 
@@ -347,7 +352,7 @@ def test_no_keep_means_no_hidden_folder_and_hooks_can_be_added(tmp_path):
         warnings.simplefilter("error")
         run(env, 3)
         env.close()
-    assert sorted(os.listdir(tmp_path)) == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
+    assert visible(tmp_path) == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
     assert sum(isinstance(s, EpisodeRecord) for s in seen) == 3
     assert sum(not isinstance(s, EpisodeRecord) for s in seen) == 2
     assert env.keep is None

@@ -169,7 +169,12 @@ def prepare_folder(video_folder: str | os.PathLike[str]) -> str:
         raise NotADirectoryError(
             f"video_folder {folder!r} is a file; pass a directory path for the videos"
         )
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        # OSError(errno, ...) gives the matching subclass (PermissionError, ...).
+        raise OSError(exc.errno, f"video_folder {folder!r} cannot be created ({exc.strerror}): "
+                      "its parent is not writable; choose another folder") from exc
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(f"video_folder {folder!r} is not writable; choose another folder")
     return folder

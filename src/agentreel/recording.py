@@ -32,7 +32,7 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
-from agentreel.video_wrapper import RecorderAttributes, prepare_recording
+from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
 
 logger = logging.getLogger("agentreel")
 
@@ -51,7 +51,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     an episode is complete on disk when the episode ends; ``close()`` returns once
     every video is complete; odd frame sizes are padded to even and files are
     yuv420p with ``+faststart`` so browsers play them; gray, RGBA and float frames
-    are converted (bad ones raise at capture, naming the problem); ``render_fps: None``
+    are converted (bad ones raise at capture, naming the problem); ``depth_array`` frames
+    are recorded as gray images, each scaled from its nearest to its farthest depth;
+    ``rgbd_tuple`` records the RGB part; ``render_fps: None``
     falls back to 30 fps with a warning; no ``gc.collect()`` after each video unless
     ``gc_trigger`` is given.
 
@@ -209,6 +211,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             frame = frame[-1]
         if isinstance(frame, tuple) and frame and isinstance(frame[0], np.ndarray):
             frame = frame[0]  # rgbd_tuple: record the RGB part
+        elif self.env.render_mode in ("depth_array", "depth_array_list"):
+            frame = depth_to_image(frame)  # distances, not an image in [0, 1]
         if not isinstance(frame, np.ndarray):
             self._recorder.stop()
             logger.warning(

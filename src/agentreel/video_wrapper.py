@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from agentreel.keep import KeepRule, as_keep_rule
 from agentreel.overlay import OverlayFn, as_overlay
 from agentreel.recorder import (
@@ -42,6 +44,28 @@ def check_render_mode(render_mode: str | None) -> None:
             f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
             "Initialize your environment with a render_mode that returns an image, such as rgb_array."
         )
+
+
+def depth_to_image(frame: Any) -> Any:
+    """A ``depth_array`` frame (distances, e.g. metres) as a gray image in [0, 1].
+
+    Each frame is scaled from its own nearest to its farthest finite value (near is
+    dark); infinite or NaN depths (nothing hit) become white. Anything else is
+    returned unchanged, for :func:`~agentreel.video.normalize_frame` to judge.
+
+    >>> import numpy as np
+    >>> depth_to_image(np.array([[1.0, 3.0]], np.float32)).tolist()
+    [[0.0, 1.0]]
+    """
+    if not (isinstance(frame, np.ndarray) and np.issubdtype(frame.dtype, np.floating)
+            and (frame.ndim == 2 or frame.ndim == 3 and frame.shape[2] == 1)):
+        return frame
+    finite = np.isfinite(frame)
+    if not finite.any():
+        return np.ones(frame.shape, np.float32)
+    near, far = float(frame[finite].min()), float(frame[finite].max())
+    scaled = (frame.astype(np.float32) - near) / max(far - near, 1e-12)
+    return np.where(finite, np.clip(scaled, 0.0, 1.0), 1.0).astype(np.float32)
 
 
 def default_episode_trigger(keep: KeepRule | None) -> Callable[[int], bool]:

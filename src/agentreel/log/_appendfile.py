@@ -4,11 +4,14 @@ Why this shape: ``os.write`` is unbuffered, so a line is in the kernel's page
 cache (and survives the process being killed with SIGKILL) the moment the call
 returns; and with ``O_APPEND`` the kernel moves to the end of the file and
 writes in one step, so several processes appending lines to one file never
-interleave or overwrite each other's bytes.
+interleave or overwrite each other's bytes. On a full disk a line that could be
+written only in part is taken back (truncated away), so the file never holds a
+torn line in its middle.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -58,14 +61,30 @@ class AppendFile:
         if self._fd is None:
             raise ValueError(f"cannot write to {self.path}: the log is closed")
         data = text.encode("utf-8")
-        written = os.write(self._fd, data)
-        # A regular file takes the whole buffer in one call except on a full disk
-        # or similar; finish the line rather than leave half of it.
-        while written < len(data):
-            data = data[written:]
-            written = os.write(self._fd, data)
+        done = 0
+        try:
+            # A regular file takes the whole buffer in one call except on a nearly
+            # full disk, where the kernel may write the part that fits and fail on
+            # the rest.
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError:
+            if done:
+                self._take_back(done)
+            raise
         if self.fsync:
             os.fsync(self._fd)
+
+    def _take_back(self, count: int) -> None:
+        """Remove the ``count`` bytes of a line that could not be finished (disk full).
+
+        They are the file's last bytes unless another process appended after them in
+        the meantime (a shared JSON Lines log on a full disk); then they stay, and
+        the reader reports that line as corrupt.
+        """
+        with contextlib.suppress(OSError):
+            size = os.fstat(self._fd).st_size
+            os.ftruncate(self._fd, max(0, size - count))
 
     def close(self) -> None:
         """Close the descriptor (idempotent). Nothing is buffered, so nothing is lost."""

@@ -6,8 +6,13 @@ its own copy of the delivery rules:
 * sinks opened from paths belong to the emitter and are closed by
   :meth:`EpisodeEmitter.close`; sink objects passed in belong to the caller (they
   may be shared by several envs) and are only flushed, if they can be;
-* an error from a sink propagates (a log that cannot be written should stop the
-  run loudly), but the wrapper's own statistics are already updated by then;
+* a sink that fails with ``OSError`` (a full disk, a vanished network share) is
+  reported loudly (``logging`` error + ``RuntimeWarning``) and does not break the
+  agent's loop: the records it could not take are kept (up to
+  :data:`BACKLOG_LIMIT` per sink) and written, in order, as soon as it works
+  again -- at the next episode or at :meth:`EpisodeEmitter.close`;
+* any other error from a sink propagates (a bug should stop the run loudly), but
+  the wrapper's own statistics are already updated by then;
 * an error from ``on_episode_end`` is reported with ``warnings.warn`` and the
   ``agentreel`` logger and does not break the agent's loop.
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
@@ -32,6 +38,9 @@ from agentreel.records import EpisodeRecord
 logger = logging.getLogger("agentreel")
 
 EpisodeCallback = Callable[[EpisodeRecord], object]
+
+#: Records held in memory per failing sink before the oldest are dropped.
+BACKLOG_LIMIT = 100_000
 
 
 class EpisodeEmitter:
@@ -52,12 +61,21 @@ class EpisodeEmitter:
         self.sink, self._owned = open_sinks(log, env_id=env_id, extra_keys=extra_keys)
         self.last_record: EpisodeRecord | None = None
         self.closed = False
+        self._backlog: dict[int, deque[EpisodeRecord]] = {}  # id(sink) -> records held back
+        self.dropped = 0  # records lost because a backlog was full
 
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log, then call the callback."""
         self.last_record = record
-        if self.sink is not None:
-            self.sink.write(record)
+        error: Exception | None = None
+        for sink in _leaves(self.sink):
+            try:
+                self._write(sink, record)
+            except Exception as exc:  # every sink gets its turn; the first error wins
+                if error is None:
+                    error = exc
+        if error is not None:
+            raise error
         if self.callback is not None:
             try:
                 self.callback(record)
@@ -67,6 +85,42 @@ class EpisodeEmitter:
                            "the episode is still recorded and the loop goes on")
                 logger.error(message, exc_info=True)
                 warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def _write(self, sink: object, record: EpisodeRecord | None) -> None:
+        """Write the sink's backlog, then ``record``; on ``OSError`` keep them for later."""
+        backlog = self._backlog.get(id(sink))
+        if backlog is None and record is not None:
+            try:
+                sink.write(record)  # type: ignore[attr-defined]
+                return
+            except OSError as exc:
+                backlog = self._backlog[id(sink)] = deque(maxlen=BACKLOG_LIMIT)
+                backlog.append(record)
+                self._report(sink, exc, backlog)
+                return
+        if backlog is None:
+            return
+        if record is not None:
+            if len(backlog) == backlog.maxlen:
+                self.dropped += 1
+            backlog.append(record)
+        while backlog:
+            try:
+                sink.write(backlog[0])  # type: ignore[attr-defined]
+            except OSError as exc:
+                self._report(sink, exc, backlog)
+                return
+            backlog.popleft()
+        del self._backlog[id(sink)]
+        logger.warning("agentreel: the episode log %r works again; every held record is "
+                       "written", sink)
+
+    def _report(self, sink: object, exc: OSError, backlog: deque) -> None:
+        message = (f"agentreel: could not write episode {backlog[-1].index} to {sink!r}: "
+                   f"{exc}; {len(backlog)} record(s) held in memory and retried at the next "
+                   "episode (free some space or fix the path); the agent's loop goes on")
+        logger.error(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
         """Also write every record to ``sink`` from now on; ``owned=True``: :meth:`close` closes it."""
@@ -81,6 +135,14 @@ class EpisodeEmitter:
         if self.closed:
             return
         self.closed = True
+        for sink in _leaves(self.sink):  # a last try for records held back by a full disk
+            self._write(sink, None)
+        lost = sum(len(b) for b in self._backlog.values()) + self.dropped
+        if lost:
+            message = (f"agentreel: {lost} episode record(s) could not be written to the log "
+                       "(see the errors above) and are lost")
+            logger.error(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
         owned_ids = {id(leaf) for s in self._owned for leaf in _leaves(s)}
         borrowed = [s for s in _leaves(self.sink) if id(s) not in owned_ids]
         owned, self._owned = self._owned, []
@@ -103,6 +165,42 @@ class EmitsEpisodes:
     """``add_sink`` and ``last_record`` for a wrapper that owns an ``_emitter``."""
 
     _emitter: EpisodeEmitter
+
+    def _write(self, sink: object, record: EpisodeRecord | None) -> None:
+        """Write the sink's backlog, then ``record``; on ``OSError`` keep them for later."""
+        backlog = self._backlog.get(id(sink))
+        if backlog is None and record is not None:
+            try:
+                sink.write(record)  # type: ignore[attr-defined]
+                return
+            except OSError as exc:
+                backlog = self._backlog[id(sink)] = deque(maxlen=BACKLOG_LIMIT)
+                backlog.append(record)
+                self._report(sink, exc, backlog)
+                return
+        if backlog is None:
+            return
+        if record is not None:
+            if len(backlog) == backlog.maxlen:
+                self.dropped += 1
+            backlog.append(record)
+        while backlog:
+            try:
+                sink.write(backlog[0])  # type: ignore[attr-defined]
+            except OSError as exc:
+                self._report(sink, exc, backlog)
+                return
+            backlog.popleft()
+        del self._backlog[id(sink)]
+        logger.warning("agentreel: the episode log %r works again; every held record is "
+                       "written", sink)
+
+    def _report(self, sink: object, exc: OSError, backlog: deque) -> None:
+        message = (f"agentreel: could not write episode {backlog[-1].index} to {sink!r}: "
+                   f"{exc}; {len(backlog)} record(s) held in memory and retried at the next "
+                   "episode (free some space or fix the path); the agent's loop goes on")
+        logger.error(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
         """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.

@@ -37,7 +37,7 @@ from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
 from agentreel.tiling import grid_shape, tile_frames
 from agentreel.video import normalize_frame
-from agentreel.video_wrapper import RecorderAttributes, prepare_recording
+from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
 
 logger = logging.getLogger("agentreel")
 
@@ -275,4 +275,9 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
                 f"({self.num_envs}), got {type(frames).__name__}"
                 + (f" of length {len(frames)}" if isinstance(frames, Sequence) else "")
             )
-        return [f[-1] if isinstance(f, list) and f else f for f in frames]
+        frames = [f[-1] if isinstance(f, list) and f else f for f in frames]
+        frames = [f[0] if isinstance(f, tuple) and f and isinstance(f[0], np.ndarray) else f
+                  for f in frames]  # rgbd_tuple: the RGB part
+        if self.env.render_mode in ("depth_array", "depth_array_list"):
+            frames = [depth_to_image(f) for f in frames]
+        return frames
