@@ -88,6 +88,11 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
             What ``render()`` returns to you is not changed.
 
+    Several writers, one folder: each file name is claimed first (:mod:`agentreel.claims`);
+    if another live process or wrapper holds ``NAME``, this clip is written as
+    ``NAME-<pid>.mp4`` with a warning, so no writer overwrites another live writer's file.
+    A name left by a killed or finished earlier run is replaced with a warning.
+
     A callback that raises is reported with ``logging`` and a ``RuntimeWarning``; the
     agent's loop goes on. More callbacks can be added later with :meth:`add_hooks`.
     """
