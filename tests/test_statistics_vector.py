@@ -338,3 +338,20 @@ def test_every_reported_episode_is_complete_whatever_the_resets(mode, lengths, o
     assert reported == envs.episode_count == len(records)
     assert [r.index for r in records] == list(range(reported))
     assert all(r.length == lengths[r.env_index] for r in records)
+
+
+@pytest.mark.parametrize("with_log", [False, True])
+def test_last_record_when_several_sub_envs_end_on_one_step(tmp_path, with_log):
+    """Without a log or callback only the newest record is built; it must still be right."""
+    log = str(tmp_path / "episodes.jsonl") if with_log else None
+    envs = VecStats(fixed_envs(AutoresetMode.NEXT_STEP, lengths=(3, 3, 3)), log=log)
+    envs.reset(seed=0)
+    for _ in range(3):
+        envs.step(envs.action_space.sample())
+    last = envs.last_record
+    assert (last.index, last.env_index, last.length, last.episode_return) == (2, 2, 3, 3.0)
+    assert envs.episode_count == 3 and list(envs.length_queue) == [3, 3, 3]
+    envs.close()
+    if with_log:
+        rows = agentreel.read_episodes(log)
+        assert [(r.index, r.env_index) for r in rows] == [(0, 0), (1, 1), (2, 2)]

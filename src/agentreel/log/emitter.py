@@ -64,6 +64,11 @@ class EpisodeEmitter:
         self._backlog: dict[int, deque[EpisodeRecord]] = {}  # id(sink) -> records held back
         self.dropped = 0  # records lost because a backlog was full
 
+    @property
+    def wants_records(self) -> bool:
+        """True when a sink or a callback consumes records (else only ``last_record`` does)."""
+        return self.sink is not None or self.callback is not None
+
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log, then call the callback."""
         self.last_record = record
