@@ -171,42 +171,6 @@ class EmitsEpisodes:
 
     _emitter: EpisodeEmitter
 
-    def _write(self, sink: object, record: EpisodeRecord | None) -> None:
-        """Write the sink's backlog, then ``record``; on ``OSError`` keep them for later."""
-        backlog = self._backlog.get(id(sink))
-        if backlog is None and record is not None:
-            try:
-                sink.write(record)  # type: ignore[attr-defined]
-                return
-            except OSError as exc:
-                backlog = self._backlog[id(sink)] = deque(maxlen=BACKLOG_LIMIT)
-                backlog.append(record)
-                self._report(sink, exc, backlog)
-                return
-        if backlog is None:
-            return
-        if record is not None:
-            if len(backlog) == backlog.maxlen:
-                self.dropped += 1
-            backlog.append(record)
-        while backlog:
-            try:
-                sink.write(backlog[0])  # type: ignore[attr-defined]
-            except OSError as exc:
-                self._report(sink, exc, backlog)
-                return
-            backlog.popleft()
-        del self._backlog[id(sink)]
-        logger.warning("agentreel: the episode log %r works again; every held record is "
-                       "written", sink)
-
-    def _report(self, sink: object, exc: OSError, backlog: deque) -> None:
-        message = (f"agentreel: could not write episode {backlog[-1].index} to {sink!r}: "
-                   f"{exc}; {len(backlog)} record(s) held in memory and retried at the next "
-                   "episode (free some space or fix the path); the agent's loop goes on")
-        logger.error(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=5)
-
     def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
         """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.
 
