@@ -22,6 +22,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from agentreel.analysis.summary import format_number
+
 EPILOG = """\
 A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
 videos, each with a NAME.json sidecar; every command after `record` reads it.
@@ -247,14 +249,6 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-2):
-        return f"{x:.3g}"
-    return f"{x:.2f}"
-
-
 def cmd_summary(args: argparse.Namespace) -> int:
     """``agentreel summary``."""
     from agentreel.report.html import summary_rows
@@ -273,16 +267,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
     for row in rows:
         success = row["success_rate"]
         table.append([
-            row["run"], str(row["count"]), _fmt(row["mean"]), _fmt(row["std"]),
-            _fmt(row["median"]), _fmt(row["iqm"]), _fmt(row["min"]), _fmt(row["max"]),
+            row["run"], str(row["count"]), format_number(row["mean"]), format_number(row["std"]),
+            format_number(row["median"]), format_number(row["iqm"]), format_number(row["min"]), format_number(row["max"]),
             "n/a" if success is None else f"{100 * success:.1f}%",
-            f"[{_fmt(row['mean_ci'][0])}, {_fmt(row['mean_ci'][1])}]",
+            f"[{format_number(row['mean_ci'][0])}, {format_number(row['mean_ci'][1])}]",
         ])
     if aggregate is not None:
         table.append([
             f"all {aggregate['n_runs']} runs", str(sum(aggregate["episodes_per_run"])),
-            _fmt(aggregate["mean"]), _fmt(aggregate["std_of_means"]), "", _fmt(aggregate["iqm"]),
-            "", "", "", f"[{_fmt(aggregate['mean_ci'][0])}, {_fmt(aggregate['mean_ci'][1])}]",
+            format_number(aggregate["mean"]), format_number(aggregate["std_of_means"]), "", format_number(aggregate["iqm"]),
+            "", "", "", f"[{format_number(aggregate['mean_ci'][0])}, {format_number(aggregate['mean_ci'][1])}]",
         ])
     widths = [max(len(headers[i]), *(len(r[i]) for r in table)) for i in range(len(headers))]
     widths[0] = min(widths[0], 48)

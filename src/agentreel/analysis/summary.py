@@ -53,12 +53,17 @@ __all__ = ["Summary", "RunsSummary", "summarize", "summarize_records", "summariz
 Seed = int | np.random.Generator | None
 
 
-def _fmt(x: float | None) -> str:
+def format_number(x: float | None, digits: int = 2) -> str:
+    """A summary number for people: ``n/a``, fixed point, or 3 significant digits when tiny or huge.
+
+    >>> format_number(76.25), format_number(None), format_number(0.004), format_number(3, digits=1)
+    ('76.25', 'n/a', '0.004', '3.0')
+    """
     if x is None:
         return "n/a"
     if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-2):
         return f"{x:.3g}"
-    return f"{x:.2f}"
+    return f"{x:.{digits}f}"
 
 
 def _pct(confidence: float) -> str:
@@ -66,7 +71,7 @@ def _pct(confidence: float) -> str:
 
 
 def _interval(ci: tuple[float, float]) -> str:
-    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    return f"[{format_number(ci[0])}, {format_number(ci[1])}]"
 
 
 @dataclass(frozen=True)
@@ -111,16 +116,16 @@ class Summary:
         pct = _pct(self.confidence)
         noun = "episode" if self.count == 1 else "episodes"
         lines = [
-            f"mean {_fmt(self.mean)} ± {_fmt(self.std)} ({pct} CI {_interval(self.mean_ci)}) "
+            f"mean {format_number(self.mean)} ± {format_number(self.std)} ({pct} CI {_interval(self.mean_ci)}) "
             f"over {self.count} {noun}",
-            f"IQM {_fmt(self.iqm)} ({pct} CI {_interval(self.iqm_ci)}), "
-            f"median {_fmt(self.median)}, min {_fmt(self.min)}, max {_fmt(self.max)}",
+            f"IQM {format_number(self.iqm)} ({pct} CI {_interval(self.iqm_ci)}), "
+            f"median {format_number(self.median)}, min {format_number(self.min)}, max {format_number(self.max)}",
         ]
         extra = []
         if self.success_rate is not None:
             extra.append(f"success rate {100 * self.success_rate:.1f}%")
         if self.mean_length is not None:
-            extra.append(f"mean length {_fmt(self.mean_length)}")
+            extra.append(f"mean length {format_number(self.mean_length)}")
         if extra:
             lines.append(", ".join(extra))
         return "\n".join(lines)
@@ -293,13 +298,13 @@ class RunsSummary:
     def __str__(self) -> str:
         pct = _pct(self.confidence)
         total = sum(self.episodes_per_run)
-        means = ", ".join(_fmt(m) for m in self.run_means)
+        means = ", ".join(format_number(m) for m in self.run_means)
         return "\n".join(
             [
-                f"mean of run means {_fmt(self.mean)} ({pct} CI {_interval(self.mean_ci)}, "
+                f"mean of run means {format_number(self.mean)} ({pct} CI {_interval(self.mean_ci)}, "
                 f"{self.method} bootstrap) over {self.n_runs} runs, {total} episodes",
-                f"IQM {_fmt(self.iqm)} ({pct} CI {_interval(self.iqm_ci)}), "
-                f"std of run means {_fmt(self.std_of_means)}",
+                f"IQM {format_number(self.iqm)} ({pct} CI {_interval(self.iqm_ci)}), "
+                f"std of run means {format_number(self.std_of_means)}",
                 f"run means: {means}",
             ]
         )

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agentreel.analysis import summarize_runs
+from agentreel.analysis.summary import format_number
 from agentreel.report.folder import Run, RunVideo, load_run
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
@@ -130,14 +131,6 @@ _JS = """
   });
 })();
 """
-
-
-def _fmt(x: float | None, digits: int = 2) -> str:
-    if x is None:
-        return "n/a"
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-2):
-        return f"{x:.3g}"
-    return f"{x:.{digits}f}"
 
 
 def _attr(value: Any) -> str:
@@ -266,11 +259,11 @@ def _summary_section(runs: Sequence[Run], seed: int) -> str:
         lo, hi = row["mean_ci"]
         body.append(
             f"<tr {attrs}><td><a href=\"#run-{i}\">{escape(run.name)}</a></td>"
-            f"<td>{row['count']}</td><td>{_fmt(row['mean'])}</td><td>{_fmt(row['std'])}</td>"
-            f"<td>{_fmt(row['median'])}</td><td>{_fmt(row['iqm'])}</td><td>{_fmt(row['min'])}</td>"
-            f"<td>{_fmt(row['max'])}</td>"
+            f"<td>{row['count']}</td><td>{format_number(row['mean'])}</td><td>{format_number(row['std'])}</td>"
+            f"<td>{format_number(row['median'])}</td><td>{format_number(row['iqm'])}</td><td>{format_number(row['min'])}</td>"
+            f"<td>{format_number(row['max'])}</td>"
             f"<td>{'n/a' if success is None else f'{100 * success:.1f}%'}</td>"
-            f"<td>[{_fmt(lo)}, {_fmt(hi)}]</td><td>{_fmt(row['mean_length'], 1)}</td></tr>"
+            f"<td>[{format_number(lo)}, {format_number(hi)}]</td><td>{format_number(row['mean_length'], 1)}</td></tr>"
         )
     foot = ""
     if aggregate is not None:
@@ -278,9 +271,9 @@ def _summary_section(runs: Sequence[Run], seed: int) -> str:
         total = sum(aggregate["episodes_per_run"])
         foot = (
             f"<tfoot><tr><td>all {aggregate['n_runs']} runs (mean of run means)</td><td>{total}</td>"
-            f"<td>{_fmt(aggregate['mean'])}</td><td>{_fmt(aggregate['std_of_means'])}</td><td></td>"
-            f"<td>{_fmt(aggregate['iqm'])}</td><td></td><td></td><td></td>"
-            f"<td>[{_fmt(lo)}, {_fmt(hi)}]</td><td></td></tr></tfoot>"
+            f"<td>{format_number(aggregate['mean'])}</td><td>{format_number(aggregate['std_of_means'])}</td><td></td>"
+            f"<td>{format_number(aggregate['iqm'])}</td><td></td><td></td><td></td>"
+            f"<td>[{format_number(lo)}, {format_number(hi)}]</td><td></td></tr></tfoot>"
         )
     note = (f"Episode returns. Std is the population standard deviation; IQM the interquartile "
             f"mean; CI the {pct} percentile-bootstrap interval of the mean "
@@ -309,7 +302,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
             caption.append(f"env {video.env_index}")
         if not video.whole_episode and video.step_id is not None and video.step_id >= 0:
             caption.append(f"clip from step {video.step_id}")
-        caption.append(f"return <b>{_fmt(ret, 1)}</b>" if ret is not None else "return n/a")
+        caption.append(f"return <b>{format_number(ret, 1)}</b>" if ret is not None else "return n/a")
         caption.append(f"length <b>{length}</b>" if length is not None else "length n/a")
         anchor = f"run-{i}-video-{j}"
         cards.append(
@@ -327,7 +320,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         cell = f'<a href="#{link}">watch</a>' if link else ""
         env = f"<td>{rec.env_index if rec.env_index is not None else ''}</td>" if vector else ""
         rows.append(
-            f"<tr {attrs}><td>{rec.index}</td>{env}<td>{_fmt(rec.episode_return)}</td>"
+            f"<tr {attrs}><td>{rec.index}</td>{env}<td>{format_number(rec.episode_return)}</td>"
             f"<td>{rec.length}</td><td>{rec.duration:.3f}</td><td>{outcome}</td><td>{cell}</td></tr>"
         )
     head = (_sort_th("Episode", "episode", active=True) + ("<th>Env</th>" if vector else "")
