@@ -93,3 +93,15 @@ def test_cli_help_is_useful():
     assert proc.returncode == 0
     for flag in ("--episodes", "--every", "--policy", "--out", "--seed"):
         assert flag in proc.stdout
+
+
+def test_cli_output_has_no_sdl_noise_on_a_headless_machine(tmp_path):
+    """pygame printed 'error: XDG_RUNTIME_DIR is invalid ...' into the command's output."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "SDL_VIDEODRIVER")}
+    proc = subprocess.run([sys.executable, "-m", "agentreel.cli", "record", "CartPole-v1", "-n", "1",
+                           "--policy", "random", "-q", "--out", "run"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "XDG_RUNTIME_DIR" not in proc.stdout + proc.stderr
+    assert "error" not in proc.stderr.lower()

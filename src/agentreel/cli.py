@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -185,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_headless_sdl() -> None:
+    """On a machine with no display, tell SDL (pygame's renderer) not to look for one.
+
+    The command only renders off-screen (``rgb_array``); without this, pygame prints
+    ``error: XDG_RUNTIME_DIR is invalid ...`` into the command's output on servers.
+    A display, or an ``SDL_VIDEODRIVER`` the user set, is left alone.
+    """
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``agentreel`` command."""
     parser = build_parser()
@@ -192,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    quiet_headless_sdl()
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
