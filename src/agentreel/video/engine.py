@@ -2,7 +2,8 @@
 
 Frames are validated on the caller's thread (:func:`normalize_frame`), copied
 into a small shared-memory ring per open video (sized on its first frame,
-``queue_frames`` slots) and announced to the encoder with a tiny message. The
+``queue_frames`` slots; anonymous memfd memory on Linux, see
+:mod:`agentreel.video.sharedmem`) and announced to the encoder with a tiny message. The
 encoder — by default one reused background *process* (``python -m
 agentreel.video.worker``), optionally a thread — converts RGB→yuv420p, encodes
 and writes the file atomically. The caller waits only when a video's ring is

@@ -9,6 +9,7 @@ Protocol (small picklable tuples; frames never travel through the pipe):
 ========================================  =====================================
 engine → encoder                          encoder → engine
 ========================================  =====================================
+``("ring", name, size)`` + a descriptor     (nothing: the memory is mapped)
 ``("open", sid, spec, ring, slots, shape)``  ``("ready", pid)`` once at start
 ``("frame", sid, slot)``                  ``("free", sid, slot)`` slot reusable
 ``("finish", sid, sidecar_json)``         ``("done", sid, frames, error)``
@@ -17,8 +18,10 @@ engine → encoder                          encoder → engine
 ``("stop",)``                             (the process exits)
 ========================================  =====================================
 
-``ring`` is a shared-memory segment name (process) or the ring array itself
-(thread). The engine reuses the ring of a finished video for the next video of
+``ring`` names shared memory (process) or is the ring array itself (thread).
+On Linux the memory is an anonymous memfd whose descriptor follows the
+``("ring", ...)`` message on the socket (see :mod:`agentreel.video.sharedmem`);
+elsewhere ``ring`` is a named segment the encoder attaches to. The engine reuses the ring of a finished video for the next video of
 the same shape, so the encoder keeps segments mapped until told to ``forget``
 them (or it stops). If the control pipe reaches EOF (the parent died), every open
 recording is closed as a complete ``.partial`` file and the process exits;
