@@ -407,9 +407,9 @@ class VideoEngine:
             ``"veryfast"``'s size, ~1.1x moviepy's, for ~25% less CPU) and,
             when a video made the caller wait for more than 2% of its
             recording time, use the next faster step of
-            :data:`~agentreel.video.encoder.AUTO_LADDER` (files ~1.1x, then
-            ~2.4x larger) for the following videos; step back after three
-            videos without waits.
+            :data:`~agentreel.video.spec.AUTO_LADDER` (files ~1.1x larger)
+            for the following videos; step back after three videos without
+            waits.
 
     >>> engine = VideoEngine(backend="thread", queue_frames=4)
     >>> engine.stats.frames

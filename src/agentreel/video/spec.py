@@ -42,12 +42,14 @@ DEFAULT_PRESET = "veryfast"
 #: of what makes "veryfast" files small is the macroblock-tree rate control
 #: (mbtree with a lookahead), which "superfast" and "ultrafast" switch off. With
 #: it switched back on, level 0 writes files of veryfast's size for ~25% less
-#: CPU, level 1 files ~1.1x that size for ~35% less; level 2 is plain
-#: "ultrafast" (files ~2.4x, the last resort when the encoder cannot keep up).
+#: CPU, level 1 files ~1.1x that size for ~35% less. Plain "ultrafast" (files
+#: ~2.4x) was a third level until measured against the two-level ladder in 8
+#: alternating runs of `bench/run.py --quick --only 1 3` on 2 cores: the same
+#: throughput (0.77-0.88x render-only with two levels, 0.71-0.85x with three)
+#: but 1.02-1.04x Gymnasium's bytes/frame instead of 1.14-1.60x. So it is gone.
 AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
     ("superfast", "mbtree=1:rc-lookahead=5"),
     ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
-    ("ultrafast", None),
 )
 
 #: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
