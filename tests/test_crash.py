@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from videotools import complete_fragment_samples, decode, decode_count
+from videotools import complete_fragment_samples, decode, decode_count, wait_gone
 
 HELPERS = Path(__file__).parent / "helpers"
 CHILD = str(HELPERS / "recording_child.py")
@@ -78,17 +78,6 @@ class Child:
     @property
     def done(self) -> list[int]:
         return [int(line.split()[1]) for line in self.lines if line.startswith("DONE")]
-
-
-def wait_gone(pid: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"process {pid} still alive {timeout} s after its parent died")
 
 
 def check_logs(log_dir: Path, done: list[int], length: int = LENGTH) -> None:

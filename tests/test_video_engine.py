@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from agentreel.video import FrameError, SavedVideo, VideoEngine, default_engine
+from videotools import wait_gone
 
 BACKENDS = ["process", "thread"]
 HELPERS = os.path.join(os.path.dirname(__file__), "helpers")
@@ -392,22 +393,11 @@ def _run_child(tmp_path, frames):
     return path, child, worker_pid
 
 
-def _wait_gone(pid, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"process {pid} still alive")
-
-
 def test_sigkill_parent_worker_closes_partial_cleanly(tmp_path):
     path, child, worker_pid = _run_child(tmp_path, 90)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    _wait_gone(worker_pid)
+    wait_gone(worker_pid, timeout=15.0)
     assert not os.path.exists(path)
     decoded, _ = decode(path + ".partial")
     assert len(decoded) == 90  # worker saw EOF and flushed everything
@@ -417,7 +407,7 @@ def test_sigkill_everything_partial_decodes_up_to_last_fragment(tmp_path):
     path, child, worker_pid = _run_child(tmp_path, 90)
     os.killpg(child.pid, signal.SIGKILL)  # child and encoder process together
     child.wait()
-    _wait_gone(worker_pid)
+    wait_gone(worker_pid, timeout=15.0)
     assert not os.path.exists(path)
     decoded, _ = decode(path + ".partial")
     assert len(decoded) >= 30

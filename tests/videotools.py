@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import av
@@ -35,6 +36,18 @@ def decode(path: str | os.PathLike[str]) -> Decoded:
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
         return Decoded(frames, stream.codec_context.width, stream.codec_context.height,
                        pix_fmt, fps, stream.codec_context.name)
+
+
+def wait_gone(pid: int, timeout: float = 20.0) -> None:
+    """Wait until process ``pid`` has exited (e.g. an encoder whose parent was killed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} still alive {timeout} s after its parent died")
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
