@@ -449,13 +449,16 @@ def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend, monkeypatch):
 
     monkeypatch.setattr(engine_module, "create_shared", fake_shared)
     if backend == "process":
-        _, ring, _ = engine_module._ProcessTransport.make_ring(None, 8, (48, 64, 3))
+        _, ring, header, _ = engine_module._ProcessTransport.make_ring(None, 8, (48, 64, 3))
         allocated = sizes[0]
     else:
-        _, ring, _ = engine_module._ThreadTransport.make_ring(8, (48, 64, 3))
-        allocated = len(ring.base) if ring.base is not None else ring.nbytes
+        memory, ring, header, _ = engine_module._ThreadTransport.make_ring(8, (48, 64, 3))
+        allocated = memory.nbytes
     assert ring.shape == (8, 48, 64, 3)
     assert allocated >= ring.nbytes + 64
+    # The counters after the frames must not sit in the over-read slack either.
+    header_start = header.__array_interface__["data"][0] - ring.__array_interface__["data"][0]
+    assert header_start >= ring.nbytes + 4096
 
 @pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="anonymous memory is Linux-only")
 def test_frame_rings_leave_nothing_in_dev_shm_and_start_no_resource_tracker(tmp_path):

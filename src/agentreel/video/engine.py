@@ -3,7 +3,9 @@
 Frames are validated on the caller's thread (:func:`normalize_frame`), copied
 into a small shared-memory ring per open video (sized on its first frame,
 ``queue_frames`` slots; anonymous memfd memory on Linux, see
-:mod:`agentreel.video.sharedmem`) and announced to the encoder with a tiny message. The
+:mod:`agentreel.video.sharedmem`) and announced to the encoder in batches of
+tiny messages; the encoder frees slots through a counter in the ring's memory,
+so the caller makes about one system call per ``queue_frames / 2`` frames. The
 encoder — by default one reused background *process* (``python -m
 agentreel.video.worker``), optionally a thread — converts RGB→yuv420p, encodes
 and writes the file atomically. The caller waits only when a video's ring is
@@ -54,7 +56,14 @@ from typing import Any
 import numpy as np
 
 from agentreel.video.frames import normalize_frame
-from agentreel.video.sharedmem import create_shared
+from agentreel.video.sharedmem import (
+    CALLER_WAITING,
+    CONSUMED,
+    WRITTEN,
+    create_shared,
+    ring_bytes,
+    ring_views,
+)
 from agentreel.video.spec import (
     AUTO_LADDER,
     FORMATS,
@@ -68,12 +77,11 @@ logger = logging.getLogger("agentreel.video")
 
 #: How often blocking waits wake up to check that the encoder is alive (s).
 _POLL_INTERVAL = 0.05
+#: How often a caller blocked on a full ring re-reads the ring's counter (s),
+#: in case the encoder's wake-up message crossed the caller's "waiting" flag.
+_SLOT_POLL = 0.002
 #: How long ``close()`` lets the encoder process exit before killing it (s).
 _STOP_TIMEOUT = 10.0
-
-
-#: Bytes of slack after a frame ring: FFmpeg may read past a frame's last row.
-_READ_SLACK = 4096
 
 #: Finished videos' rings kept for reuse, per frame shape, and in bytes overall.
 #: A fresh shared-memory ring costs a page fault per 4 KiB on its first use (about
@@ -191,13 +199,14 @@ class _ProcessTransport:
             self.proc.wait(timeout=1.0)
         return f"encoder process {self.proc.pid} died (exit code {self.proc.returncode})"
 
-    def make_ring(self, slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
+    def make_ring(self, slots: int, shape: tuple) -> tuple[Any, np.ndarray, np.ndarray, Any]:
         # FFmpeg's SIMD converters read a little past the last row of a frame:
-        # without slack after the last slot, that read can cross into an
-        # unmapped page and crash the encoder (seen as SIGSEGV in swscale).
-        size = slots * math.prod(shape) + _READ_SLACK
+        # without slack after the last slot (READ_SLACK, inside ring_bytes), that
+        # read can cross into an unmapped page and crash the encoder (seen as
+        # SIGSEGV in swscale).
+        size = ring_bytes(slots, shape)
         block = create_shared(size)
-        ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=block.buf)
+        ring, header = ring_views(block.buf, slots, shape)
         if block.fd is not None:
             # Anonymous memory: hand the encoder its descriptor right after this
             # message (it reads the two together), then let ours go.
@@ -210,7 +219,7 @@ class _ProcessTransport:
                 raise _WorkerDied(self._why()) from exc
             finally:
                 block.release_fd()
-        return block.name, ring, block
+        return block.name, ring, header, block
 
     def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
         with contextlib.suppress(Exception):
@@ -273,10 +282,10 @@ class _ThreadTransport:
             return None
 
     @staticmethod
-    def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, Any]:
-        flat = np.empty(slots * math.prod(shape) + _READ_SLACK, dtype=np.uint8)
-        ring = flat[: slots * math.prod(shape)].reshape((slots, *shape))
-        return ring, ring, None
+    def make_ring(slots: int, shape: tuple) -> tuple[Any, np.ndarray, np.ndarray, Any]:
+        memory = np.zeros(ring_bytes(slots, shape), dtype=np.uint8)
+        ring, header = ring_views(memory, slots, shape)
+        return memory, ring, header, None
 
     def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
         if self._thread.is_alive():
@@ -326,9 +335,11 @@ class VideoStream:
         self._state = "open"  # open → finishing/aborting → done
         self._gen: int | None = None
         self._ring: np.ndarray | None = None
+        self._header: np.ndarray | None = None
         self._shm: Any = None
         self._ref: Any = None
-        self._free: list[int] = []
+        self._written = 0  # frames copied into the ring
+        self._announced = 0  # frames the encoder was told about
         self._broken: str | None = None
         self._aborted = False
         self._wait = 0.0
@@ -440,8 +451,9 @@ class VideoEngine:
         self._sids = itertools.count(1)
         self._streams: dict[int, VideoStream] = {}
         # Rings of completed videos, ready for the next video of the same shape:
-        # shape -> [(ref, ring, shm)], all of the current transport generation.
-        self._pool: dict[tuple, list[tuple[Any, np.ndarray, Any]]] = {}
+        # shape -> [(ref, ring, header, shm)], all of the current transport generation.
+        self._pool: dict[tuple, list[tuple[Any, np.ndarray, np.ndarray, Any]]] = {}
+        self._finishing = 0  # streams whose "done" is awaited
         self._callbacks: deque[tuple[Callable[[SavedVideo], None], SavedVideo]] = deque()
         self._startup_failures = 0
         self._frames = 0
@@ -622,9 +634,7 @@ class VideoEngine:
     def _handle(self, msg: tuple) -> None:
         kind = msg[0]
         if kind == "free":
-            stream = self._streams.get(msg[1])
-            if stream is not None and stream._ring is not None:
-                stream._free.append(msg[2])
+            pass  # a wake-up: the ring's header says which slots are free
         elif kind == "done":
             stream = self._streams.get(msg[1])
             if stream is not None:
@@ -683,35 +693,57 @@ class VideoEngine:
                 self._bind(stream, rgb.shape)
             if stream.shape is None:
                 stream.shape = tuple(rgb.shape)  # type: ignore[assignment]
-            if stream._broken is None and not stream._free:
-                self._drain()
-                if not stream._free:
-                    start = time.perf_counter()
-                    while not stream._free and stream._broken is None:
-                        self._pump(_POLL_INTERVAL)
-                    waited = time.perf_counter() - start
-                    stream._wait += waited
-                    self._wait += waited
-                    self._max_wait = max(self._max_wait, waited)
-            if stream._broken is None:
-                slot = stream._free.pop()
-                np.copyto(stream._ring[slot], rgb)  # type: ignore[index]
-                self._send(("frame", stream._sid, slot))
+            ring, header = stream._ring, stream._header
+            if stream._broken is None and ring is not None and header is not None:
+                slots = ring.shape[0]
+                if stream._written - int(header[CONSUMED]) >= slots:
+                    self._wait_for_slot(stream, header, slots)
+                if stream._broken is None:
+                    np.copyto(ring[stream._written % slots], rgb)
+                    stream._written += 1
+                    header[WRITTEN] = stream._written  # for the encoder, if we die
+                    if stream._written - stream._announced >= max(1, slots // 2):
+                        self._announce(stream)
             stream.frames += 1
             self._frames += 1
         if self._callbacks:
             self._run_callbacks()
+
+    def _announce(self, stream: VideoStream) -> None:
+        """Tell the encoder about the frames copied into the ring so far."""
+        if stream._written > stream._announced:
+            stream._announced = stream._written
+            self._send(("frames", stream._sid, stream._written))
+        if self._finishing:
+            self._drain()  # completed videos' callbacks run soon after, not at the next video
+
+    def _wait_for_slot(self, stream: VideoStream, header: np.ndarray, slots: int) -> None:
+        """Block (back-pressure) until the encoder has read the oldest frame of the ring."""
+        start = time.perf_counter()
+        self._announce(stream)
+        header[CALLER_WAITING] = 1
+        try:
+            while stream._broken is None and stream._written - int(header[CONSUMED]) >= slots:
+                self._pump(_SLOT_POLL)
+        finally:
+            if stream._broken is None:
+                header[CALLER_WAITING] = 0
+        waited = time.perf_counter() - start
+        stream._wait += waited
+        self._wait += waited
+        self._max_wait = max(self._max_wait, waited)
 
     def _bind(self, stream: VideoStream, shape: tuple) -> None:
         transport = self._ensure_transport()
         slots = self._queue_frames
         pooled = self._pool.get(tuple(shape))
         if pooled:
-            ref, ring, shm = pooled.pop()
+            ref, ring, header, shm = pooled.pop()
         else:
-            ref, ring, shm = transport.make_ring(slots, tuple(shape))
-        stream._ring, stream._shm, stream._ref = ring, shm, ref
-        stream._free = list(range(slots - 1, -1, -1))
+            ref, ring, header, shm = transport.make_ring(slots, tuple(shape))
+        header[:] = 0  # the encoder let go of a pooled ring when it sent "done"
+        stream._ring, stream._header, stream._shm, stream._ref = ring, header, shm, ref
+        stream._written = stream._announced = 0
         stream._gen = self._generation
         stream._started = time.perf_counter()
         spec = {
@@ -734,12 +766,15 @@ class VideoEngine:
                 self._complete(stream, stream.frames, stream._broken)
             elif stream._ring is None:
                 stream._state = "finishing"
+                self._finishing += 1
                 self._complete(stream, 0, "no frames", notify=False)
             else:
                 stream._state = "finishing"
+                self._finishing += 1
                 self._adapt_preset(stream)
                 text = self._sidecar_text(stream) if stream.sidecar else None
-                self._send(("finish", stream._sid, text))
+                stream._announced = stream._written
+                self._send(("finish", stream._sid, stream._written, text))
             self._drain()
         if run_callbacks:
             self._run_callbacks()
@@ -775,6 +810,7 @@ class VideoEngine:
             stream._aborted = True
             if stream._ring is not None and stream._broken is None:
                 stream._state = "aborting"
+                self._finishing += 1
                 self._send(("abort", stream._sid))
             else:
                 self._complete(stream, 0, "aborted", notify=False)
@@ -799,6 +835,8 @@ class VideoEngine:
         self, stream: VideoStream, frames: int, error: str | None, notify: bool = True
     ) -> None:
         self._streams.pop(stream._sid, None)
+        if stream._state in ("finishing", "aborting"):
+            self._finishing -= 1
         # The encoder has let go of the ring (it sent "done"): reuse it.
         self._release(stream, reuse=stream._gen == self._generation)
         if stream._aborted and error is None:
@@ -826,17 +864,18 @@ class VideoEngine:
 
     def _release(self, stream: VideoStream, reuse: bool = False) -> None:
         ring, stream._ring = stream._ring, None
-        stream._free = []
+        header, stream._header = stream._header, None
         shm, stream._shm = stream._shm, None
         ref, stream._ref = stream._ref, None
         if ring is None:
             return
         if reuse and self._transport is not None and stream.shape is not None:
             pooled = self._pool.setdefault(tuple(ring.shape[1:]), [])
-            total = sum(r.nbytes for entries in self._pool.values() for _, r, _ in entries)
+            total = sum(r.nbytes for entries in self._pool.values() for _, r, _, _ in entries)
             if len(pooled) < _POOL_PER_SHAPE and total + ring.nbytes <= _POOL_MAX_BYTES:
-                pooled.append((ref, ring, shm))
+                pooled.append((ref, ring, header, shm))
                 return
+        del ring, header  # views of the memory: drop them so it can be unmapped
         self._discard_ring(ref, shm, notify=reuse)
 
     def _discard_ring(self, ref: Any, shm: Any, notify: bool) -> None:
@@ -854,7 +893,7 @@ class VideoEngine:
     def _clear_pool(self, notify: bool) -> None:
         pool, self._pool = self._pool, {}
         for entries in pool.values():
-            for ref, _ring, shm in entries:
+            for ref, _ring, _header, shm in entries:
                 self._discard_ring(ref, shm, notify)
 
     @staticmethod

@@ -20,12 +20,57 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import mmap
 import os
 import sys
 from typing import Any
 
+import numpy as np
+
 _COUNTER = itertools.count()
+
+#: Bytes of slack after the frames of a ring: FFmpeg's SIMD converters may read
+#: a little past a frame's last row, which must not cross into an unmapped page.
+READ_SLACK = 4096
+
+#: The ring's header: int64 counters after the frames (and the slack).
+#: ``CONSUMED``: frames of the current video the encoder has read (their slots
+#: are free again); written by the encoder, read by the caller without a message.
+#: ``CALLER_WAITING``: 1 while the caller is blocked on a full ring; the encoder
+#: then sends a wake-up message after each frame it frees. ``WRITTEN``: frames
+#: the caller has copied in, announced or not; the encoder reads it only once
+#: the caller is gone (its socket closed), to encode every frame it was given.
+CONSUMED, CALLER_WAITING, WRITTEN = 0, 1, 2
+_HEADER_WORDS = 8
+
+
+def ring_bytes(slots: int, shape: tuple) -> int:
+    """Size of a frame ring: ``slots`` frames of ``shape`` uint8, slack, header.
+
+    >>> ring_bytes(2, (4, 4, 3))
+    4288
+    """
+    return _header_offset(slots, shape) + 8 * _HEADER_WORDS
+
+
+def _header_offset(slots: int, shape: tuple) -> int:
+    return -(-(slots * math.prod(shape) + READ_SLACK) // 64) * 64  # 64-byte aligned
+
+
+def ring_views(buffer: Any, slots: int, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The frames ``(slots, *shape)`` and the int64 header of a ring's memory.
+
+    Both processes (or threads) build the same views of the same bytes.
+
+    >>> frames, header = ring_views(bytearray(ring_bytes(2, (4, 4, 3))), 2, (4, 4, 3))
+    >>> frames.shape, int(header[CONSUMED])
+    ((2, 4, 4, 3), 0)
+    """
+    frames = np.ndarray((slots, *shape), dtype=np.uint8, buffer=buffer)
+    offset = _header_offset(slots, shape)
+    header = np.ndarray((_HEADER_WORDS,), dtype=np.int64, buffer=buffer, offset=offset)
+    return frames, header
 
 
 class AnonymousMemory:

@@ -6,17 +6,27 @@ It runs either in a dedicated process (``python -m agentreel.video.worker
 
 Protocol (small picklable tuples; frames never travel through the pipe):
 
-========================================  =====================================
-engine → encoder                          encoder → engine
-========================================  =====================================
-``("ring", name, size)`` + a descriptor     (nothing: the memory is mapped)
-``("open", sid, spec, ring, slots, shape)``  ``("ready", pid)`` once at start
-``("frame", sid, slot)``                  ``("free", sid, slot)`` slot reusable
-``("finish", sid, sidecar_json)``         ``("done", sid, frames, error)``
-``("abort", sid)``                        ``("done", sid, 0, None)``
-``("forget", ring)``                      (nothing: the ring is unmapped)
-``("stop",)``                             (the process exits)
-========================================  =====================================
+==========================================  ===================================
+engine → encoder                            encoder → engine
+==========================================  ===================================
+``("ring", name, size)`` + a descriptor       (nothing: the memory is mapped)
+``("open", sid, spec, ring, slots, shape)``   ``("ready", pid)`` once at start
+``("frames", sid, upto)``                     ``("free", sid)`` only while the
+                                              caller waits for a slot
+``("finish", sid, total, sidecar_json)``      ``("done", sid, frames, error)``
+``("abort", sid)``                            ``("done", sid, 0, None)``
+``("forget", ring)``                          (nothing: the ring is unmapped)
+``("stop",)``                                 (the process exits)
+==========================================  ===================================
+
+Frame ``i`` of a video is in slot ``i % slots`` of its ring. ``frames`` says
+that every frame below ``upto`` is in the ring (the engine announces them in
+batches, not one by one); the encoder reads them in order and counts them in
+the ring's header (``CONSUMED``, see :func:`~agentreel.video.sharedmem.ring_views`),
+which the engine reads to reuse slots without any message. Only when the engine
+is blocked on a full ring (``CALLER_WAITING`` set) does the encoder wake it.
+``finish`` carries the video's frame count: frames not yet announced are
+encoded first.
 
 ``ring`` names shared memory (process) or is the ring array itself (thread).
 On Linux the memory is an anonymous memfd whose descriptor follows the
@@ -41,7 +51,14 @@ from typing import Any
 import numpy as np
 
 from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
-from agentreel.video.sharedmem import attach_fd, attach_name
+from agentreel.video.sharedmem import (
+    CALLER_WAITING,
+    CONSUMED,
+    WRITTEN,
+    attach_fd,
+    attach_name,
+    ring_views,
+)
 
 __all__ = ["EncoderServer", "main"]
 
@@ -51,14 +68,16 @@ Reply = Callable[[tuple], None]
 class _Open:
     """One recording inside the encoder."""
 
-    __slots__ = ("writer", "ring", "shm", "error", "frames")
+    __slots__ = ("writer", "ring", "header", "shm", "error", "frames", "read")
 
     def __init__(self) -> None:
         self.writer: VideoFileWriter | None = None
         self.ring: np.ndarray | None = None
+        self.header: np.ndarray | None = None
         self.shm: Any = None
         self.error: str | None = None
-        self.frames = 0
+        self.frames = 0  # frames encoded
+        self.read = 0  # frames taken out of the ring
 
 
 def _error_text(exc: BaseException) -> str:
@@ -69,16 +88,17 @@ class EncoderServer:
     """Handle engine messages; ``reply`` sends a message back to the engine.
 
     >>> import numpy as np, tempfile, os
+    >>> from agentreel.video.sharedmem import ring_bytes
     >>> out = []
     >>> server = EncoderServer(out.append)
-    >>> ring = np.zeros((2, 4, 4, 3), np.uint8)
+    >>> memory = np.zeros(ring_bytes(2, (4, 4, 3)), np.uint8)  # frames + header
     >>> path = os.path.join(tempfile.mkdtemp(), "v.mp4")
-    >>> server.handle(("open", 1, {"path": path, "fps": 30, "format": "mp4"}, ring, 2, (4, 4, 3)))
+    >>> server.handle(("open", 1, {"path": path, "fps": 30, "format": "mp4"}, memory, 2, (4, 4, 3)))
     True
-    >>> server.handle(("frame", 1, 0)) and server.handle(("finish", 1, None))
+    >>> server.handle(("frames", 1, 1)) and server.handle(("finish", 1, 3, None))
     True
     >>> out
-    [('free', 1, 0), ('done', 1, 1, None)]
+    [('done', 1, 3, None)]
     """
 
     def __init__(self, reply: Reply) -> None:
@@ -89,12 +109,13 @@ class EncoderServer:
     def handle(self, msg: tuple) -> bool:
         """Process one message; return False when the server should stop."""
         kind = msg[0]
-        if kind == "frame":
-            self._frame(msg[1], msg[2])
+        if kind == "frames":
+            self._frames(msg[1], msg[2])
         elif kind == "open":
             self._start(*msg[1:])
         elif kind == "finish":
-            self._finish(msg[1], msg[2])
+            self._frames(msg[1], msg[2])
+            self._finish(msg[1], msg[3])
         elif kind == "abort":
             self._abort(msg[1])
         elif kind == "ring":
@@ -120,13 +141,14 @@ class EncoderServer:
         rec = _Open()
         self._open[sid] = rec
         try:
-            if isinstance(ring, np.ndarray):
-                rec.ring = ring
+            if isinstance(ring, np.ndarray):  # thread backend: the memory itself
+                memory = ring
             else:
                 shm = self._mapped.get(ring)
                 if shm is None:
                     shm = self._mapped[ring] = attach_name(ring)
-                rec.ring = np.ndarray((slots, *shape), dtype=np.uint8, buffer=shm.buf)
+                memory = shm.buf
+            rec.ring, rec.header = ring_views(memory, slots, shape)
             height, width = shape[0], shape[1]
             rec.writer = VideoFileWriter(
                 spec["path"],
@@ -142,27 +164,33 @@ class EncoderServer:
             rec.error = _error_text(exc)
             self._drop_writer(rec)
 
-    def _frame(self, sid: int, slot: int) -> None:
+    def _frames(self, sid: int, upto: int) -> None:
+        """Encode the frames of ``sid`` announced up to (not including) ``upto``."""
         rec = self._open.get(sid)
-        if rec is None:
+        if rec is None or rec.ring is None or rec.header is None:
             return
-        frame = None
-        if rec.writer is not None and rec.error is None:
-            try:
-                frame = rec.writer.convert(rec.ring[slot])
-            except Exception as exc:
-                rec.error = _error_text(exc)
-                self._drop_writer(rec)
-        # The slot's pixels have been copied/converted: hand it back before
-        # spending time in the encoder.
-        self._reply(("free", sid, slot))
-        if frame is not None and rec.writer is not None:
-            try:
-                rec.writer.encode(frame)
-                rec.frames += 1
-            except Exception as exc:  # disk full, ...
-                rec.error = _error_text(exc)
-                self._drop_writer(rec)
+        slots = rec.ring.shape[0]
+        while rec.read < upto:
+            frame = None
+            if rec.writer is not None and rec.error is None:
+                try:
+                    frame = rec.writer.convert(rec.ring[rec.read % slots])
+                except Exception as exc:
+                    rec.error = _error_text(exc)
+                    self._drop_writer(rec)
+            # The slot's pixels have been converted: free it before spending
+            # time in the encoder.
+            rec.read += 1
+            rec.header[CONSUMED] = rec.read
+            if rec.header[CALLER_WAITING]:
+                self._reply(("free", sid))
+            if frame is not None and rec.writer is not None:
+                try:
+                    rec.writer.encode(frame)
+                    rec.frames += 1
+                except Exception as exc:  # disk full, ...
+                    rec.error = _error_text(exc)
+                    self._drop_writer(rec)
 
     def _finish(self, sid: int, sidecar: str | None) -> None:
         rec = self._open.pop(sid, None)
@@ -201,15 +229,22 @@ class EncoderServer:
 
     @staticmethod
     def _detach(rec: _Open) -> None:
-        rec.ring = None
+        rec.ring = rec.header = None
         if rec.shm is not None:
             with contextlib.suppress(Exception):
                 rec.shm.close()
             rec.shm = None
 
     def close_all(self) -> None:
-        """Close every open recording as a complete ``.partial`` file (parent gone)."""
-        for rec in self._open.values():
+        """Close every open recording as a complete ``.partial`` file (parent gone).
+
+        Frames the engine copied into a ring but had not announced yet are
+        encoded first (the ring's header counts them).
+        """
+        for sid, rec in self._open.items():
+            if rec.header is not None:
+                with contextlib.suppress(Exception):
+                    self._frames(sid, int(rec.header[WRITTEN]))
             if rec.writer is not None:
                 with contextlib.suppress(Exception):
                     rec.writer.close_partial()
