@@ -44,6 +44,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import socket
@@ -142,8 +143,10 @@ class NameClaims:
         os.makedirs(self.folder, exist_ok=True)
         stem, ext = os.path.splitext(path)
         pid = os.getpid()
-        candidates = [path, f"{stem}-{pid}{ext}"]
-        candidates += [f"{stem}-{pid}-{k}{ext}" for k in range(2, 1000)]
+        # Built lazily: the first name is free in nearly every call.
+        candidates = itertools.chain(
+            (path, f"{stem}-{pid}{ext}"), (f"{stem}-{pid}-{k}{ext}" for k in range(2, 1000))
+        )
         for candidate in candidates:
             if self._try(candidate):
                 if candidate != path:

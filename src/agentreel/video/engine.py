@@ -257,6 +257,9 @@ class _ThreadTransport:
 
     def _run(self) -> None:
         while True:
+            if self._server.busy and self._in.empty():
+                self._server.idle()
+                continue
             msg = self._in.get()
             try:
                 if not self._server.handle(msg):

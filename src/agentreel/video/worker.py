@@ -45,6 +45,7 @@ import contextlib
 import os
 import sys
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,10 @@ from agentreel.video.sharedmem import (
 __all__ = ["EncoderServer", "main"]
 
 Reply = Callable[[tuple], None]
+
+#: Finished videos that may wait for a pause between messages; one more and the
+#: oldest is completed at once (each holds its ring until it is complete).
+_MAX_FINISHING = 2
 
 
 class _Open:
@@ -97,6 +102,10 @@ class EncoderServer:
     True
     >>> server.handle(("frames", 1, 1)) and server.handle(("finish", 1, 3, None))
     True
+    >>> out  # finishing waits until no message is waiting:
+    []
+    >>> server.idle()
+    True
     >>> out
     [('done', 1, 3, None)]
     """
@@ -105,6 +114,33 @@ class EncoderServer:
         self._reply = reply
         self._open: dict[int, _Open] = {}
         self._mapped: dict[str, Any] = {}  # shared-memory segments kept attached for reuse
+        # Finished videos not completed yet: (sid, frame count, sidecar).
+        self._finishing: deque[tuple[int, int, str | None]] = deque()
+
+    @property
+    def busy(self) -> bool:
+        """True while finished videos wait for :meth:`idle` to complete them."""
+        return bool(self._finishing)
+
+    def idle(self) -> bool:
+        """Complete the oldest finished video; False if there is none.
+
+        Call it when no message is waiting. Completing a video (its last frames,
+        the encoder's delayed frames, the final file) takes several milliseconds;
+        done between messages rather than when ``finish`` arrives, it never holds
+        up the frames of the next video, whose ring the caller is filling.
+        """
+        if not self._finishing:
+            return False
+        sid, total, sidecar = self._finishing.popleft()
+        try:
+            self._frames(sid, total)
+            self._finish(sid, sidecar)
+        except Exception:  # a bug here must not hang the engine
+            traceback.print_exc()
+            self._open.pop(sid, None)
+            self._reply(("done", sid, 0, "encoder error: see stderr"))
+        return True
 
     def handle(self, msg: tuple) -> bool:
         """Process one message; return False when the server should stop."""
@@ -114,8 +150,9 @@ class EncoderServer:
         elif kind == "open":
             self._start(*msg[1:])
         elif kind == "finish":
-            self._frames(msg[1], msg[2])
-            self._finish(msg[1], msg[3])
+            self._finishing.append((msg[1], msg[2], msg[3]))
+            if len(self._finishing) > _MAX_FINISHING:
+                self.idle()
         elif kind == "abort":
             self._abort(msg[1])
         elif kind == "ring":
@@ -128,6 +165,8 @@ class EncoderServer:
                 with contextlib.suppress(Exception):
                     shm.close()
         elif kind == "stop":
+            while self.idle():
+                pass
             self.close_all()
             return False
         return True
@@ -236,11 +275,14 @@ class EncoderServer:
             rec.shm = None
 
     def close_all(self) -> None:
-        """Close every open recording as a complete ``.partial`` file (parent gone).
+        """Complete finished videos, close open ones as complete ``.partial`` files.
 
-        Frames the engine copied into a ring but had not announced yet are
-        encoded first (the ring's header counts them).
+        This is what happens when the parent is gone. Frames the engine copied
+        into a ring but had not announced yet are encoded first (the ring's
+        header counts them).
         """
+        while self.idle():
+            pass
         for sid, rec in self._open.items():
             if rec.header is not None:
                 with contextlib.suppress(Exception):
@@ -290,9 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while True:
             try:
+                if server.busy and not conn.poll(0):
+                    server.idle()
+                    continue
                 msg = conn.recv()
             except (EOFError, OSError):
-                server.close_all()  # parent died: keep decodable partial files
+                server.close_all()  # parent died: complete finished videos, keep partial files
                 return 0
             try:
                 if msg and msg[0] == "ring":
