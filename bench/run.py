@@ -36,14 +36,14 @@ from common import Row, load, machine, print_table, quiet  # noqa: E402
 QUICK = {
     "throughput": {"steps": 2000, "repeats": 2},
     "memory": {"lengths": [1000, 3000], "repeats": 1, "gym_max": 3000},
-    "vector": {"steps": 400, "clip": 200, "repeats": 1},
+    "vector": {"steps": 400, "clip": 100, "repeats": 1},
     "stats": {"steps": 20000, "vector_steps": 2000, "repeats": 3},
     "periodic": {"loop_steps": 30000, "train_steps": 4096, "repeats": 2},
 }
 FULL = {
     "throughput": {"steps": 20000, "repeats": 3},
     "memory": {"lengths": [1000, 5000, 10000], "repeats": 1, "gym_max": None},
-    "vector": {"steps": 2000, "clip": 1000, "repeats": 2},
+    "vector": {"steps": 2000, "clip": 500, "repeats": 2},
     "stats": {"steps": 100000, "vector_steps": 10000, "repeats": 5},
     "periodic": {"loop_steps": 100000, "train_steps": 20480, "repeats": 3},
 }

@@ -5,11 +5,15 @@ every step is recorded:
 
 * ``agentreel.vector.RecordVideo``;
 * ``gymnasium.wrappers.vector.RecordVideo`` (frames kept, moviepy at clip end);
-* Stable-Baselines3 ``VecVideoRecorder`` over a ``DummyVecEnv`` (same).
+* Stable-Baselines3 ``VecVideoRecorder`` over a ``DummyVecEnv`` (same);
+* ``render-only``: the same vector env, ``step()`` + ``render()`` (all four
+  frames) each step, nothing recorded: the limit any recorder can reach.
 
 Each run is a fresh child process (peak RSS of the process tree); env-steps/s
 count all four sub-envs. "Flat memory" compares the peak RSS of the second
-half of the run with that of the first half.
+half of the run with that of the first half; the run holds four clips, so the
+steady state (a clip being recorded while the previous one is completed) is
+reached in the first half and the second half shows growth with length only.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 
 from common import Row, child_print, median, quiet, run_child
 
-VARIANTS = ("agentreel", "gymnasium", "sb3")
+VARIANTS = ("agentreel", "gymnasium", "sb3", "render-only")
 NUM_ENVS = 4
 
 
@@ -50,15 +54,22 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
     else:
         envs = gym.make_vec("CartPole-v1", num_envs=NUM_ENVS, vectorization_mode="sync",
                             render_mode="rgb_array")
+        render = variant == "render-only"
         if variant == "agentreel":
             from agentreel.vector import RecordVideo
-        else:
+        elif not render:
             from gymnasium.wrappers.vector import RecordVideo
-        envs = RecordVideo(envs, folder, step_trigger=lambda s: s % clip == 0, video_length=clip)
+        if not render:
+            envs = RecordVideo(envs, folder, step_trigger=lambda s: s % clip == 0,
+                               video_length=clip)
         start = time.perf_counter()
         envs.reset(seed=0)
+        if render:
+            envs.render()
         for i in range(steps):
             envs.step(actions[i])
+            if render:
+                envs.render()
         envs.close()
     elapsed = time.perf_counter() - start
     files = [f for f in os.listdir(folder) if f.endswith(".mp4")]
@@ -83,14 +94,16 @@ def bench(steps: int, clip: int, repeats: int) -> list[Row]:
     growth = {v: median([(r["rss_second_half"] - r["rss_first_half"]) / 2**20 for r in res[v]])
               for v in VARIANTS}
     what = f"{NUM_ENVS} envs, {steps} steps, clips of {clip}"
-    names = {"agentreel": "agentreel.vector.RecordVideo",
+    names = {"agentreel": "agentreel.vector.RecordVideo", "render-only": "render-only (limit)",
              "gymnasium": "gymnasium vector RecordVideo", "sb3": "SB3 VecVideoRecorder"}
     rows = [Row("4", names["sb3"], f"env-steps/s ({what})", sps["sb3"], "steps/s")]
     rows.append(Row("4", names["gymnasium"], f"env-steps/s ({what})", sps["gymnasium"], "steps/s",
                     sps["gymnasium"] / sps["sb3"]))
+    rows.append(Row("4", names["render-only"], f"env-steps/s ({what})", sps["render-only"],
+                    "steps/s", sps["render-only"] / sps["sb3"], 1.0))
     rows.append(Row("4", names["agentreel"], f"env-steps/s ({what})", sps["agentreel"], "steps/s",
-                    sps["agentreel"] / sps["sb3"], None, ">= 3x SB3",
-                    sps["agentreel"] / sps["sb3"] >= 3))
+                    sps["agentreel"] / sps["sb3"], sps["agentreel"] / sps["render-only"],
+                    ">= 3x SB3", sps["agentreel"] / sps["sb3"] >= 3))
     for v in ("sb3", "gymnasium", "agentreel"):
         flat = abs(growth[v]) <= 20
         rows.append(Row("4", names[v], "peak RSS (2nd-half growth)", rss[v], "MB",
