@@ -11,6 +11,12 @@ into a normal ``+faststart`` MP4 at ``NAME.EXT.faststart.partial`` and
 ``os.replace``-s that onto ``NAME.EXT``: a reader never sees a half file under
 the final name. WebM and GIF are written to ``NAME.EXT.partial`` and renamed.
 
+Most RL episodes are shorter than that first fragment, and until it is written
+a fragmented file holds nothing decodable anyway. So an MP4 keeps its encoded
+packets in memory until the video reaches a fragment's duration and only then
+opens the fragmented ``.partial``; if it finishes before, the final MP4 is
+written straight from memory (no ``.partial``, no remux).
+
 Example (normally the engine does this for you)::
 
     >>> import numpy as np, tempfile, os
@@ -26,11 +32,16 @@ Example (normally the engine does this for you)::
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
+import math
 import os
+from collections.abc import Callable
 from fractions import Fraction
 
 import av
 import numpy as np
+from av.codec.context import Flags
 from av.video.reformatter import VideoReformatter
 
 __all__ = [
@@ -56,12 +67,15 @@ from agentreel.video.spec import (
     sidecar_path,
 )
 
+#: Chroma subsampling takes one pixel of each 2x2 block (see the note in
+#: :mod:`agentreel.video.spec`): about a third cheaper than averaging; colour
 #: edges may shift by at most one pixel, invisible at normal viewing sizes.
 CHROMA_INTERPOLATION = "POINT"
 
 #: Keyframe interval in seconds (x264 default is 250 frames; moviepy uses that).
 _GOP_SECONDS = 250 / 30
-#: Fragment duration of the partial MP4, microseconds (~1 s of video).
+#: Fragment duration of the partial MP4, microseconds (~1 s of video). Shorter
+#: MP4s never get a partial file: their packets stay in memory until finish.
 _FRAGMENT_US = 1_000_000
 
 
@@ -102,37 +116,47 @@ class VideoFileWriter:
         self.frames = 0
         self._reformatter = VideoReformatter()
         quality = DEFAULT_QUALITY[format] if quality is None else int(quality)
-        self._container = self._open(quality, preset, x264_params)
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        #: MP4 packets held in memory until the fragmented partial is opened
+        #: (``None`` once it is, and always for webm/gif).
+        self._packets: list[av.Packet] | None = None
+        #: Frame count at which the video reaches one fragment's duration.
+        self._direct_limit = math.ceil(Fraction(_FRAGMENT_US, 1_000_000) * self.fps)
+        if format == "mp4":
+            self._codec = self._mp4_encoder(quality, preset, x264_params)
+            self._packets = []
+        else:
+            self._container = self._open(quality)
+            self._codec = self._stream.codec_context
         self._closed = False
 
     # -- setup ---------------------------------------------------------------
-    def _open(
+    def _mp4_encoder(
         self, quality: int, preset: str, x264_params: str | None
-    ) -> av.container.OutputContainer:
+    ) -> av.video.codeccontext.VideoCodecContext:
+        """An x264 encoder of its own: MP4 files are opened later, if at all."""
         rate = self.fps
         gop = max(1, round(float(rate) * _GOP_SECONDS))
-        if self.format == "mp4":
-            container = av.open(
-                self.partial_path,
-                "w",
-                format="mp4",
-                options={
-                    # Fragments every ~1 s (cut anywhere, not only at keyframes,
-                    # so we can keep a long GOP and small files): a killed
-                    # recording decodes from the start up to its last fragment.
-                    "movflags": "empty_moov+default_base_moof",
-                    "frag_duration": str(_FRAGMENT_US),
-                    # Hand each fragment to the OS at once (not when the 32 KB
-                    # I/O buffer fills), so a SIGKILL loses at most ~1 s.
-                    "flush_packets": "1",
-                },
-            )
-            stream = container.add_stream("libx264", rate=rate)
-            stream.options = {"preset": preset, "crf": str(quality), "g": str(gop)}
-            if x264_params:
-                stream.options = {**stream.options, "x264-params": x264_params}
-            self._pix_fmt = "yuv420p"
-        elif self.format == "webm":
+        cc = av.CodecContext.create("libx264", "w")
+        options = {"preset": preset, "crf": str(quality), "g": str(gop)}
+        if x264_params:
+            options["x264-params"] = x264_params
+        cc.options = options
+        cc.framerate = rate
+        # What OutputContainer.add_stream sets (a CRF encode, no bit-rate target).
+        cc.bit_rate = 0
+        cc.bit_rate_tolerance = 128000
+        cc.flags |= Flags.global_header  # SPS/PPS as extradata (MP4's avcC box)
+        self._pix_fmt = "yuv420p"
+        self._configure(cc)
+        return cc
+
+    def _open(self, quality: int) -> av.container.OutputContainer:
+        """Open ``NAME.EXT.partial`` with its encoding stream (webm and gif)."""
+        rate = self.fps
+        gop = max(1, round(float(rate) * _GOP_SECONDS))
+        if self.format == "webm":
             container = av.open(self.partial_path, "w", format="webm")
             stream = container.add_stream("libvpx-vp9", rate=rate)
             stream.options = {
@@ -148,12 +172,17 @@ class VideoFileWriter:
             container = av.open(self.partial_path, "w", format="gif")
             stream = container.add_stream("gif", rate=rate)
             self._pix_fmt = "rgb8"
-        stream.width = self.width
-        stream.height = self.height
-        stream.pix_fmt = self._pix_fmt
         stream.time_base = Fraction(1) / rate
-        cc = stream.codec_context
-        cc.time_base = Fraction(1) / rate
+        self._configure(stream.codec_context)
+        self._stream = stream
+        return container
+
+    def _configure(self, cc: av.video.codeccontext.VideoCodecContext) -> None:
+        """Set the size, pixel format, time base, threads and colour tags of an encoder."""
+        cc.width = self.width
+        cc.height = self.height
+        cc.pix_fmt = self._pix_fmt
+        cc.time_base = Fraction(1) / self.fps
         # Frame threading: ~25% smaller files than the default slice threading
         # at the same speed, and one thread is what the encoder process has.
         cc.thread_type = "FRAME"
@@ -166,8 +195,28 @@ class VideoFileWriter:
                 cc.color_primaries = 6
                 cc.color_trc = 6
                 cc.color_range = 1  # MPEG (limited)
-        self._stream = stream
-        return container
+
+    def _open_fragmented(self) -> None:
+        """Open the fragmented ``.partial`` MP4 and write the buffered packets to it."""
+        container = av.open(
+            self.partial_path,
+            "w",
+            format="mp4",
+            options={
+                # Fragments every ~1 s (cut anywhere, not only at keyframes,
+                # so we can keep a long GOP and small files): a killed
+                # recording decodes from the start up to its last fragment.
+                "movflags": "empty_moov+default_base_moof",
+                "frag_duration": str(_FRAGMENT_US),
+                # Hand each fragment to the OS at once (not when the 32 KB
+                # I/O buffer fills), so a SIGKILL loses at most ~1 s.
+                "flush_packets": "1",
+            },
+        )
+        self._container = container
+        self._stream = _add_h264_stream(container, self._codec)
+        packets, self._packets = self._packets or [], None
+        self._mux(packets)
 
     # -- frames --------------------------------------------------------------
     def convert(self, rgb: np.ndarray) -> av.VideoFrame:
@@ -187,55 +236,122 @@ class VideoFileWriter:
     def encode(self, frame: av.VideoFrame) -> None:
         """Encode a frame from :meth:`convert` as the next frame of the video."""
         frame.pts = self.frames
-        frame.time_base = self._stream.codec_context.time_base
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        frame.time_base = self._codec.time_base
+        self._mux(self._codec.encode(frame))
         self.frames += 1
+        if self._packets is not None and self.frames >= self._direct_limit:
+            self._open_fragmented()  # one fragment's worth: from now on as crash-safe as before
 
     def write(self, rgb: np.ndarray) -> None:
         """Convert and encode one RGB frame."""
         self.encode(self.convert(rgb))
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        """Keep ``packets`` in memory, or write them to the open ``.partial`` file."""
+        if self._packets is not None:
+            self._packets.extend(packets)
+            return
+        for packet in packets:
+            packet.stream = self._stream
+            self._container.mux(packet)
 
     # -- ending --------------------------------------------------------------
     def close_partial(self) -> None:
         """Flush and close the partial file, leaving it in place (crash path).
 
         The ``.partial`` file is then a complete, decodable video holding every
-        frame written so far; the final name is not touched.
+        frame written so far (an MP4 still held in memory is written out now);
+        the final name is not touched.
         """
         if self._closed:
             return
         self._closed = True
         try:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
+            self._mux(self._codec.encode(None))
+            if self._packets is not None:
+                self._open_fragmented()
         finally:
-            self._container.close()
+            if self._container is not None:
+                self._container.close()
 
     def finish(self) -> int:
         """Complete the file and move it onto :attr:`path`; return the frame count."""
+        if self._packets is not None and not self._closed:
+            # Shorter than a fragment: write the final MP4 from memory.
+            self._closed = True
+            self._mux(self._codec.encode(None))
+            packets, self._packets = self._packets, None
+            self._write_final(lambda tmp: _write_faststart(packets, self._codec, tmp))
+            return self.frames
         self.close_partial()
         if self.format == "mp4":
-            tmp = self.path + ".faststart" + PARTIAL_SUFFIX
-            try:
-                _remux_faststart(self.partial_path, tmp)
-                os.replace(tmp, self.path)
-            except BaseException:
-                _remove(tmp)
-                raise
+            self._write_final(lambda tmp: _remux_faststart(self.partial_path, tmp))
             _remove(self.partial_path)
         else:
             os.replace(self.partial_path, self.path)
         return self.frames
 
+    def _write_final(self, write: Callable[[str], None]) -> None:
+        """Let ``write(tmp)`` write the final MP4 under a temporary name, then move it onto :attr:`path`."""
+        tmp = self.path + ".faststart" + PARTIAL_SUFFIX
+        try:
+            write(tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            _remove(tmp)
+            raise
+
     def abort(self) -> None:
         """Stop and delete everything written (no final file, no partial)."""
         if not self._closed:
             self._closed = True
-            with contextlib.suppress(Exception):
-                self._container.close()
+            if self._container is not None:
+                with contextlib.suppress(Exception):
+                    self._container.close()
+        self._packets = None
         _remove(self.partial_path)
         _remove(self.path + ".faststart" + PARTIAL_SUFFIX)
+
+
+@functools.cache
+def _h264_template() -> av.video.stream.VideoStream:
+    """An H.264 stream of an MP4 that is never written: the template of output streams.
+
+    PyAV makes a codec-copy stream only from another stream; every field that
+    matters is then overwritten from the real encoder by :func:`_add_h264_stream`.
+    """
+    return av.open(io.BytesIO(), "w", format="mp4").add_stream("libx264")
+
+
+def _add_h264_stream(
+    container: av.container.OutputContainer, codec: av.video.codeccontext.VideoCodecContext
+) -> av.video.stream.VideoStream:
+    """Add a stream to ``container`` that muxes the packets of the (open) encoder ``codec``."""
+    stream = container.add_stream_from_template(_h264_template())
+    out = stream.codec_context
+    out.width, out.height, out.pix_fmt = codec.width, codec.height, codec.pix_fmt
+    out.time_base, out.framerate = codec.time_base, codec.framerate
+    out.colorspace, out.color_range = codec.colorspace, codec.color_range
+    out.color_primaries, out.color_trc = codec.color_primaries, codec.color_trc
+    out.extradata = codec.extradata  # SPS/PPS (global header): the avcC box
+    stream.time_base = codec.time_base
+    return stream
+
+
+def _write_faststart(
+    packets: list[av.Packet], codec: av.video.codeccontext.VideoCodecContext, dst_path: str
+) -> None:
+    """Write the packets of ``codec`` as a regular ``+faststart`` MP4.
+
+    x264's B-frame reordering delay gives the first packets a negative dts; the
+    muxer writes that as an edit list, so the first frame is at 0 as in
+    :func:`_remux_faststart`'s output.
+    """
+    with av.open(dst_path, "w", format="mp4", options={"movflags": "+faststart"}) as dst:
+        stream = _add_h264_stream(dst, codec)
+        for packet in packets:
+            packet.stream = stream
+            dst.mux(packet)
 
 
 def _remux_faststart(src_path: str, dst_path: str) -> None:
