@@ -67,8 +67,10 @@ from agentreel.video.spec import (
     sidecar_path,
 )
 
-#: Chroma subsampling takes one pixel of each 2x2 block (see the note in
-#: :mod:`agentreel.video.spec`): about a third cheaper than averaging; colour
+#: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
+#: than averaging them ("bilinear", swscale's default): the RGB→yuv420p
+#: conversion is most of the encoder's cost and this cuts it by about a third
+#: (0.60 → 0.40 ms per 600x400 frame). Luma is untouched (same size); colour
 #: edges may shift by at most one pixel, invisible at normal viewing sizes.
 CHROMA_INTERPOLATION = "POINT"
 
