@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from agentreel.video import FrameError, SavedVideo, VideoEngine, default_engine
+from agentreel.video.spec import AUTO_LADDER
 from videotools import wait_gone
 
 BACKENDS = ["process", "thread"]
@@ -277,8 +278,12 @@ def test_backends_identical_frame_counts(tmp_path):
     assert counts == {"process": 37, "thread": 37}
 
 
-def test_back_pressure_is_measured(tmp_path):
+def test_back_pressure_is_measured(tmp_path, monkeypatch):
+    from agentreel.video import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_usable_cpus", lambda: 8)  # auto starts at level 0
     eng = VideoEngine(backend="process", queue_frames=1)
+    assert eng._auto_level == 0 and eng._current_preset() == "superfast"
     eng.start()
     deadline = time.monotonic() + 30
     while not eng._transport.ready and time.monotonic() < deadline:
@@ -294,6 +299,27 @@ def test_back_pressure_is_measured(tmp_path):
     assert stats.wait_seconds > 0 and 0 < stats.max_wait_seconds <= stats.wait_seconds
     # preset="auto": a video that made the caller wait makes the next one faster
     assert eng._auto_level == 1 and eng._current_preset() == "ultrafast"
+
+
+@pytest.mark.parametrize(("cpus", "start"), [(1, 1), (2, 1), (3, 1), (4, 0), (16, 0)])
+def test_auto_preset_starts_cheaper_on_few_cpus(tmp_path, monkeypatch, cpus, start):
+    """With few CPUs the encoder shares them with the agent: the cheaper x264 step is
+    used from the first video and calm videos do not bring back the slower one."""
+    from agentreel.video import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_usable_cpus", lambda: cpus)
+    eng = VideoEngine(backend="thread")
+    try:
+        for k in range(5):  # calm videos (thread backend, tiny frames: no waits)
+            assert eng._current_preset() == AUTO_LADDER[start][0]
+            assert eng._current_x264_params() == AUTO_LADDER[start][1]
+            s = eng.open(str(tmp_path / f"v{k}.mp4"), fps=30)
+            for f in make_frames(3):
+                s.add_frame(f)
+            s.wait(timeout=60)
+        assert eng._auto_level == start
+    finally:
+        eng.close()
 
 
 def test_bad_preset_rejected():

@@ -67,6 +67,7 @@ from agentreel.video.sharedmem import (
 from agentreel.video.spec import (
     AUTO_LADDER,
     FORMATS,
+    auto_start_level,
     fps_fraction,
     quality_range,
 )
@@ -416,14 +417,15 @@ class VideoEngine:
             slower when the caller keeps the GIL busy).
         queue_frames: frames buffered per open video before ``add_frame``
             blocks (memory ≈ ``queue_frames × H × W × 3`` bytes per video).
-        preset: x264 preset for MP4, or ``"auto"`` (default): start at
-            ``"superfast"`` with macroblock-tree rate control on (files of
-            ``"veryfast"``'s size, ~1.1x moviepy's, for ~25% less CPU) and,
-            when a video made the caller wait for more than 2% of its
-            recording time, use the next faster step of
-            :data:`~agentreel.video.spec.AUTO_LADDER` (files ~1.1x larger)
-            for the following videos; step back after three videos without
-            waits.
+        preset: x264 preset for MP4, or ``"auto"`` (default): a step of
+            :data:`~agentreel.video.spec.AUTO_LADDER`. With 4 or more usable
+            CPUs, start at ``"superfast"`` with macroblock-tree rate control
+            on (files of ``"veryfast"``'s size for ~30% less CPU) and, when a
+            video made the caller wait for more than 2% of its recording
+            time, use the next faster step (files ~1.1x larger, ~25% less
+            CPU again) for the following videos; step back after three
+            videos without waits. With fewer CPUs the encoder competes with
+            the caller's own loop, so the faster step is used throughout.
 
     >>> engine = VideoEngine(backend="thread", queue_frames=4)
     >>> engine.stats.frames
@@ -445,7 +447,8 @@ class VideoEngine:
         self._backend = backend
         self._queue_frames = queue_frames
         self._preset = preset
-        self._auto_level = 0
+        self._auto_floor = auto_start_level(_usable_cpus())
+        self._auto_level = self._auto_floor
         self._ready_at = 0.0
         self._calm_streams = 0
         self._lock = threading.RLock()
@@ -802,7 +805,7 @@ class VideoEngine:
             self._calm_streams = 0
         elif stream._wait == 0.0:
             self._calm_streams += 1
-            if self._calm_streams >= 3 and self._auto_level > 0:
+            if self._calm_streams >= 3 and self._auto_level > self._auto_floor:
                 self._auto_level -= 1
                 self._calm_streams = 0
 
@@ -929,6 +932,13 @@ class VideoEngine:
                     RuntimeWarning,
                     stacklevel=3,
                 )
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    with contextlib.suppress(AttributeError, OSError):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _wait_slice(deadline: float | None) -> float:

@@ -16,10 +16,12 @@ from fractions import Fraction
 
 __all__ = [
     "AUTO_LADDER",
+    "AUTO_MANY_CPUS",
     "DEFAULT_PRESET",
     "DEFAULT_QUALITY",
     "FORMATS",
     "PARTIAL_SUFFIX",
+    "auto_start_level",
     "fps_fraction",
     "quality_range",
     "sidecar_path",
@@ -38,19 +40,33 @@ FORMATS = ("mp4", "webm", "gif")
 DEFAULT_PRESET = "veryfast"
 
 #: ``preset="auto"`` ladder of x264 settings, (preset, x264-params), slowest
-#: first. Chosen by measurement on CartPole episodes (bench/x264_sweep.py): most
-#: of what makes "veryfast" files small is the macroblock-tree rate control
-#: (mbtree with a lookahead), which "superfast" and "ultrafast" switch off. With
-#: it switched back on, level 0 writes files of veryfast's size for ~25% less
-#: CPU, level 1 files ~1.1x that size for ~35% less. Plain "ultrafast" (files
-#: ~2.4x) was a third level until measured against the two-level ladder in 8
-#: alternating runs of `bench/run.py --quick --only 1 3` on 2 cores: the same
-#: throughput (0.77-0.88x render-only with two levels, 0.71-0.85x with three)
-#: but 1.02-1.04x Gymnasium's bytes/frame instead of 1.14-1.60x. So it is gone.
+#: first. Chosen by measurement on CartPole episodes (bench/x264_sweep.py, 40
+#: episodes, median of 5): most of what makes "veryfast" files small is the
+#: macroblock-tree rate control (mbtree with a lookahead), which "superfast" and
+#: "ultrafast" switch off. Level 0 (superfast + mbtree) writes veryfast's file
+#: sizes (161 bytes/frame) for 1.67 ms of encoder CPU per 600x400 frame instead
+#: of 2.41; level 1 (ultrafast + CABAC + B-frames + deblocking + AQ + mbtree)
+#: 177 bytes/frame for 1.26 ms, as cheap as plain "ultrafast" (1.31 ms, 413
+#: bytes/frame, so it is not on the ladder).
 AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
     ("superfast", "mbtree=1:rc-lookahead=5"),
     ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
 )
+
+#: With fewer usable CPUs than this, ``preset="auto"`` never goes below level 1
+#: of :data:`AUTO_LADDER`: the encoder then shares the CPUs with the agent's own
+#: loop, and every millisecond it spends slows the agent (measured on 2 CPUs:
+#: level 0 cost 0.81-0.93x of render-only throughput over 20k steps).
+AUTO_MANY_CPUS = 4
+
+
+def auto_start_level(cpus: int) -> int:
+    """The :data:`AUTO_LADDER` level ``preset="auto"`` starts at (and returns to).
+
+    >>> auto_start_level(2), auto_start_level(8)
+    (1, 0)
+    """
+    return 0 if cpus >= AUTO_MANY_CPUS else 1
 
 #: Default constant-rate-factor per format (lower = better quality, larger file).
 DEFAULT_QUALITY = {"mp4": 23, "webm": 32, "gif": 0}
