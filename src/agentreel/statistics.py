@@ -23,7 +23,6 @@ from gymnasium.core import ActType, ObsType
 
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
-from agentreel.records import EpisodeRecord
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
 
@@ -177,17 +176,16 @@ class RecordEpisodeStatistics(
         self.return_queue.append(episode_return)
         self.length_queue.append(length)
 
-        record = EpisodeRecord(
-            index=self.episode_count, episode_return=episode_return, length=length,
-            duration=episode_time, terminated=terminated, truncated=truncated,
-            seed=self._episode_seed, end_time=time.time(),
-            extras={k: info[k] for k in self._info_keywords if k in info},
-        )
-        self.episode_count += 1
+        seed, self._episode_seed = self._episode_seed, None  # (no reset() next: unseeded)
+        index, self.episode_count = self.episode_count, self.episode_count + 1
         self.episode_start_time = time.perf_counter()
         self._after_episode_end = True
-        self._episode_seed = None  # stepping on without reset() starts an unseeded episode
-        self._emitter.emit(record)
+        self._emitter.emit_fields(
+            index=index, episode_return=episode_return, length=length,
+            duration=episode_time, terminated=terminated, truncated=truncated,
+            seed=seed, end_time=time.time(),
+            extras={k: info[k] for k in self._info_keywords if k in info},
+        )
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -31,6 +31,7 @@ import logging
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
 from agentreel.records import EpisodeRecord
@@ -59,7 +60,7 @@ class EpisodeEmitter:
             raise TypeError(f"on_episode_end must be callable, got {on_episode_end!r}")
         self.callback = on_episode_end
         self.sink, self._owned = open_sinks(log, env_id=env_id, extra_keys=extra_keys)
-        self.last_record: EpisodeRecord | None = None
+        self._last: EpisodeRecord | dict[str, Any] | None = None
         self.closed = False
         self._backlog: dict[int, deque[EpisodeRecord]] = {}  # id(sink) -> records held back
         self.dropped = 0  # records lost because a backlog was full
@@ -69,9 +70,34 @@ class EpisodeEmitter:
         """True when a sink or a callback consumes records (else only ``last_record`` does)."""
         return self.sink is not None or self.callback is not None
 
+    @property
+    def last_record(self) -> EpisodeRecord | None:
+        """The newest record (built now if it was only noted by :meth:`emit_fields`)."""
+        if isinstance(self._last, dict):
+            self._last = EpisodeRecord(**self._last)
+        return self._last
+
+    def emit_fields(self, **fields: Any) -> None:
+        """Like ``emit(EpisodeRecord(**fields))``, but lazy when only ``last_record`` reads it.
+
+        With no sink and no callback the record is built only if ``last_record`` is
+        read: the statistics wrappers stay cheaper than Gymnasium's per step.
+
+        >>> emitter = EpisodeEmitter()
+        >>> emitter.emit_fields(index=3, episode_return=2.0, length=2)
+        >>> emitter.last_record.index
+        3
+        """
+        if self.sink is None and self.callback is None:
+            self._last = fields
+        else:
+            self.emit(EpisodeRecord(**fields))
+
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log, then call the callback."""
-        self.last_record = record
+        self._last = record
+        if self.sink is None and self.callback is None:
+            return
         error: Exception | None = None
         for sink in _leaves(self.sink):
             try:

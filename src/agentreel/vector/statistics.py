@@ -28,7 +28,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
-from agentreel.records import EpisodeRecord
 from agentreel.statistics import StepBeforeResetError, spec_env_id
 
 __all__ = ["RecordEpisodeStatistics"]
@@ -279,13 +278,12 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         built = done_envs if self._emitter.wants_records else done_envs[-1:]
         first_built = first_index + len(done_envs) - len(built)
         for n, i in enumerate(built):
-            record = EpisodeRecord(
+            self._emitter.emit_fields(
                 index=first_built + n, episode_return=float(returns[i]), length=int(lengths[i]),
                 duration=float(times[i]), terminated=bool(terminations[i]),
                 truncated=bool(truncations[i]), seed=self._seeds[i], end_time=end_time,
                 env_index=i, extras=self._extras(infos, final_info, i),
             )
-            self._emitter.emit(record)
         for i in done_envs:
             self._seeds[i] = None  # the next episode of this sub-env is an autoreset one
 
