@@ -80,6 +80,10 @@ def _train(kind: str, steps: int, folder: str) -> float:
     torch.set_num_threads(1)
     env = _make(kind, folder)
     model = PPO("MlpPolicy", env, n_steps=1024, seed=0, device="cpu", verbose=0)
+    # Without this SB3 creates an empty /tmp/SB3-<date> folder for its logger per run.
+    from stable_baselines3.common.logger import configure
+
+    model.set_logger(configure(os.path.join(folder, "sb3-log"), format_strings=[]))
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     env.close()
