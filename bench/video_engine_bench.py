@@ -26,6 +26,7 @@ import numpy as np
 
 from agentreel.video import VideoEngine
 from agentreel.video.encoder import AUTO_LADDER
+from agentreel.video.spec import auto_start_level
 
 
 def render_loop(n: int, on_frame=None) -> float:
@@ -116,7 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     base = render_loop(args.frames)
     render_fps = args.frames / base
-    print(f"render only: {render_fps:.0f} frames/s  (preset auto, starting at {AUTO_LADDER[0]}); "
+    start = AUTO_LADDER[auto_start_level(len(os.sched_getaffinity(0)))]
+    print(f"render only: {render_fps:.0f} frames/s  (preset auto, starting at {start}); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'backend':8} {'frames/s':>9} {'x render':>9} {'wait s':>7} {'max wait ms':>12} "
           f"{'max call ms':>12} {'drain s':>8} {'bytes/frame':>12}")
