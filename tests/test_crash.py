@@ -295,3 +295,33 @@ def test_a_stale_sidecar_never_describes_a_new_video(tmp_path):
     rec.close()
     assert decode(tmp_path / "v-episode-0.mp4").count == 1
     assert not (tmp_path / "v-episode-0.json").exists()
+
+
+def test_a_dead_writers_claim_is_stale_even_when_its_pid_was_reused(tmp_path):
+    """Process ids are reused (pid_max is 32768 on many machines): a claim whose pid now
+    belongs to another live process (here: this test's own pid, with another start
+    time) must be taken over, not honoured as a live writer's. A claim with the right
+    start time is live; an old-format claim without one keeps the pid-only check."""
+    from agentreel.claims import CLAIMS_FOLDER, NameClaims, process_start
+
+    folder = tmp_path / "videos"
+    claims = folder / CLAIMS_FOLDER
+    claims.mkdir(parents=True)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = os.uname().nodename
+        start = process_start(live.pid)
+        assert start, "this platform has no /proc start times"
+        (claims / "reused.mp4").write_text(f"{live.pid} {host} {int(start) - 1}\n")
+        (claims / "live.mp4").write_text(f"{live.pid} {host} {start}\n")
+        (claims / "old-format.mp4").write_text(f"{live.pid} {host}\n")
+        names = NameClaims(str(folder))
+        got = {n: os.path.basename(names.claim(str(folder / f"{n}.mp4")))
+               for n in ("reused", "live", "old-format")}
+        names.release_all()
+    finally:
+        live.kill()
+        live.wait()
+    assert got["reused"] == "reused.mp4"  # the stale claim was taken over
+    assert got["live"] == f"live-{os.getpid()}.mp4"  # a live writer's name is not taken
+    assert got["old-format"] == f"old-format-{os.getpid()}.mp4"

@@ -90,29 +90,59 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _read_claim(path: str) -> tuple[int, str] | None:
-    """``(pid, host)`` stored in a claim file; ``None`` if missing; ``(0, "")`` if unreadable."""
+def process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), or ``""`` if unknown.
+
+    A claim stores it next to the pid: process ids are reused (``pid_max`` is 32768
+    on many machines), so a live process with a dead writer's pid is told apart
+    by its start time.
+
+    >>> process_start(os.getpid()) == process_start(os.getpid())
+    True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+_my_start: tuple[int, str] = (0, "")
+
+
+def _own_start() -> str:
+    """This process's start time (recomputed after a fork: a child is another process)."""
+    global _my_start
+    pid = os.getpid()
+    if _my_start[0] != pid:
+        _my_start = (pid, process_start(pid))
+    return _my_start[1]
+
+
+def _read_claim(path: str) -> tuple[int, str, str] | None:
+    """``(pid, host, start)`` in a claim file; ``None`` if missing; ``(0, "", "")`` if unreadable."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except FileNotFoundError:
         return None
     except OSError:
-        return (0, "")
+        return (0, "", "")
     parts = text.split()
     try:
-        return (int(parts[0]), parts[1] if len(parts) > 1 else _HOST)
+        return (int(parts[0]), parts[1] if len(parts) > 1 else _HOST,
+                parts[2] if len(parts) > 2 else "")
     except (ValueError, IndexError):
-        return (0, "")  # torn or empty: its writer died while creating it
+        return (0, "", "")  # torn or empty: its writer died while creating it
 
 
 #: A claim file still empty after this many seconds was torn by its writer's death.
 _TORN_AFTER = 5.0
 
 
-def _live(claim_file: str, holder: tuple[int, str]) -> bool:
+def _live(claim_file: str, holder: tuple[int, str, str]) -> bool:
     """Whether a claim belongs to a writer that may still be writing."""
-    pid, host = holder
+    pid, host, start = holder
     if pid == 0:  # empty or unreadable: being created right now, or torn long ago
         try:
             return time.time() - os.stat(claim_file).st_mtime < _TORN_AFTER
@@ -120,7 +150,10 @@ def _live(claim_file: str, holder: tuple[int, str]) -> bool:
             return False
     if host != _HOST:
         return True  # another machine's process: cannot check, assume it is alive
-    return pid != os.getpid() and pid_alive(pid)
+    if pid == os.getpid() or not pid_alive(pid):
+        return False
+    # The pid is taken: by the writer, or by a newer process that reuses its id.
+    return not start or start == process_start(pid)
 
 
 class NameClaims:
@@ -225,14 +258,14 @@ class NameClaims:
             except FileExistsError:
                 return False
         try:
-            os.write(fd, f"{os.getpid()} {_HOST}\n".encode())
+            os.write(fd, f"{os.getpid()} {_HOST} {_own_start()}\n".encode())
         finally:
             os.close(fd)
         _created_here.add(claim_file)
         return True
 
     @staticmethod
-    def _remove_stale(claim_file: str, holder: tuple[int, str]) -> bool:
+    def _remove_stale(claim_file: str, holder: tuple[int, str, str]) -> bool:
         """Remove a dead writer's claim; False if it changed (another process took it)."""
         grab = f"{claim_file}.{os.getpid()}.takeover"
         try:
@@ -249,7 +282,7 @@ class NameClaims:
         return True
 
     @staticmethod
-    def _take_over(claim_file: str, holder: tuple[int, str]) -> bool:
+    def _take_over(claim_file: str, holder: tuple[int, str, str]) -> bool:
         """Replace a dead writer's claim by ours; False if another process got there first."""
         return NameClaims._remove_stale(claim_file, holder) and NameClaims._create(claim_file)
 
