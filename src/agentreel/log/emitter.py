@@ -88,7 +88,7 @@ class EpisodeEmitter:
         >>> emitter.last_record.index
         3
         """
-        if self.sink is None and self.callback is None:
+        if not self.wants_records:
             self._last = fields
         else:
             self.emit(EpisodeRecord(**fields))
@@ -96,7 +96,7 @@ class EpisodeEmitter:
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log, then call the callback."""
         self._last = record
-        if self.sink is None and self.callback is None:
+        if not self.wants_records:
             return
         error: Exception | None = None
         for sink in _leaves(self.sink):

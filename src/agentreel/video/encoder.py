@@ -138,14 +138,12 @@ class VideoFileWriter:
         self, quality: int, preset: str, x264_params: str | None
     ) -> av.video.codeccontext.VideoCodecContext:
         """An x264 encoder of its own: MP4 files are opened later, if at all."""
-        rate = self.fps
-        gop = max(1, round(float(rate) * _GOP_SECONDS))
         cc = av.CodecContext.create("libx264", "w")
-        options = {"preset": preset, "crf": str(quality), "g": str(gop)}
+        options = {"preset": preset, "crf": str(quality), "g": str(self._gop())}
         if x264_params:
             options["x264-params"] = x264_params
         cc.options = options
-        cc.framerate = rate
+        cc.framerate = self.fps
         # What OutputContainer.add_stream sets (a CRF encode, no bit-rate target).
         cc.bit_rate = 0
         cc.bit_rate_tolerance = 128000
@@ -156,8 +154,7 @@ class VideoFileWriter:
 
     def _open(self, quality: int) -> av.container.OutputContainer:
         """Open ``NAME.EXT.partial`` with its encoding stream (webm and gif)."""
-        rate = self.fps
-        gop = max(1, round(float(rate) * _GOP_SECONDS))
+        rate, gop = self.fps, self._gop()
         if self.format == "webm":
             container = av.open(self.partial_path, "w", format="webm")
             stream = container.add_stream("libvpx-vp9", rate=rate)
@@ -178,6 +175,10 @@ class VideoFileWriter:
         self._configure(stream.codec_context)
         self._stream = stream
         return container
+
+    def _gop(self) -> int:
+        """Keyframe interval in frames (:data:`_GOP_SECONDS` at this frame rate)."""
+        return max(1, round(float(self.fps) * _GOP_SECONDS))
 
     def _configure(self, cc: av.video.codeccontext.VideoCodecContext) -> None:
         """Set the size, pixel format, time base, threads and colour tags of an encoder."""

@@ -201,11 +201,7 @@ class _ProcessTransport:
         return f"encoder process {self.proc.pid} died (exit code {self.proc.returncode})"
 
     def make_ring(self, slots: int, shape: tuple) -> tuple[Any, np.ndarray, np.ndarray, Any]:
-        # FFmpeg's SIMD converters read a little past the last row of a frame:
-        # without slack after the last slot (READ_SLACK, inside ring_bytes), that
-        # read can cross into an unmapped page and crash the encoder (seen as
-        # SIGSEGV in swscale).
-        size = ring_bytes(slots, shape)
+        size = ring_bytes(slots, shape)  # frames + READ_SLACK for FFmpeg's over-reads + header
         block = create_shared(size)
         ring, header = ring_views(block.buf, slots, shape)
         if block.fd is not None:
@@ -459,7 +455,6 @@ class VideoEngine:
         # Rings of completed videos, ready for the next video of the same shape:
         # shape -> [(ref, ring, header, shm)], all of the current transport generation.
         self._pool: dict[tuple, list[tuple[Any, np.ndarray, np.ndarray, Any]]] = {}
-        self._finishing = 0  # streams whose "done" is awaited
         self._callbacks: deque[tuple[Callable[[SavedVideo], None], SavedVideo]] = deque()
         self._startup_failures = 0
         self._frames = 0
@@ -571,7 +566,7 @@ class VideoEngine:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             with self._lock:
-                while any(s._state in ("finishing", "aborting") for s in self._streams.values()):
+                while self._awaiting_done():
                     self._pump(_wait_slice(deadline))
                     if deadline is not None and time.monotonic() >= deadline:
                         raise TimeoutError(f"videos not complete after {timeout} s")
@@ -720,8 +715,12 @@ class VideoEngine:
         if stream._written > stream._announced:
             stream._announced = stream._written
             self._send(("frames", stream._sid, stream._written))
-        if self._finishing:
+        if self._awaiting_done():
             self._drain()  # completed videos' callbacks run soon after, not at the next video
+
+    def _awaiting_done(self) -> bool:
+        """True while a finished or aborted video waits for the encoder's "done"."""
+        return any(s._state in ("finishing", "aborting") for s in self._streams.values())
 
     def _wait_for_slot(self, stream: VideoStream, header: np.ndarray, slots: int) -> None:
         """Block (back-pressure) until the encoder has read the oldest frame of the ring."""
@@ -772,14 +771,11 @@ class VideoEngine:
                 self._complete(stream, stream.frames, stream._broken)
             elif stream._ring is None:
                 stream._state = "finishing"
-                self._finishing += 1
                 self._complete(stream, 0, "no frames", notify=False)
             else:
                 stream._state = "finishing"
-                self._finishing += 1
                 self._adapt_preset(stream)
                 text = self._sidecar_text(stream) if stream.sidecar else None
-                stream._announced = stream._written
                 self._send(("finish", stream._sid, stream._written, text))
             self._drain()
         if run_callbacks:
@@ -816,7 +812,6 @@ class VideoEngine:
             stream._aborted = True
             if stream._ring is not None and stream._broken is None:
                 stream._state = "aborting"
-                self._finishing += 1
                 self._send(("abort", stream._sid))
             else:
                 self._complete(stream, 0, "aborted", notify=False)
@@ -841,8 +836,6 @@ class VideoEngine:
         self, stream: VideoStream, frames: int, error: str | None, notify: bool = True
     ) -> None:
         self._streams.pop(stream._sid, None)
-        if stream._state in ("finishing", "aborting"):
-            self._finishing -= 1
         # The encoder has let go of the ring (it sent "done"): reuse it.
         self._release(stream, reuse=stream._gen == self._generation)
         if stream._aborted and error is None:

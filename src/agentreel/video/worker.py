@@ -165,9 +165,7 @@ class EncoderServer:
                 with contextlib.suppress(Exception):
                     shm.close()
         elif kind == "stop":
-            while self.idle():
-                pass
-            self.close_all()
+            self.close_all()  # (finished videos are completed first)
             return False
         return True
 
