@@ -18,6 +18,9 @@ its own copy of the delivery rules:
 
 Example:
     >>> from agentreel.records import EpisodeRecord
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentreel.episode_tracker import EpisodeEnd
     >>> seen = []
     >>> emitter = EpisodeEmitter(log=None, on_episode_end=seen.append)
     >>> emitter.emit(EpisodeRecord(index=0, episode_return=1.0, length=1))
@@ -28,13 +31,17 @@ Example:
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
 from agentreel.records import EpisodeRecord
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentreel.episode_tracker import EpisodeEnd
 
 logger = logging.getLogger("agentreel")
 
@@ -60,7 +67,7 @@ class EpisodeEmitter:
             raise TypeError(f"on_episode_end must be callable, got {on_episode_end!r}")
         self.callback = on_episode_end
         self.sink, self._owned = open_sinks(log, env_id=env_id, extra_keys=extra_keys)
-        self._last: EpisodeRecord | dict[str, Any] | None = None
+        self._last: EpisodeRecord | tuple[Any, ...] | None = None
         self.closed = False
         self._backlog: dict[int, deque[EpisodeRecord]] = {}  # id(sink) -> records held back
         self.dropped = 0  # records lost because a backlog was full
@@ -72,26 +79,30 @@ class EpisodeEmitter:
 
     @property
     def last_record(self) -> EpisodeRecord | None:
-        """The newest record (built now if it was only noted by :meth:`emit_fields`)."""
-        if isinstance(self._last, dict):
-            self._last = EpisodeRecord(**self._last)
+        """The newest record (built now if it was only noted by :meth:`emit_end`)."""
+        if isinstance(self._last, tuple):
+            ended, index, extras, end_time = self._last
+            self._last = ended.to_record(index, extras=extras, end_time=end_time)
         return self._last
 
-    def emit_fields(self, **fields: Any) -> None:
-        """Like ``emit(EpisodeRecord(**fields))``, but lazy when only ``last_record`` reads it.
+    def emit_end(self, ended: EpisodeEnd, index: int, *,
+                 extras: Mapping[str, Any] | None = None, end_time: float | None = None) -> None:
+        """Emit ``ended.to_record(index, ...)``, built lazily when only ``last_record`` reads it.
 
         With no sink and no callback the record is built only if ``last_record`` is
         read: the statistics wrappers stay cheaper than Gymnasium's per step.
 
+        >>> from agentreel.episode_tracker import EpisodeEnd
         >>> emitter = EpisodeEmitter()
-        >>> emitter.emit_fields(index=3, episode_return=2.0, length=2)
+        >>> emitter.emit_end(EpisodeEnd(2.0, 2, 0.1, True, False), index=3)
         >>> emitter.last_record.index
         3
         """
+        end_time = time.time() if end_time is None else end_time
         if not self.wants_records:
-            self._last = fields
+            self._last = (ended, index, extras, end_time)
         else:
-            self.emit(EpisodeRecord(**fields))
+            self.emit(ended.to_record(index, extras=extras, end_time=end_time))
 
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log, then call the callback."""
