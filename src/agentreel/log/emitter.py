@@ -18,9 +18,6 @@ its own copy of the delivery rules:
 
 Example:
     >>> from agentreel.records import EpisodeRecord
-
-if TYPE_CHECKING:  # pragma: no cover
-    from agentreel.episode_tracker import EpisodeEnd
     >>> seen = []
     >>> emitter = EpisodeEmitter(log=None, on_episode_end=seen.append)
     >>> emitter.emit(EpisodeRecord(index=0, episode_return=1.0, length=1))
