@@ -3,16 +3,22 @@
 A :class:`ClipRecorder` owns the ids (``episode_id``, ``step_id``), asks the
 triggers when to start a clip, streams captured frames to the video engine and
 finishes a clip when its episode ends or it reaches ``video_length`` frames.
-It knows nothing of Gymnasium: the wrappers translate ``reset()``/``step()``
+It knows nothing of Gymnasium and counts no returns: the wrappers follow
+episodes with :mod:`agentreel.episode_tracker` and translate ``reset()``/``step()``
 into :meth:`ClipRecorder.begin_episode`, :meth:`ClipRecorder.begin_step`,
-:meth:`ClipRecorder.capture` and :meth:`ClipRecorder.end_episode`.
+:meth:`ClipRecorder.capture` and :meth:`ClipRecorder.end_episode`; the recorder
+reads the running return and length from the tracker it is given (``progress``).
 
 Example (frames are numpy arrays, here a tiny grey square):
     >>> import numpy as np, tempfile
     >>> folder = tempfile.mkdtemp()
-    >>> rec = ClipRecorder(folder, name_prefix="demo", episode_trigger=lambda i: True)
-    >>> rec.begin_episode(); rec.capture(np.zeros((4, 4, 3), np.uint8))
-    >>> rec.begin_step(); rec.capture(np.zeros((4, 4, 3), np.uint8)); rec.end_episode()
+    >>> from agentreel.episode_tracker import EpisodeTracker
+    >>> episode = EpisodeTracker()
+    >>> rec = ClipRecorder(folder, name_prefix="demo", episode_trigger=lambda i: True,
+    ...                    progress=episode)
+    >>> rec.begin_episode(); episode.reset(); rec.capture(np.zeros((4, 4, 3), np.uint8))
+    >>> ended = episode.step(1.0, terminated=True, truncated=False)
+    >>> rec.begin_step(); rec.capture(np.zeros((4, 4, 3), np.uint8)); rec.end_episode(ended)
     >>> rec.close()
     >>> [saved.frames for saved in rec.saved]
     [2]
@@ -26,12 +32,11 @@ import gc
 import logging
 import math
 import os
-import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
@@ -46,6 +51,9 @@ from agentreel.video import (
     normalize_frame,
     sidecar_path,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentreel.episode_tracker import EpisodeEnd, EpisodeProgress
 
 logger = logging.getLogger("agentreel")
 
@@ -315,6 +323,13 @@ def _remove(*paths: str) -> None:
             logger.error("agentreel: could not delete %s: %s", path, exc)
 
 
+class _NoProgress:
+    """Progress of a recorder that follows no tracker: always the start of an episode."""
+
+    episode_return = 0.0
+    length = 0
+
+
 class ClipRecorder:
     """Starts, feeds and finishes clips for one stream of frames.
 
@@ -337,6 +352,9 @@ class ClipRecorder:
         on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` for
             every finished episode (``video`` set when its video is kept).
         overlay: ``overlay(frame, state) -> frame`` applied to recorded frames.
+        progress: the running return and length of the followed episode (an
+            :class:`~agentreel.episode_tracker.EpisodeTracker` or a sub-env's
+            progress view), read for overlays and clip tags; the wrapper steps it.
     """
 
     def __init__(
@@ -359,6 +377,7 @@ class ClipRecorder:
         keeper: VideoKeeper | None = None,
         on_episode_end: EpisodeHook | None = None,
         overlay: OverlayFn | None = None,
+        progress: EpisodeProgress | None = None,
     ) -> None:
         self.video_folder = prepare_folder(video_folder)
         self.name_prefix = name_prefix
@@ -387,9 +406,7 @@ class ClipRecorder:
         self._clip_is_episode = False
         self._clip_final_path: str | None = None
         self._speculative = False
-        self._episode_return = 0.0
-        self._episode_length = 0
-        self._episode_start = time.perf_counter()
+        self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
         self._claims = NameClaims(self.video_folder)
         # Start the encoder process now: its start-up (~0.3 s) then overlaps the
         # env's own set-up instead of stalling the first recorded frames.
@@ -432,12 +449,12 @@ class ClipRecorder:
     @property
     def episode_return(self) -> float:
         """The running return of the current episode."""
-        return self._episode_return
+        return float(self.progress.episode_return)
 
     @property
     def episode_length(self) -> int:
         """Steps taken in the current episode."""
-        return self._episode_length
+        return int(self.progress.length)
 
     # -- events from the wrapper ----------------------------------------------------------
     def begin_episode(self) -> None:
@@ -445,21 +462,12 @@ class ClipRecorder:
         self.episode_id += 1
         if self.recording and self.video_length == float("inf"):
             self.stop()
-        self._episode_return = 0.0
-        self._episode_length = 0
-        self._episode_start = time.perf_counter()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
             self.start(f"{self.name_prefix}-episode-{self.episode_id}", whole_episode=True)
 
-    def begin_step(self, reward: float = 0.0, *, in_episode: bool = True) -> None:
-        """A step happened: count it and maybe start a step-triggered clip.
-
-        ``in_episode=False`` for a vector env's autoreset step, which belongs to no episode.
-        """
+    def begin_step(self) -> None:
+        """A step happened: count its id and maybe start a step-triggered clip."""
         self.step_id += 1
-        if in_episode:
-            self._episode_return += float(reward)
-            self._episode_length += 1
         if fires("step_trigger", self.step_trigger, self.step_id):
             self.start(f"{self.name_prefix}-step-{self.step_id}", whole_episode=False)
 
@@ -473,40 +481,33 @@ class ClipRecorder:
             return
         if self.overlay is not None:
             frame = self.overlay(normalize_frame(frame), OverlayState(
-                step=self._episode_length, episode_return=self._episode_return,
+                step=self.episode_length, episode_return=self.episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
         if self._stream.frames > self.video_length:
             self.stop()
 
-    def end_episode(self, terminated: bool = False, truncated: bool = False,
-                    success: Any = None) -> None:
+    def end_episode(self, ended: EpisodeEnd, success: Any = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
 
-        ``success`` is the final ``info["is_success"]`` when the env reports one.
+        ``ended`` is the tracker's account of the episode; ``success`` is the final
+        ``info["is_success"]`` when the env reports one.
         """
         whole_clip = self.recording and self.video_length == float("inf")
         needs_record = self.episode_hooks or (whole_clip and self._speculative)
-        record = self._record(terminated, truncated, success) if needs_record else None
+        record = None
+        if needs_record:
+            record = ended.to_record(self.episode_id,
+                                     extras=None if success is None else {"is_success": success})
+            record.env_index = self.env_index
         video: str | None = None
         if whole_clip:
-            video = self.stop(terminated=terminated, truncated=truncated, episode=record)
+            video = self.stop(terminated=ended.terminated, truncated=ended.truncated,
+                              episode=record, ended=ended)
         if self.episode_hooks and record is not None:
             record = record.replace(video=video)
             for hook in list(self.episode_hooks):
                 call_hook("on_episode_end", hook, record, f"episode {record.index}")
-
-    def _record(self, terminated: bool, truncated: bool, success: Any) -> EpisodeRecord:
-        return EpisodeRecord(
-            index=self.episode_id,
-            episode_return=self._episode_return,
-            length=self._episode_length,
-            duration=round(time.perf_counter() - self._episode_start, 6),
-            terminated=bool(terminated),
-            truncated=bool(truncated),
-            env_index=self.env_index,
-            extras={} if success is None else {"is_success": success},
-        )
 
     # -- clips -----------------------------------------------------------------------------
     def start(self, name: str, *, whole_episode: bool = False) -> None:
@@ -526,7 +527,7 @@ class ClipRecorder:
         }
         if self.env_index is not None:
             tags["env_index"] = self.env_index
-        self._clip_is_episode = whole_episode and self._episode_length == 0
+        self._clip_is_episode = whole_episode
         self._speculative = (self.keeper is not None and self._clip_is_episode
                              and self.video_length == float("inf"))
         self._clip_final_path = path
@@ -547,12 +548,13 @@ class ClipRecorder:
         self.video_name = name
 
     def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
-             episode: EpisodeRecord | None = None) -> str | None:
+             episode: EpisodeRecord | None = None, ended: EpisodeEnd | None = None) -> str | None:
         """Finish the open clip; the file is completed in the background.
 
         Returns the path the video will have, or ``None`` when it is discarded: under a
         keep rule, a whole-episode clip is judged here (``episode`` is the finished
-        episode); one stopped before its episode ended is discarded.
+        episode's record, ``ended`` the tracker's account of it); one stopped before its
+        episode ended is discarded.
         """
         stream, self._stream = self._stream, None
         self.video_name = None
@@ -561,8 +563,9 @@ class ClipRecorder:
         speculative, self._speculative = self._speculative, False
         tags: dict[str, Any] = {}
         if self._clip_is_episode:
-            tags["episode_return"] = self._episode_return
-            tags["episode_length"] = self._episode_length
+            source = ended if ended is not None else self.progress
+            tags["episode_return"] = float(source.episode_return)
+            tags["episode_length"] = int(source.length)
             if terminated is not None:
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
