@@ -27,99 +27,26 @@ Example (frames are numpy arrays, here a tiny grey square):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import logging
-import math
 import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.triggers import Trigger, fires
-from agentreel.video import (
-    SavedVideo,
-    VideoEngine,
-    VideoStream,
-    default_engine,
-    normalize_frame,
-    sidecar_path,
-)
+from agentreel.video import VideoEngine, VideoStream, default_engine, normalize_frame
+from agentreel.videofiles import check_format, check_fps, prepare_folder, sidecar_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from agentreel.episode_tracker import EpisodeEnd, EpisodeProgress
 
 logger = logging.getLogger("agentreel")
-
-FORMATS = ("mp4", "webm", "gif")
-
-
-@dataclass(frozen=True)
-class VideoSaved:
-    """A video that is complete on disk (or failed to be written).
-
-    Attributes:
-        path: the final file path.
-        name: the clip's name (``{name_prefix}-episode-{id}`` or ``...-step-{id}``).
-        episode_id: the episode the clip started in.
-        step_id: the step the clip started at (``-1`` when it started at a reset).
-        frames: the number of frames in the file.
-        fps: its frame rate.
-        width, height: its size in pixels (even).
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        episode_return, episode_length: of the recorded episode, when the clip is
-            one whole episode.
-        env_index: the sub-environment for per-env vector recordings.
-        error: why writing failed (then ``path`` does not exist).
-        tags: everything the recorder attached (ids, ``terminated``/``truncated``, ``kept``).
-        kept: why a keep rule kept this video (e.g. ``"best(3): return 57 ranks 2"``),
-            ``None`` when no rule was asked.
-    """
-
-    path: str
-    name: str
-    episode_id: int | None
-    step_id: int | None
-    frames: int
-    fps: float
-    width: int
-    height: int
-    format: str
-    episode_return: float | None = None
-    episode_length: int | None = None
-    env_index: int | None = None
-    error: str | None = None
-    tags: dict[str, Any] = field(default_factory=dict)
-    kept: str | None = None
-
-    @classmethod
-    def from_saved(cls, saved: SavedVideo) -> VideoSaved:
-        """Build the public event from the engine's report."""
-        tags = dict(saved.tags)
-        return cls(
-            path=saved.path,
-            name=str(tags.get("name", os.path.splitext(os.path.basename(saved.path))[0])),
-            episode_id=tags.get("episode_id"),
-            step_id=tags.get("step_id"),
-            frames=saved.frames,
-            fps=saved.fps,
-            width=saved.width,
-            height=saved.height,
-            format=saved.format,
-            episode_return=tags.get("episode_return"),
-            episode_length=tags.get("episode_length"),
-            env_index=tags.get("env_index"),
-            error=saved.error,
-            tags=tags,
-            kept=tags.get("kept"),
-        )
-
 
 def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float = 30.0) -> float:
     """The frame rate to record at: ``fps``, else ``metadata["render_fps"]``, else 30.
@@ -133,9 +60,7 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
     12.0
     """
     if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
-        return float(fps)
+        return check_fps(fps)
     meta_fps = metadata.get("render_fps") if metadata else None
     if meta_fps is None:
         if metadata and "render_fps" in metadata:
@@ -144,13 +69,14 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
                 "Pass fps= to RecordVideo to choose.", fallback,
             )
         return float(fallback)
-    if isinstance(meta_fps, bool) or not isinstance(meta_fps, (int, float)) or not math.isfinite(meta_fps) or meta_fps <= 0:
+    try:
+        return check_fps(meta_fps)
+    except ValueError:
         logger.warning(
             "The environment's metadata has an unusable render_fps=%r; recording at %s fps. "
             "Pass fps= to RecordVideo to choose.", meta_fps, fallback,
         )
         return float(fallback)
-    return float(meta_fps)
 
 
 def check_video_length(video_length: object) -> float:
@@ -161,31 +87,6 @@ def check_video_length(video_length: object) -> float:
             f"got {video_length!r}"
         )
     return float("inf") if video_length == 0 else video_length
-
-
-def check_format(fmt: str) -> str:
-    """Validate the container format early."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return fmt
-
-
-def prepare_folder(video_folder: str | os.PathLike[str]) -> str:
-    """Make the video folder (absolute path) or fail now with a clear message."""
-    folder = os.path.abspath(os.fspath(video_folder))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise NotADirectoryError(
-            f"video_folder {folder!r} is a file; pass a directory path for the videos"
-        )
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        # OSError(errno, ...) gives the matching subclass (PermissionError, ...).
-        raise OSError(exc.errno, f"video_folder {folder!r} cannot be created ({exc.strerror}): "
-                      "its parent is not writable; choose another folder") from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"video_folder {folder!r} is not writable; choose another folder")
-    return folder
 
 
 VideoHook = Callable[[VideoSaved], object]
@@ -278,7 +179,7 @@ class VideoKeeper:
             self.evicted.discard(final_path)
         return verdict
 
-    def settle(self, saved: SavedVideo, final_path: str) -> bool:
+    def settle(self, saved: VideoSaved, final_path: str) -> bool:
         """A judged video is complete: move it into place if still kept; True if moved."""
         if saved.error is not None:
             if self._kept.pop(final_path, None) is not None:
@@ -533,7 +434,7 @@ class ClipRecorder:
         self._clip_final_path = path
         open_path = self.keeper.pending_path(path) if self._speculative else path
 
-        def on_saved(saved: SavedVideo, final_path: str = path) -> None:
+        def on_saved(saved: VideoSaved, final_path: str = path) -> None:
             self._saved(saved, final_path)
 
         self._stream = self.engine.open(
@@ -598,12 +499,12 @@ class ClipRecorder:
         finally:
             self._claims.release_all()
 
-    def _saved(self, saved: SavedVideo, final_path: str) -> None:
+    def _saved(self, saved: VideoSaved, final_path: str) -> None:
         if saved.path != final_path and self.keeper is not None:  # a judged video
             if not self.keeper.settle(saved, final_path) and saved.error is None:
                 return  # evicted while it was being encoded
-            saved = dataclasses.replace(saved, path=final_path)
-        event = VideoSaved.from_saved(saved)
+            saved = saved.replace(path=final_path)
+        event = saved
         self.saved.append(event)
         if event.error:
             logger.error("agentreel: could not write %s: %s", event.path, event.error)

@@ -77,7 +77,7 @@ def frame_from_render(rendered: Any, render_mode: str | None) -> Any:
     empty), for the caller or :func:`~agentreel.video.normalize_frame` to judge.
 
     >>> import numpy as np
-    >>> frame_from_render([np.zeros((2, 2, 3)), np.ones((2, 2, 3))], "rgb_array_list").max()
+    >>> float(frame_from_render([np.zeros((2, 2, 3)), np.ones((2, 2, 3))], "rgb_array_list").max())
     1.0
     """
     frame = rendered[-1] if isinstance(rendered, list) and rendered else rendered
