@@ -8,20 +8,14 @@ Drop-in replacements for Gymnasium's recording wrappers::
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
 from agentreel import trackers  # agentreel.trackers.attach(env, ...)
+from agentreel._version import __version__
 from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.report.run import Run
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.triggers import capped_cubic_video_schedule
-
-try:
-    __version__ = _metadata.version("agentreel")
-except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "EpisodeRecord",

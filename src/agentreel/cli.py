@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    from agentreel import __version__
+    from agentreel._version import __version__
 
     parser.add_argument("--version", action="version", version=f"agentreel {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

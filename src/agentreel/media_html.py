@@ -19,15 +19,21 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from agentreel.records import FORMATS
-
-__all__ = ["EMBED_LIMIT", "MIME_TYPES", "relative_src", "video_element", "video_src"]
+__all__ = ["EMBED_LIMIT", "mime_type", "relative_src", "video_element", "video_src"]
 
 #: Videos up to this many bytes are embedded as data URLs.
 EMBED_LIMIT = 8 * 1024 * 1024
 
-#: The MIME type of each video suffix.
-MIME_TYPES = {f".{fmt}": "image/gif" if fmt == "gif" else f"video/{fmt}" for fmt in FORMATS}
+
+def mime_type(path_or_format: str | os.PathLike[str]) -> str:
+    """The MIME type of a video file (by suffix) or format: ``video/<format>``, GIFs are images.
+
+    >>> mime_type("a/b.webm"), mime_type("gif")
+    ('video/webm', 'image/gif')
+    """
+    text = os.fspath(path_or_format)
+    fmt = (os.path.splitext(text)[1] or "." + text)[1:].lower()
+    return "image/gif" if fmt == "gif" else f"video/{fmt}"
 
 
 def relative_src(target: str | os.PathLike[str], page_dir: str | os.PathLike[str]) -> str:
@@ -52,7 +58,7 @@ def video_src(path: str | os.PathLike[str], *, embed: bool | None = None) -> str
     if embed is None:
         embed = path.is_file() and path.stat().st_size <= EMBED_LIMIT
     if embed:
-        mime = MIME_TYPES.get(path.suffix.lower(), "video/mp4")
+        mime = mime_type(path)
         return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
     return relative_src(path, os.getcwd())
 

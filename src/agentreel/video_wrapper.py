@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from agentreel.hooks import call_hook
 from agentreel.keep import KeepRule, as_keep_rule
 from agentreel.overlay import OverlayFn, as_overlay
 from agentreel.recorder import (
@@ -26,7 +27,6 @@ from agentreel.recorder import (
     VideoHook,
     VideoKeeper,
     VideoSaved,
-    call_hook,
     check_video_length,
     resolve_fps,
 )

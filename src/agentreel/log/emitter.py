@@ -37,6 +37,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentreel.hooks import call_hook
 from agentreel.log.backlog import BacklogSink
 from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
 from agentreel.records import EpisodeRecord
@@ -113,14 +114,8 @@ class EpisodeEmitter:
             return
         self._out.write(record)
         if self.callback is not None:
-            try:
-                self.callback(record)
-            except Exception as exc:
-                message = (f"agentreel: on_episode_end callback {self.callback!r} raised "
-                           f"{type(exc).__name__}: {exc} (episode {record.index}); "
-                           "the episode is still recorded and the loop goes on")
-                logger.error(message, exc_info=True)
-                warnings.warn(message, RuntimeWarning, stacklevel=4)
+            call_hook("on_episode_end", self.callback, record, f"episode {record.index}",
+                      goes_on="the episode is still recorded and the loop goes on", stacklevel=5)
 
     def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
         """Also write every record to ``sink`` from now on; ``owned=True``: :meth:`close` closes it."""

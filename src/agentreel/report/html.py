@@ -38,7 +38,7 @@ from typing import Any
 
 from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
-from agentreel.media_html import MIME_TYPES, relative_src
+from agentreel.media_html import mime_type, relative_src
 from agentreel.records import VideoSaved
 from agentreel.report.folder import RunFolder, load_run
 
@@ -205,7 +205,7 @@ def _video_element(video: VideoSaved, page_dir: Path) -> str:
     size = f'width="{video.width}" height="{video.height}"' if video.width and video.height else ""
     if video.format == "gif":
         return f'<img src="{_attr(src)}" {size} loading="lazy" alt="{_attr(video.caption)}">'
-    mime = MIME_TYPES.get(f".{video.format}", "video/mp4")
+    mime = mime_type(video.format)
     return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}" '
             f'data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
 
@@ -361,7 +361,7 @@ def render_report(
         raise ValueError("no runs given: pass at least one run folder")
     page_dir = Path(page_dir)
     title = title or "agentreel report: " + ", ".join(r.name for r in loaded)
-    from agentreel import __version__
+    from agentreel._version import __version__
 
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     episodes = sum(len(r.records) for r in loaded)
