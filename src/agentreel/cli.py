@@ -227,6 +227,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
 
+    result: Any
     parallel = args.workers is not None or args.backend != "local" or args.address is not None
     if parallel:
         if args.num_envs != 1:

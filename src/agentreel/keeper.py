@@ -67,7 +67,7 @@ class VideoKeeper:
                 self.rule.forget(final_path)
             return False
         if self._kept.get(final_path) != "encoding":  # evicted while it was encoded
-            _remove(saved.path, sidecar_path(saved.path))
+            _remove(str(saved.path), sidecar_path(saved.path))
             return False
         try:
             side = sidecar_path(saved.path)
@@ -88,7 +88,7 @@ class VideoKeeper:
             os.rmdir(self.pending_folder)
 
     def _evict(self, final_path: Hashable) -> None:
-        state = self._kept.pop(final_path, None)  # type: ignore[arg-type]
+        state = self._kept.pop(str(final_path), None)
         if state == "final":
             _remove(str(final_path), sidecar_path(str(final_path)))
             self.evicted.add(str(final_path))

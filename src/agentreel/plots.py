@@ -23,7 +23,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentreel.analysis.curves import (
     METRICS,
@@ -68,7 +68,7 @@ def _normalise_runs(runs: Any) -> list[list[EpisodeRecord]]:
 def _root_figure(ax: Axes) -> Figure:
     fig = ax.figure
     # A SubFigure's .figure is its root Figure; a Figure's .figure is itself.
-    return getattr(fig, "figure", None) or fig
+    return cast("Figure", getattr(fig, "figure", None) or fig)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) -> Path:

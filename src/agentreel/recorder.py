@@ -219,13 +219,13 @@ class ClipRecorder:
     def add_hooks(self, *, on_video_saved: VideoHook | None = None,
                   on_episode_end: EpisodeHook | None = None) -> None:
         """Add callbacks; each is called in turn, and one that raises does not stop the others."""
-        for name, hook, hooks in (("on_video_saved", on_video_saved, self.video_hooks),
-                                  ("on_episode_end", on_episode_end, self.episode_hooks)):
-            if hook is None:
-                continue
-            if not callable(hook):
+        for name, hook in (("on_video_saved", on_video_saved), ("on_episode_end", on_episode_end)):
+            if hook is not None and not callable(hook):
                 raise TypeError(f"{name} must be callable, got {hook!r}")
-            hooks.append(hook)
+        if on_video_saved is not None:
+            self.video_hooks.append(on_video_saved)
+        if on_episode_end is not None:
+            self.episode_hooks.append(on_episode_end)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -330,7 +330,8 @@ class ClipRecorder:
         self._speculative = (self.keeper is not None and self._clip_is_episode
                              and self.video_length == float("inf"))
         self._clip_final_path = path
-        open_path = self.keeper.pending_path(path) if self._speculative else path
+        open_path = (self.keeper.pending_path(path)
+                     if self._speculative and self.keeper is not None else path)
 
         def on_saved(saved: VideoSaved, final_path: str = path) -> None:
             self._saved(saved, final_path)
@@ -409,6 +410,6 @@ class ClipRecorder:
         elif self.log_saves:
             logger.info("agentreel: saved %s (%d frames)", event.path, event.frames)
         for hook in list(self.video_hooks):
-            call_hook("on_video_saved", hook, event, event.path)
+            call_hook("on_video_saved", hook, event, str(event.path))
         if self.gc_trigger is not None and fires("gc_trigger", self.gc_trigger, self.episode_id):
             gc.collect()

@@ -192,7 +192,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         render_out = super().render()
         if self.render_history:
             history, self.render_history = self.render_history, []
-            return history + list(render_out)
+            return history + list(render_out)  # type: ignore[arg-type]  # (a list here)
         return render_out
 
     def close(self) -> None:

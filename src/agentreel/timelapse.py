@@ -167,6 +167,7 @@ def make_timelapse(
                             scale = auto_scale(size[1])
                     frame = fit_frame(frame, *size)
                     if labels:
+                        scale = scale or auto_scale(size[1])
                         if count == 0:
                             text = part_label(video, size[0], scale)
                         frame = label(frame, text, scale=scale)

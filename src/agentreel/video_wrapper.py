@@ -119,7 +119,11 @@ def run_close_hooks(hooks: list[Callable[[], object]]) -> None:
     """Run (and forget) the ``on_close`` hooks; a failing one is reported, not raised."""
     pending, hooks[:] = list(hooks), []
     for hook in pending:
-        call_hook("on_close", lambda _, hook=hook: hook(), None, "closing RecordVideo")
+        call_hook("on_close", _call_without_argument(hook), None, "closing RecordVideo")
+
+
+def _call_without_argument(hook: Callable[[], object]) -> Callable[[Any], object]:
+    return lambda _: hook()
 
 
 @dataclass

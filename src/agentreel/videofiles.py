@@ -141,7 +141,7 @@ def read_sidecar(path: str | os.PathLike[str]) -> VideoSaved | None:
     video_path = side.parent / Path(str(data["path"])).name
     if video_path.suffix.lower() not in VIDEO_SUFFIXES or not video_path.is_file():
         return None
-    tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+    tags = data["tags"] if isinstance(data.get("tags"), dict) else {}
     return VideoSaved(
         path=video_path.resolve(),
         frames=_opt_int(data.get("frames")) or 0,

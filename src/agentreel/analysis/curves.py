@@ -164,7 +164,7 @@ def learning_curve(
     elif x == "steps":
         xs = np.cumsum([int(r.length) for r in records])
     elif all(r.elapsed is not None for r in records):
-        xs = np.array([float(r.elapsed) for r in records])
+        xs = np.array([r.elapsed for r in records], dtype=np.float64)
     else:
         start = records[0].end_time - records[0].duration
         xs = np.array([r.end_time - start for r in records], dtype=np.float64)

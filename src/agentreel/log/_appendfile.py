@@ -82,6 +82,8 @@ class AppendFile:
         the meantime (a shared JSON Lines log on a full disk); then they stay, and
         the reader reports that line as corrupt.
         """
+        if self._fd is None:
+            return
         with contextlib.suppress(OSError):
             size = os.fstat(self._fd).st_size
             os.ftruncate(self._fd, max(0, size - count))

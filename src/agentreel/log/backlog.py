@@ -99,9 +99,9 @@ class BacklogSink:
         return f"BacklogSink({self.sink!r})"
 
     def _report(self, exc: OSError) -> None:
-        backlog = self._backlog or ()
-        message = (f"agentreel: could not write episode {backlog[-1].index} to {self.sink!r}: "
-                   f"{exc}; {len(backlog)} record(s) held in memory and retried at the next "
+        newest = self._backlog[-1].index if self._backlog else "?"
+        message = (f"agentreel: could not write episode {newest} to {self.sink!r}: "
+                   f"{exc}; {self.held} record(s) held in memory and retried at the next "
                    "episode (free some space or fix the path); the agent's loop goes on")
         logger.error(message)
         warnings.warn(message, RuntimeWarning, stacklevel=5)

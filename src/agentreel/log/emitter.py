@@ -81,10 +81,11 @@ class EpisodeEmitter:
     @property
     def last_record(self) -> EpisodeRecord | None:
         """The newest record (built now if it was only noted by :meth:`emit_end`)."""
-        if isinstance(self._last, tuple):
-            ended, index, extras, end_time = self._last
-            self._last = ended.to_record(index, extras=extras, end_time=end_time)
-        return self._last
+        last = self._last
+        if isinstance(last, tuple):
+            ended, index, extras, end_time = last
+            last = self._last = ended.to_record(index, extras=extras, end_time=end_time)
+        return last
 
     def emit_end(self, ended: EpisodeEnd, index: int, *,
                  extras: Mapping[str, Any] | None = None, end_time: float | None = None) -> None:

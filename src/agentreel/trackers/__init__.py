@@ -61,13 +61,16 @@ class Trackers(CompositeSink):
         """Hand a saved video to every tracker (each one's failure is reported, not raised)."""
 
         for tracker in self.sinks:
-            call_hook("on_video_saved", tracker.on_video_saved, video, video.path)
+            hook = getattr(tracker, "on_video_saved", None)
+            if hook is not None:
+                call_hook("on_video_saved", hook, video, str(video.path))
 
     def flush(self) -> None:
         """Flush the trackers that can be flushed."""
         for tracker in self.sinks:
-            if callable(getattr(tracker, "flush", None)):
-                tracker.flush()
+            flush = getattr(tracker, "flush", None)
+            if callable(flush):
+                flush()
 
     def __repr__(self) -> str:
         return f"Trackers({self.sinks!r})"

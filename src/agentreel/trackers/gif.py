@@ -136,7 +136,8 @@ def video_to_gif(path: str | os.PathLike[str], *, max_frames: int = 64, max_size
             bins = (((rgb[..., 0].astype(np.int32) >> shift) << (2 * _BITS))
                     | ((rgb[..., 1].astype(np.int32) >> shift) << _BITS)
                     | (rgb[..., 2].astype(np.int32) >> shift))
-            frame = av.VideoFrame.from_ndarray((table[bins], words), format="pal8")
+            frame = av.VideoFrame.from_ndarray((table[bins], words),  # type: ignore[arg-type]
+                                               format="pal8")  # (pal8 takes indices + palette)
             frame.pts = i
             frame.time_base = 1 / rate
             for packet in stream.encode(frame):

@@ -160,7 +160,8 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
     ) -> tuple[Any, dict[str, Any]]:
         """Reset (all, or the sub-envs of ``options["reset_mask"]``) and maybe start recordings."""
         mask = read_reset_mask(options, self.num_envs)
-        obs, info = self.env.reset(seed=seed, options=dict(options) if options else options)
+        obs, info = self.env.reset(seed=seed,  # type: ignore[arg-type]  # (a list works too)
+                                   options=dict(options) if options else options)
         reset_envs = np.ones(self.num_envs, dtype=bool) if mask is None else mask
         self.has_autoreset = False
         # Recorders first: a clip cut short by this reset is tagged with the old totals.
@@ -221,8 +222,9 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             return
         frames = self._render_all()
         if self.per_env:
-            for recorder in wanted:
-                recorder.capture(frames[recorder.env_index])
+            for i, recorder in enumerate(self._recorders):
+                if recorder in wanted:
+                    recorder.capture(frames[i])
             return
         tiles = [normalize_frame(frames[0])] if self.record_first_only else [
             normalize_frame(f) for f in frames

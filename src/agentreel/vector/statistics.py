@@ -156,7 +156,8 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         The caller's ``options`` dict is never changed: the inner env gets a copy.
         """
         mask = read_reset_mask(options, self.num_envs)
-        obs, info = self.env.reset(seed=seed, options=None if options is None else dict(options))
+        obs, info = self.env.reset(seed=seed,  # type: ignore[arg-type]  # (a list works too)
+                                   options=None if options is None else dict(options))
         self._tracker.reset(seed, mask)
         return obs, info
 
