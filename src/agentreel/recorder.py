@@ -207,8 +207,8 @@ class ClipRecorder:
         self._speculative = False
         self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
         self._claims = NameClaims(self.video_folder)
-        # Start the encoder process now: its start-up (~0.3 s) then overlaps the
-        # env's own set-up instead of stalling the first recorded frames.
+        # Start the encoder process now: its start-up then overlaps the env's own
+        # set-up instead of stalling the first recorded frames (BENCHMARKS.md).
         self.engine.start()
 
     @property

@@ -53,7 +53,7 @@ def _scaled(width: int, height: int, max_size: int) -> tuple[int, int]:
 
 def _read_frames(path: str, max_frames: int, max_size: int) -> tuple[list[np.ndarray], float]:
     """Decoded, scaled RGB frames (every ``stride``-th) and the rate they play at."""
-    import av  # PyAV is loaded only where GIFs are made (~17 MB a process otherwise)
+    import av  # PyAV is loaded only where GIFs are made (its memory cost: BENCHMARKS.md)
 
     with av.open(path) as container:
         stream = container.streams.video[0]

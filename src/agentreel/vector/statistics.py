@@ -207,7 +207,7 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         final_info = infos.get("final_info") if self._same_step else None
         done_envs = done_idx.tolist()
         # With no log and no callback, only ``last_record`` reads records: build just
-        # the newest (records cost microseconds each; 64 envs finish several a step).
+        # the newest (cost: BENCHMARKS.md, "Figures once quoted in code comments").
         built = done_envs if self._emitter.wants_records else done_envs[-1:]
         first_built = first_index + len(done_envs) - len(built)
         for n, i in enumerate(built):
