@@ -133,24 +133,18 @@ def test_jsonl_lines_are_to_dict_and_round_trip(tmp_path):
         sink.write(records[0])
 
 
-def test_jsonl_fills_elapsed_from_its_start_without_changing_the_record(tmp_path):
+@pytest.mark.parametrize("make_sink, name", [(JsonlSink, "e.jsonl"),
+                                             (MonitorCsvSink, "monitor.csv")])
+def test_sinks_write_elapsed_from_their_start_without_changing_the_record(
+        tmp_path, make_sink, name):
     """Sinks never mutate the record they are given (issue 13.5): the file has the
     elapsed time, the caller's record is untouched."""
-    sink = JsonlSink(tmp_path / "e.jsonl", t_start=1000.0)
+    sink = make_sink(tmp_path / name, t_start=1000.0)
     r = rec(0, 1002.25)
     sink.write(r)
     sink.close()
     assert r.elapsed is None
-    assert read_episodes(tmp_path / "e.jsonl")[0].elapsed == 2.25
-
-
-def test_monitor_csv_does_not_change_the_record(tmp_path):
-    sink = MonitorCsvSink(tmp_path / "monitor.csv", t_start=1000.0)
-    r = rec(0, 1001.5)
-    sink.write(r)
-    sink.close()
-    assert r.elapsed is None
-    assert read_episodes(tmp_path / "monitor.csv")[0].elapsed == 1.5
+    assert read_episodes(tmp_path / name)[0].elapsed == 2.25
 
 
 def test_log_files_agree_whatever_the_sink_order(tmp_path):

@@ -27,16 +27,8 @@ __all__ = ["Run"]
 class Run(RunFolder):
     """A recorded run read back from its folder: records, videos and a summary.
 
-    Args:
-        path: the run folder, or one of its log files (``episodes.jsonl``,
-            ``monitor.csv``; videos are then looked for next to it).
-        name: a display name (default: the folder's name).
-
-    Raises:
-        ValueError: no episodes in the folder ("empty run folder").
-        FileNotFoundError: the path does not exist.
-
-    In a notebook, a ``Run`` displays its summary table and its videos inline.
+    Built like :class:`~agentreel.report.folder.RunFolder` (same arguments and
+    errors). In a notebook, a ``Run`` displays its summary table and its videos inline.
     """
 
     def report(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
