@@ -31,8 +31,8 @@ import numpy as np
 from agentreel.episode_tracker import EpisodeTracker
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
-from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
-from agentreel.records import EpisodeRecord
+from agentreel.recorder import ClipRecorder, final_info_value
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
 
 logger = logging.getLogger("agentreel")
@@ -70,7 +70,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         gc_trigger: ``f(episode_id) -> bool``: run ``gc.collect()`` after a video (default: never).
         format: ``"mp4"`` (H.264), ``"webm"`` or ``"gif"`` (keyword-only).
         quality: encoder quality, x264 CRF for mp4 (lower is better; default 23).
-        on_video_saved: called with a :class:`~agentreel.recorder.VideoSaved` per finished video
+        on_video_saved: called with a :class:`~agentreel.records.VideoSaved` per finished video
             (complete on disk, or with ``error`` set), on the thread that steps the env.
         sidecar: also write ``NAME.json`` next to each video with its ids, frames and episode stats.
         keep: a rule from :mod:`agentreel.keep` (``best(3)``, ``worst(3)``, ``failures()``,

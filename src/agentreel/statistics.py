@@ -13,7 +13,6 @@ Stable-Baselines3's — seconds from the log's start to the episode's end.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
@@ -21,7 +20,7 @@ import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
 from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
-from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
+from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
@@ -34,15 +33,6 @@ class StepBeforeResetError(gym.error.ResetNeeded, RuntimeError):
     ``OrderEnforcing`` raises for envs made with ``gym.make``), so code catching
     either keeps working.
     """
-
-
-def spec_env_id(env: Any) -> str | None:
-    """The registered id of ``env`` (``env.spec.id``), or ``None``."""
-    try:
-        spec = env.spec
-    except Exception:  # a broken spec property must not stop the wrapper
-        return None
-    return getattr(spec, "id", None)
 
 
 class RecordEpisodeStatistics(
@@ -108,23 +98,8 @@ class RecordEpisodeStatistics(
             info_keywords=info_keywords, log=log, env_id=env_id, on_episode_end=on_episode_end,
         )
         gym.Wrapper.__init__(self, env)
-        if isinstance(info_keywords, str):
-            raise TypeError("info_keywords must be a sequence of keys, not one string")
-
-        self._stats_key = stats_key
-        self._info_keywords: tuple[str, ...] = tuple(info_keywords)
-
-        self.episode_count = 0
-        self.time_queue: deque[float] = deque(maxlen=buffer_length)
-        self.return_queue: deque[float] = deque(maxlen=buffer_length)
-        self.length_queue: deque[int] = deque(maxlen=buffer_length)
-
         self._tracker = EpisodeTracker()
-        self._emitter = EpisodeEmitter(
-            log, on_episode_end,
-            env_id=env_id if env_id is not None else spec_env_id(env),
-            extra_keys=self._info_keywords,
-        )
+        self._start_log(env, buffer_length, stats_key, info_keywords, log, env_id, on_episode_end)
 
     # Gymnasium's attribute names, read from the tracker.
     @property

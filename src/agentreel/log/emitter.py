@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -158,10 +159,46 @@ def leaves(sink: object) -> list[Sink]:
     return [sink]  # type: ignore[list-item]
 
 
+def spec_env_id(env: Any) -> str | None:
+    """The registered id of ``env`` (``env.spec.id``), or ``None``."""
+    try:
+        spec = env.spec
+    except Exception:  # a broken spec property must not stop the wrapper
+        return None
+    return getattr(spec, "id", None)
+
+
 class EmitsEpisodes:
-    """``add_sink`` and ``last_record`` for a wrapper that owns an ``_emitter``."""
+    """The episode log of a statistics wrapper: queues, count, ``add_sink``, ``last_record``.
+
+    Attributes (Gymnasium's): ``episode_count`` and the ``return_queue``,
+    ``length_queue`` and ``time_queue`` of the last ``buffer_length`` episodes.
+    """
 
     _emitter: EpisodeEmitter
+    _stats_key: str
+    _info_keywords: tuple[str, ...]
+    episode_count: int
+    return_queue: deque[Any]
+    length_queue: deque[Any]
+    time_queue: deque[Any]
+
+    def _start_log(self, env: Any, buffer_length: int, stats_key: str,
+                   info_keywords: Sequence[str], log: LogTarget, env_id: str | None,
+                   on_episode_end: EpisodeCallback | None) -> None:
+        """Check and keep the log arguments both statistics wrappers take."""
+        if isinstance(info_keywords, str):
+            raise TypeError("info_keywords must be a sequence of keys, not one string")
+        self._stats_key = stats_key
+        self._info_keywords = tuple(info_keywords)
+        self.episode_count = 0
+        self.time_queue = deque(maxlen=buffer_length)
+        self.return_queue = deque(maxlen=buffer_length)
+        self.length_queue = deque(maxlen=buffer_length)
+        self._emitter = EpisodeEmitter(
+            log, on_episode_end, env_id=env_id if env_id is not None else spec_env_id(env),
+            extra_keys=self._info_keywords,
+        )
 
     def add_sink(self, sink: Sink, *, owned: bool = False) -> None:
         """Also write every finished episode to ``sink`` (e.g. a tracker) from now on.

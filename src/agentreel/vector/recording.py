@@ -34,8 +34,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from agentreel.episode_tracker import VectorEpisodeTracker, read_reset_mask
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
-from agentreel.records import EpisodeRecord
+from agentreel.recorder import ClipRecorder, final_info_value
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.tiling import grid_shape, tile_frames
 from agentreel.video import normalize_frame
 from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording

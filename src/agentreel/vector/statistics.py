@@ -15,7 +15,6 @@ and a record's ``elapsed`` are Stable-Baselines3's (seconds since the log began)
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 from warnings import warn
@@ -27,9 +26,9 @@ from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from agentreel.episode_tracker import VectorEpisodeTracker, VectorStep, read_reset_mask
-from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
+from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
-from agentreel.statistics import StepBeforeResetError, spec_env_id
+from agentreel.statistics import StepBeforeResetError
 
 __all__ = ["RecordEpisodeStatistics"]
 
@@ -90,11 +89,6 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
             info_keywords=info_keywords, log=log, env_id=env_id, on_episode_end=on_episode_end,
         )
         VectorWrapper.__init__(self, env)
-        if isinstance(info_keywords, str):
-            raise TypeError("info_keywords must be a sequence of keys, not one string")
-        self._stats_key = stats_key
-        self._info_keywords: tuple[str, ...] = tuple(info_keywords)
-
         mode = self.env.metadata.get("autoreset_mode")
         if mode is None:
             warn(
@@ -113,17 +107,8 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         self._autoreset_mode: AutoresetMode = mode
         self._same_step = mode == AutoresetMode.SAME_STEP
 
-        self.episode_count = 0
-        self.time_queue: deque[np.float64] = deque(maxlen=buffer_length)
-        self.return_queue: deque[np.float64] = deque(maxlen=buffer_length)
-        self.length_queue: deque[np.int64] = deque(maxlen=buffer_length)
-
         self._tracker = VectorEpisodeTracker(self.num_envs, mode)
-        self._emitter = EpisodeEmitter(
-            log, on_episode_end,
-            env_id=env_id if env_id is not None else spec_env_id(env),
-            extra_keys=self._info_keywords,
-        )
+        self._start_log(env, buffer_length, stats_key, info_keywords, log, env_id, on_episode_end)
 
     # Gymnasium's attribute names, read from the tracker.
     @property
