@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from agentreel.safe_files import open_exclusive
 from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
 from agentreel.video.sharedmem import (
     CALLER_WAITING,
@@ -300,9 +301,9 @@ def _write_sidecar(video_path: str, text: str) -> None:
     """Write ``NAME.json`` next to ``NAME.EXT`` atomically."""
     path = sidecar_path(video_path)
     tmp = path + PARTIAL_SUFFIX
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with open_exclusive(tmp) as fh:  # never through a link planted at NAME.json.partial
+        fh.write(text.encode("utf-8"))
+    os.replace(tmp, path)  # a link at NAME.json is replaced, not written through
 
 
 def main(argv: list[str] | None = None) -> int:
