@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 
 from agentreel.log._appendfile import AppendFile
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, is_encodable
 
 
 class JsonlSink:
@@ -39,6 +40,9 @@ class JsonlSink:
     A record whose ``elapsed`` is ``None`` gets ``elapsed = end_time - t_start``
     (Stable-Baselines3's meaning of ``t``, rounded to 6 places) before it is
     written; ``duration`` is Gymnasium's ``t`` (seconds since the episode's reset).
+
+    An ``extras`` value JSON cannot encode (a ``set``, ``bytes``, an object) is written
+    as its ``repr()`` string, with one ``RuntimeWarning`` per key: the row is never lost.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False,
@@ -46,11 +50,19 @@ class JsonlSink:
         self.t_start = time.time() if t_start is None else float(t_start)
         self._file = AppendFile(path, fsync=fsync)
         self.path = self._file.path
+        self._warned_keys: set[str] = set()
 
     def write(self, record: EpisodeRecord) -> None:
         """Append ``record`` as one line."""
         if record.elapsed is None:
             record.elapsed = round(record.end_time - self.t_start, 6)
+        for key, value in record.extras.items():
+            if str(key) not in self._warned_keys and not is_encodable(value):
+                self._warned_keys.add(str(key))
+                warnings.warn(
+                    f"agentreel: info[{key!r}] is a {type(value).__name__}, which JSON cannot "
+                    f"encode; {self.path.name} stores its repr() string instead (once per key)",
+                    RuntimeWarning, stacklevel=4)
         line = json.dumps(record.to_dict(), separators=(",", ":")) + "\n"
         self._file.append(line)
 
