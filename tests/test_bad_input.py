@@ -422,7 +422,7 @@ def test_rewards_gymnasium_accepts_behave_exactly_as_in_gymnasium(tmp_path, rewa
     if their_error is None:
         ours_r, theirs_r = our_steps[2][4]["episode"]["r"], their_steps[2][4]["episode"]["r"]
         assert type(ours_r) is type(theirs_r) and np.array_equal(ours_r, theirs_r)
-        assert all(np.array_equal(a, b) for a, b in zip(ours.return_queue, theirs.return_queue))
+        assert all(np.array_equal(a, b) for a, b in zip(ours.return_queue, theirs.return_queue, strict=True))
         assert list(ours.length_queue) == list(theirs.length_queue) == [3, 3]
     ours.close()
     # RecordVideo: Gymnasium's passes any reward through untouched.
@@ -434,7 +434,7 @@ def test_rewards_gymnasium_accepts_behave_exactly_as_in_gymnasium(tmp_path, rewa
     our_video.close()
     their_video.close()
     assert our_error is None and their_error is None
-    assert all(a[1] is b[1] or np.array_equal(a[1], b[1]) for a, b in zip(our_steps, their_steps))
+    assert all(a[1] is b[1] or np.array_equal(a[1], b[1]) for a, b in zip(our_steps, their_steps, strict=True))
     assert sorted(p.name for p in (tmp_path / "ours").glob("*.mp4")) == sorted(
         p.name for p in (tmp_path / "theirs").glob("*.mp4"))
     assert decode(tmp_path / "ours" / "rl-video-episode-1.mp4").count == 4

@@ -62,6 +62,7 @@ __all__ = [
     "sidecar_path",
 ]
 
+from agentreel.safe_files import open_exclusive
 from agentreel.video.spec import (
     AUTO_LADDER,
     DEFAULT_PRESET,
@@ -72,7 +73,6 @@ from agentreel.video.spec import (
     quality_range,
     sidecar_path,
 )
-from agentreel.safe_files import open_exclusive
 
 #: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
 #: than averaging them ("bilinear", swscale's default): the RGB→yuv420p
