@@ -395,12 +395,14 @@ class RewardEnv(PatternEnv):
 
 
 def _play(env, steps):
-    """Reset and step; what each step returns, or the exception raised."""
+    """Reset, step, reset after each episode; what each step returns, or the exception."""
     out = []
     try:
         env.reset(seed=0)
         for _ in range(steps):
             out.append(env.step(0))
+            if out[-1][2] or out[-1][3]:
+                env.reset()
     except Exception as exc:  # compared with Gymnasium's
         return out, exc
     return out, None

@@ -36,7 +36,7 @@ from typing import Any
 from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, float_return
 from agentreel.triggers import Trigger, fires
 from agentreel.video import (
     SavedVideo,
@@ -457,8 +457,8 @@ class ClipRecorder:
         ``in_episode=False`` for a vector env's autoreset step, which belongs to no episode.
         """
         self.step_id += 1
-        if in_episode:
-            self._episode_return += float(reward)
+        if in_episode:  # any reward Gymnasium accepts (None, arrays): see float_return
+            self._episode_return += float_return(reward)
             self._episode_length += 1
         if fires("step_trigger", self.step_trigger, self.step_id):
             self.start(f"{self.name_prefix}-step-{self.step_id}", whole_episode=False)

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass
 class EpisodeRecord:
@@ -123,6 +125,25 @@ class EpisodeRecord:
     def replace(self, **changes: Any) -> EpisodeRecord:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+def float_return(value: Any) -> float:
+    """An episode return (or one reward) as the single float a log or a video tag holds.
+
+    Scalars and one-element arrays give their value. Gymnasium's wrappers accept any
+    reward that supports ``+`` (a vector reward of a multi-objective env); such a
+    return has no single value: ``nan`` (the statistics wrapper keeps the whole vector
+    in the record's ``extras["vector_return"]``). ``None`` gives ``nan`` too.
+
+    >>> import numpy as np
+    >>> float_return(np.array([1.5])), float_return(2), float_return(np.array([1.0, 2.0]))
+    (1.5, 2.0, nan)
+    """
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return float("nan")
+    return float(array.reshape(-1)[0]) if array.size == 1 else float("nan")
 
 
 #: Largest episode return a log may hold: beyond it sums and squares overflow.

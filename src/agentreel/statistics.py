@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.core import ActType, ObsType
 
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
+from agentreel.records import float_return
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
 
@@ -168,7 +170,10 @@ class RecordEpisodeStatistics(
                 f"exists in info: {list(info)}. Pass a different stats_key."
             )
         episode_time = round(time.perf_counter() - self.episode_start_time, 6)
-        episode_return = float(self.episode_returns)
+        # Scalars as Python floats; an array return (Gymnasium accepts np.array([0.5]) and
+        # vector rewards) exactly as Gymnasium gives it: the accumulated array itself.
+        episode_return = (self.episode_returns if np.ndim(self.episode_returns)
+                          else float(self.episode_returns))
         length = int(self.episode_lengths)
         info[key] = {"r": episode_return, "l": length, "t": episode_time}
 
@@ -180,11 +185,13 @@ class RecordEpisodeStatistics(
         index, self.episode_count = self.episode_count, self.episode_count + 1
         self.episode_start_time = time.perf_counter()
         self._after_episode_end = True
+        extras = {k: info[k] for k in self._info_keywords if k in info}
+        if np.size(episode_return) > 1:
+            extras["vector_return"] = np.asarray(episode_return).tolist()
         self._emitter.emit_fields(
-            index=index, episode_return=episode_return, length=length,
+            index=index, episode_return=float_return(episode_return), length=length,
             duration=episode_time, terminated=terminated, truncated=truncated,
-            seed=seed, end_time=time.time(),
-            extras={k: info[k] for k in self._info_keywords if k in info},
+            seed=seed, end_time=time.time(), extras=extras,
         )
 
     def reset(
