@@ -39,6 +39,7 @@ from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.records import EpisodeRecord, float_return
 from agentreel.triggers import Trigger, fires
 from agentreel.video import (
+    FrameError,
     SavedVideo,
     VideoEngine,
     VideoStream,
@@ -66,9 +67,12 @@ class VideoSaved:
         width, height: its size in pixels (even).
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
         episode_return, episode_length: of the recorded episode, when the clip is
-            one whole episode.
+            one whole, complete episode (``None`` for a clip cut short by ``reset()``,
+            ``close()`` or a bad frame: its tags say ``"incomplete": True``).
         env_index: the sub-environment for per-env vector recordings.
-        error: why writing failed (then ``path`` does not exist).
+        error: why writing failed (then ``path`` does not exist), or why the clip was
+            ended early by a frame that could not be recorded (then ``path`` holds the
+            ``frames`` accepted before it, and ``tags["frame_error"]`` says the same).
         tags: everything the recorder attached (ids, ``terminated``/``truncated``, ``kept``).
         kept: why a keep rule kept this video (e.g. ``"best(3): return 57 ranks 2"``),
             ``None`` when no rule was asked.
@@ -94,6 +98,7 @@ class VideoSaved:
     def from_saved(cls, saved: SavedVideo) -> VideoSaved:
         """Build the public event from the engine's report."""
         tags = dict(saved.tags)
+        error = saved.error if saved.error is not None else tags.get("frame_error")
         return cls(
             path=saved.path,
             name=str(tags.get("name", os.path.splitext(os.path.basename(saved.path))[0])),
@@ -107,17 +112,24 @@ class VideoSaved:
             episode_return=tags.get("episode_return"),
             episode_length=tags.get("episode_length"),
             env_index=tags.get("env_index"),
-            error=saved.error,
+            error=error,
             tags=tags,
             kept=tags.get("kept"),
         )
 
 
+#: The frame rates every format stores correctly (an MP4 at 5,000 fps decodes to nothing;
+#: 1e-6 or 1e12 failed every video at save time).
+MIN_FPS, MAX_FPS = 0.1, 1000.0
+
+
 def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float = 30.0) -> float:
     """The frame rate to record at: ``fps``, else ``metadata["render_fps"]``, else 30.
 
-    ``render_fps: None`` (or 0, negative, non-numeric) in the metadata falls back to
-    30 with one warning instead of crashing at save time (Gymnasium/moviepy did).
+    ``render_fps: None`` (or 0, negative, non-numeric, outside :data:`MIN_FPS` ..
+    :data:`MAX_FPS`) in the metadata falls back to 30 with one warning instead of
+    crashing at save time (Gymnasium/moviepy did); an explicit ``fps`` outside that
+    range is a ``ValueError`` naming it.
 
     >>> resolve_fps(None, {"render_fps": 50})
     50.0
@@ -127,6 +139,9 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
     if fps is not None:
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
             raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+        if not MIN_FPS <= fps <= MAX_FPS:
+            raise ValueError(f"fps must be between {MIN_FPS:g} and {MAX_FPS:g} frames per second "
+                             f"(what the video formats can store), got {fps!r}")
         return float(fps)
     meta_fps = metadata.get("render_fps") if metadata else None
     if meta_fps is None:
@@ -136,7 +151,8 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
                 "Pass fps= to RecordVideo to choose.", fallback,
             )
         return float(fallback)
-    if isinstance(meta_fps, bool) or not isinstance(meta_fps, (int, float)) or not math.isfinite(meta_fps) or meta_fps <= 0:
+    if (isinstance(meta_fps, bool) or not isinstance(meta_fps, (int, float))
+            or not math.isfinite(meta_fps) or not MIN_FPS <= meta_fps <= MAX_FPS):
         logger.warning(
             "The environment's metadata has an unusable render_fps=%r; recording at %s fps. "
             "Pass fps= to RecordVideo to choose.", meta_fps, fallback,
@@ -337,6 +353,7 @@ class ClipRecorder:
         on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` for
             every finished episode (``video`` set when its video is kept).
         overlay: ``overlay(frame, state) -> frame`` applied to recorded frames.
+        max_saved: how many :class:`VideoSaved` events :attr:`saved` keeps (``None``: all).
     """
 
     def __init__(
@@ -359,6 +376,7 @@ class ClipRecorder:
         keeper: VideoKeeper | None = None,
         on_episode_end: EpisodeHook | None = None,
         overlay: OverlayFn | None = None,
+        max_saved: int | None = 1000,
     ) -> None:
         self.video_folder = prepare_folder(video_folder)
         self.name_prefix = name_prefix
@@ -381,7 +399,7 @@ class ClipRecorder:
         self.episode_id = -1
         self.step_id = -1
         self.video_name: str | None = None
-        self.saved: deque[VideoSaved] = deque(maxlen=1000)  # the newest saved videos
+        self.saved: deque[VideoSaved] = deque(maxlen=max_saved)  # the newest saved videos
         self._stream: VideoStream | None = None
         self._pending: list[VideoStream] = []
         self._clip_is_episode = False
@@ -479,6 +497,26 @@ class ClipRecorder:
         if self._stream.frames > self.video_length:
             self.stop()
 
+    def capture_or_end(self, frame: Any) -> None:
+        """:meth:`capture`, except that a frame that cannot be recorded ends the clip.
+
+        What the wrappers call from ``step()``/``reset()``: raising there would cost the
+        caller the step's results (and an outer statistics wrapper the episode's end).
+        Instead the failure is reported loudly (``logging`` error + ``RuntimeWarning``),
+        the clip is finished with the frames accepted so far, marked incomplete, and its
+        :class:`VideoSaved` carries the reason in ``error`` (``tags["frame_error"]``).
+        """
+        try:
+            self.capture(frame)
+        except FrameError as exc:
+            name, frames = self.video_name, self.clip_frames
+            message = (f"agentreel: frame {frames + 1} of {name} could not be recorded: {exc}; "
+                       f"the clip ends here with its {frames} frame(s) so far and the agent's "
+                       "loop goes on")
+            logger.error(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            self.stop(frame_error=message)
+
     def end_episode(self, terminated: bool = False, truncated: bool = False,
                     success: Any = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
@@ -547,12 +585,16 @@ class ClipRecorder:
         self.video_name = name
 
     def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
-             episode: EpisodeRecord | None = None) -> str | None:
+             episode: EpisodeRecord | None = None, frame_error: str | None = None) -> str | None:
         """Finish the open clip; the file is completed in the background.
 
         Returns the path the video will have, or ``None`` when it is discarded: under a
         keep rule, a whole-episode clip is judged here (``episode`` is the finished
         episode); one stopped before its episode ended is discarded.
+
+        A whole-episode clip stopped before its episode ended (``terminated`` is
+        ``None``: a ``reset()``, ``close()``, a bad frame) is tagged
+        ``"incomplete": True`` and carries no ``episode_return``/``episode_length``.
         """
         stream, self._stream = self._stream, None
         self.video_name = None
@@ -560,10 +602,14 @@ class ClipRecorder:
             return None
         speculative, self._speculative = self._speculative, False
         tags: dict[str, Any] = {}
+        if frame_error is not None:
+            tags["frame_error"] = frame_error
         if self._clip_is_episode:
-            tags["episode_return"] = self._episode_return
-            tags["episode_length"] = self._episode_length
-            if terminated is not None:
+            if terminated is None or frame_error is not None:
+                tags["incomplete"] = True  # cut short: not the episode's return or length
+            else:
+                tags["episode_return"] = self._episode_return
+                tags["episode_length"] = self._episode_length
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
         kept: str | None = None

@@ -87,6 +87,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         overlay: ``True`` burns ``STEP n R x`` (steps and running return) into the recorded
             frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
             What ``render()`` returns to you is not changed.
+        max_saved_videos: how many :class:`~agentreel.recorder.VideoSaved` events
+            :attr:`saved_videos` keeps (the newest; default 1000, so a long run's memory
+            stays bounded); ``None`` keeps every one.
 
     Several writers, one folder: each file name is claimed first (:mod:`agentreel.claims`);
     if another live process or wrapper holds ``NAME``, this clip is written as
@@ -116,6 +119,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
+        max_saved_videos: int | None = 1000,
     ) -> None:
         # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
@@ -136,6 +140,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             keep=keep,
             on_episode_end=on_episode_end,
             overlay=overlay,
+            max_saved_videos=max_saved_videos,
         )
         gym.Wrapper.__init__(self, env)
         setup = prepare_recording(
@@ -143,7 +148,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             video_length=video_length, name_prefix=name_prefix, fps=fps,
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
-            on_episode_end=on_episode_end, overlay=overlay,
+            on_episode_end=on_episode_end, overlay=overlay, max_saved_videos=max_saved_videos,
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
@@ -225,4 +230,4 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 "create the env with render_mode='rgb_array'.", type(frame).__name__,
             )
             return
-        self._recorder.capture(frame)
+        self._recorder.capture_or_end(frame)
