@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from agentreel import RecordVideo, capped_cubic_video_schedule
-from agentreel.video import FrameError
 from videotools import PatternEnv, decode, mp4s, psnr
 
 
