@@ -2,7 +2,7 @@
 problem and the fix -- and the next episode records normally.
 
 Cases already covered elsewhere (not repeated here): size change mid-clip
-(test_record_video.test_size_change_raises_at_capture_and_the_wrapper_keeps_working),
+(test_record_video.test_a_size_change_ends_the_clip_loudly_and_the_wrapper_keeps_working),
 render modes None/human/ansi (test_render_modes_without_images_are_refused),
 render_fps None, bad fps/video_length/trigger/format arguments and a folder that is a
 file (test_bad_arguments_are_refused_early), single bad frames

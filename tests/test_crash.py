@@ -417,6 +417,16 @@ def test_planted_symlinks_are_never_written_through(tmp_path):
         else:
             raise AssertionError(f"a symlink at {name} was accepted")
         assert targets[key].read_text() == f"precious {key}\n"
+    # A FIFO planted at monitor.csv would block the open for ever: refused at once.
+    fifo_log = tmp_path / "log-fifo"
+    fifo_log.mkdir()
+    os.mkfifo(fifo_log / "monitor.csv")
+    try:
+        RecordEpisodeStatistics(PatternEnv(), log=str(fifo_log))
+    except OSError as exc:
+        assert "FIFO" in str(exc), exc
+    else:
+        raise AssertionError("a FIFO at monitor.csv was accepted")
 
 
 def _claims_child(folder: Path, kind: str) -> subprocess.CompletedProcess:
@@ -433,7 +443,7 @@ def test_junk_in_the_claims_folder_never_blocks_or_fails_a_reset(tmp_path):
     1,000 forged claims made reset() raise FileExistsError. Each is planted for real;
     every video must still be recorded, and nothing outside the folder touched."""
     results = {}
-    for kind in ("fifo", "devzero", "directory", "forged"):
+    for kind in ("fifo", "devzero", "directory", "forged", "linkedfolder"):
         folder = tmp_path / kind
         proc = _claims_child(folder, kind)
         assert proc.returncode == 0 and "CLOSED" in proc.stdout, (kind, proc.stderr[-2000:])
@@ -443,4 +453,6 @@ def test_junk_in_the_claims_folder_never_blocks_or_fails_a_reset(tmp_path):
             assert decode(folder / name).count == 4
         results[kind] = [name for _, name, _ in saved]
     assert results["fifo"][1] == "rl-video-episode-1.mp4"
+    assert results["linkedfolder"] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
+    assert os.listdir(tmp_path / "outside") == []  # no claim was written through the link
     assert os.path.exists("/dev/zero") and Path("/dev/zero").is_char_device()

@@ -6,7 +6,8 @@ KIND is what an attacker plants in ``VIDEO_DIR/.agentreel-claims/`` before the
 recorder starts: ``fifo`` (a named pipe under the first video's claim name),
 ``devzero`` (a symlink to /dev/zero there), ``directory`` (a directory there) or
 ``forged`` (1,000 forged claims of a live process: every name the recorder would try
-for the first video). Prints ``SAVED <name> <frames>`` per video, then ``CLOSED``.
+for the first video) or ``linkedfolder`` (the claims folder itself is a symlink to a
+folder outside, ``VIDEO_DIR/../outside``). Prints ``SAVED <name> <frames>`` per video, then ``CLOSED``.
 Run with a timeout: on the code before issue 12 the fifo hangs ``reset()``.
 """
 
@@ -24,6 +25,12 @@ from videotools import PatternEnv  # noqa: E402
 
 
 def plant(claims: str, kind: str) -> None:
+    if kind == "linkedfolder":
+        outside = os.path.join(os.path.dirname(os.path.abspath(claims)), "..", "outside")
+        os.makedirs(outside, exist_ok=True)
+        os.makedirs(os.path.dirname(claims), exist_ok=True)
+        os.symlink(outside, claims)
+        return
     os.makedirs(claims, exist_ok=True)
     first = os.path.join(claims, "rl-video-episode-0.mp4")
     if kind == "fifo":
