@@ -417,6 +417,22 @@ def test_planted_symlinks_are_never_written_through(tmp_path):
         else:
             raise AssertionError(f"a symlink at {name} was accepted")
         assert targets[key].read_text() == f"precious {key}\n"
+    # A keep rule's hidden folder planted as a link to a folder outside: replaced.
+    from agentreel.keep import best
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    os.symlink(elsewhere, kept / ".agentreel-pending")
+    env = RecordVideo(PatternEnv(length=3), str(kept), keep=best(1))
+    for _ in range(2):
+        env.reset()
+        done = False
+        while not done:
+            done = any(env.step(0)[2:4])
+    env.close()
+    assert os.listdir(elsewhere) == [] and len(list(kept.glob("*.mp4"))) == 1
     # A FIFO planted at monitor.csv would block the open for ever: refused at once.
     fifo_log = tmp_path / "log-fifo"
     fifo_log.mkdir()

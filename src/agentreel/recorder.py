@@ -26,6 +26,7 @@ import gc
 import logging
 import math
 import os
+import stat
 import time
 import warnings
 from collections import deque
@@ -37,6 +38,7 @@ from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
 from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.records import EpisodeRecord, float_return
+from agentreel.safe_files import remove_entry
 from agentreel.triggers import Trigger, fires
 from agentreel.video import (
     FrameError,
@@ -273,7 +275,16 @@ class VideoKeeper:
         self.evicted: set[str] = set()  # final paths deleted after they were kept
 
     def pending_path(self, final_path: str) -> str:
-        """Where the speculative video of ``final_path`` is encoded."""
+        """Where the speculative video of ``final_path`` is encoded.
+
+        A link or file planted under the hidden folder's name is replaced by a real
+        folder first (videos are never encoded through a link to elsewhere).
+        """
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.lstat(self.pending_folder).st_mode):
+                logger.warning("agentreel: %s is not a folder (a link or a file); replacing it",
+                               self.pending_folder)
+                remove_entry(self.pending_folder)
         return os.path.join(self.pending_folder, os.path.basename(final_path))
 
     def judge(self, episode: EpisodeRecord, final_path: str) -> Verdict:
