@@ -62,7 +62,7 @@ import threading
 import time
 
 from agentreel.safe_files import FILE_MODE, NotARegularFileError, read_regular, remove_entry
-from agentreel.video import sidecar_path
+from agentreel.videofiles import sidecar_path
 
 __all__ = ["CLAIMS_FOLDER", "NameClaims", "pid_alive"]
 

@@ -51,8 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from agentreel.safe_files import open_exclusive
-from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
+from agentreel.video.encoder import VideoFileWriter
 from agentreel.video.sharedmem import (
     CALLER_WAITING,
     CONSUMED,
@@ -61,6 +60,7 @@ from agentreel.video.sharedmem import (
     attach_name,
     ring_views,
 )
+from agentreel.videofiles import write_sidecar
 
 __all__ = ["EncoderServer", "main"]
 
@@ -240,7 +240,7 @@ class EncoderServer:
             try:
                 frames = rec.writer.finish()
                 if sidecar is not None:
-                    _write_sidecar(rec.writer.path, sidecar)
+                    write_sidecar(rec.writer.path, sidecar)
             except Exception as exc:
                 error = _error_text(exc)
                 with contextlib.suppress(Exception):
@@ -295,15 +295,6 @@ class EncoderServer:
             with contextlib.suppress(Exception):
                 shm.close()
         self._mapped.clear()
-
-
-def _write_sidecar(video_path: str, text: str) -> None:
-    """Write ``NAME.json`` next to ``NAME.EXT`` atomically."""
-    path = sidecar_path(video_path)
-    tmp = path + PARTIAL_SUFFIX
-    with open_exclusive(tmp) as fh:  # never through a link planted at NAME.json.partial
-        fh.write(text.encode("utf-8"))
-    os.replace(tmp, path)  # a link at NAME.json is replaced, not written through
 
 
 def main(argv: list[str] | None = None) -> int:
