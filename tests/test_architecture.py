@@ -18,7 +18,8 @@ ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 #: it may import modules of its own layer or lower ones, never a higher one.
 LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["agentreel._version", "agentreel.extras", "agentreel.hooks", "agentreel.media_html",
-              "agentreel.text", "agentreel.tiling", "agentreel.triggers"]),
+              "agentreel.safe_files", "agentreel.text", "agentreel.tiling",
+              "agentreel.triggers"]),
     ("records", ["agentreel.records", "agentreel.videofiles"]),
     ("core", ["agentreel.analysis", "agentreel.claims", "agentreel.episode_tracker",
               "agentreel.keep", "agentreel.keeper", "agentreel.log", "agentreel.overlay",

@@ -2,7 +2,7 @@
 problem and the fix -- and the next episode records normally.
 
 Cases already covered elsewhere (not repeated here): size change mid-clip
-(test_record_video.test_size_change_raises_at_capture_and_the_wrapper_keeps_working),
+(test_record_video.test_a_size_change_ends_the_clip_loudly_and_the_wrapper_keeps_working),
 render modes None/human/ansi (test_render_modes_without_images_are_refused),
 render_fps None, bad fps/video_length/trigger/format arguments and a folder that is a
 file (test_bad_arguments_are_refused_early), single bad frames
@@ -303,3 +303,215 @@ def test_full_disk_under_the_log_is_reported_and_nothing_is_lost_or_torn(tmp_pat
         import json
 
         assert [json.loads(line)["index"] for line in jsonl] == list(range(252))
+
+
+# --------------------------------------------------------------------------- issue 12
+class FinalInfoEnv(PatternEnv):
+    """PatternEnv whose last step's info holds values JSON cannot encode."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        if terminated:
+            info = {"tags": {"b", "a"}, "raw": b"\x00\xff", "thing": object(), "ok": 3}
+        return obs, reward, terminated, truncated, info
+
+
+def test_an_info_value_json_cannot_encode_never_raises_and_both_logs_hold_the_row(tmp_path):
+    """Issue 12.1: a set, bytes or an object in the final info with info_keywords=:
+    step() raised TypeError and only monitor.csv got the row; now both logs hold it,
+    with repr() as the documented fallback and one warning per key."""
+    env = RecordEpisodeStatistics(FinalInfoEnv(length=2), log=str(tmp_path),
+                                  info_keywords=("tags", "raw", "thing", "ok"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_episodes(env, 3)
+    env.close()
+    assert env.episode_count == 3
+    fallback = [str(w.message) for w in caught if "repr" in str(w.message)]
+    assert len(fallback) == 3 and all(k in " ".join(fallback) for k in ("tags", "raw", "thing"))
+    from agentreel.log.reader import read_jsonl, read_monitor_csv
+
+    jsonl = read_jsonl(tmp_path / "episodes.jsonl")
+    csv_rows = read_monitor_csv(tmp_path / "monitor.csv")
+    assert len(jsonl) == len(csv_rows) == 3
+    assert jsonl[0].extras == {"tags": repr({"b", "a"}), "raw": repr(b"\x00\xff"),
+                               "thing": jsonl[0].extras["thing"], "ok": 3}
+    assert jsonl[0].extras["thing"].startswith("<object object at")
+    assert csv_rows[0].extras["raw"] == repr(b"\x00\xff") and csv_rows[0].extras["ok"] == 3
+    from agentreel.log import read_episodes
+
+    assert len(read_episodes(tmp_path)) == 3
+
+
+def test_a_reader_never_silently_prefers_an_emptier_log(tmp_path):
+    """Issue 12.1: an empty episodes.jsonl next to a full monitor.csv made the folder read
+    as 0 episodes. The fuller file wins, with a warning naming both."""
+    env = RecordEpisodeStatistics(PatternEnv(length=2), log=str(tmp_path))
+    run_episodes(env, 4)
+    env.close()
+    (tmp_path / "episodes.jsonl").write_text("")
+    from agentreel.log import read_episodes
+
+    with pytest.warns(UserWarning, match="monitor.csv"):
+        records = read_episodes(tmp_path)
+    assert [r.length for r in records] == [2, 2, 2, 2]
+
+
+class BadLastFrameEnv(PatternEnv):
+    """The frame of the last step of episode 0 has another size."""
+
+    def render(self):
+        if self.episode == 0 and self.t == self.length:
+            return np.zeros((self.height + 8, self.width, 3), np.uint8)
+        return super().render()
+
+
+def test_a_bad_frame_on_the_last_step_costs_no_step_and_no_statistics(tmp_path):
+    """Issue 12.2: RecordVideo raised after env.step() ran, so an outer
+    RecordEpisodeStatistics never saw the episode end. Now step() returns normally, the
+    clip ends with its frames so far, and the failure is reported loudly
+    (RuntimeWarning + VideoSaved.error)."""
+    events = []
+    video = RecordVideo(BadLastFrameEnv(length=4), str(tmp_path / "v"),
+                        episode_trigger=lambda i: True, on_video_saved=events.append)
+    stats = RecordEpisodeStatistics(video, log=str(tmp_path / "log"))
+    with pytest.warns(RuntimeWarning, match="could not be recorded"):
+        stats.reset()
+        results = [stats.step(0) for _ in range(4)]
+    assert results[-1][2] is True and results[-1][4]["episode"]["l"] == 4
+    run_episodes(stats, 1)
+    stats.close()
+    assert stats.episode_count == 2
+    assert len((tmp_path / "log" / "monitor.csv").read_text().splitlines()) == 2 + 2
+    first, second = events
+    assert first.error and "(56, 64, 3)" in first.error and first.frames == 4
+    assert decode(first.path).count == 4  # the frames before the bad one are kept
+    assert second.error is None and decode(second.path).count == 5
+
+
+class RewardEnv(PatternEnv):
+    def __init__(self, reward, **kwargs):
+        super().__init__(**kwargs)
+        self.reward = reward
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, self.reward, terminated, truncated, info
+
+
+def _play(env, steps):
+    """Reset, step, reset after each episode; what each step returns, or the exception."""
+    out = []
+    try:
+        env.reset(seed=0)
+        for _ in range(steps):
+            out.append(env.step(0))
+            if out[-1][2] or out[-1][3]:
+                env.reset()
+    except Exception as exc:  # compared with Gymnasium's
+        return out, exc
+    return out, None
+
+
+@pytest.mark.parametrize("reward", [np.array([0.5]), np.array([0.5, -1.0]), None],
+                         ids=["array1", "vector", "none"])
+def test_rewards_gymnasium_accepts_behave_exactly_as_in_gymnasium(tmp_path, reward):
+    """Issue 12.3: side by side with Gymnasium 1.4 on the same run: what info["episode"]
+    and the queues hold, and whether (and what) each wrapper raises."""
+    import gymnasium.wrappers as gw
+
+    ours = RecordEpisodeStatistics(RewardEnv(reward, length=3))
+    theirs = gw.RecordEpisodeStatistics(RewardEnv(reward, length=3))
+    (our_steps, our_error), (their_steps, their_error) = _play(ours, 6), _play(theirs, 6)
+    assert type(our_error) is type(their_error)
+    assert str(our_error) == str(their_error)
+    assert len(our_steps) == len(their_steps)
+    if their_error is None:
+        ours_r, theirs_r = our_steps[2][4]["episode"]["r"], their_steps[2][4]["episode"]["r"]
+        assert type(ours_r) is type(theirs_r) and np.array_equal(ours_r, theirs_r)
+        assert all(np.array_equal(a, b) for a, b in zip(ours.return_queue, theirs.return_queue, strict=True))
+        assert list(ours.length_queue) == list(theirs.length_queue) == [3, 3]
+    ours.close()
+    # RecordVideo: Gymnasium's passes any reward through untouched.
+    our_video = RecordVideo(RewardEnv(reward, length=3), str(tmp_path / "ours"),
+                            episode_trigger=lambda i: True)
+    their_video = gw.RecordVideo(RewardEnv(reward, length=3), str(tmp_path / "theirs"),
+                                 episode_trigger=lambda i: True)
+    (our_steps, our_error), (their_steps, their_error) = _play(our_video, 6), _play(their_video, 6)
+    our_video.close()
+    their_video.close()
+    assert our_error is None and their_error is None
+    assert all(a[1] is b[1] or np.array_equal(a[1], b[1]) for a, b in zip(our_steps, their_steps, strict=True))
+    assert sorted(p.name for p in (tmp_path / "ours").glob("*.mp4")) == sorted(
+        p.name for p in (tmp_path / "theirs").glob("*.mp4"))
+    assert decode(tmp_path / "ours" / "rl-video-episode-1.mp4").count == 4
+
+
+@pytest.mark.parametrize("fps", [1e-6, 0.01, 1e12, 10_000])
+def test_out_of_range_fps_is_refused_at_construction(tmp_path, fps):
+    """Issue 12.11: fps=1e-6 or 1e12 was accepted, then every video failed at save time."""
+    with pytest.raises(ValueError, match=r"fps.*between"):
+        RecordVideo(PatternEnv(), str(tmp_path), fps=fps)
+    import gymnasium as gym
+
+    from agentreel.vector import RecordVideo as VectorRecordVideo
+
+    envs = gym.vector.SyncVectorEnv([lambda: PatternEnv()] * 2)
+    with pytest.raises(ValueError, match=r"fps.*between"):
+        VectorRecordVideo(envs, str(tmp_path), fps=fps)
+    envs.close()
+
+
+def test_saved_videos_keeps_as_many_events_as_asked(tmp_path):
+    """Issue 12.12: saved_videos silently kept only the newest 1,000 events; the bound is
+    now the max_saved_videos parameter (None: keep all)."""
+    env = RecordVideo(PatternEnv(length=1), str(tmp_path), episode_trigger=lambda i: True,
+                      max_saved_videos=3)
+    run_episodes(env, 5)
+    env.close()
+    assert [v.episode_id for v in env.saved_videos] == [2, 3, 4]
+    env = RecordVideo(PatternEnv(length=1), str(tmp_path / "all"), episode_trigger=lambda i: True,
+                      max_saved_videos=None)
+    run_episodes(env, 5)
+    env.close()
+    assert len(env.saved_videos) == 5
+    with pytest.raises(ValueError, match="max_saved_videos"):
+        RecordVideo(PatternEnv(), str(tmp_path), max_saved_videos=0)
+
+
+CORRUPT_LINES = {
+    "a list": "[1, 2]",
+    "a number": "7",
+    "env_index a list": '{"index": 1, "return": 1.0, "length": 2, "env_index": [0]}',
+    "env_index a dict": '{"index": 1, "return": 1.0, "length": 2, "env_index": {"a": 1}}',
+    "env_index a string": '{"index": 1, "return": 1.0, "length": 2, "env_index": "zero"}',
+    "terminated a string": '{"index": 1, "return": 1.0, "length": 2, "terminated": "false"}',
+    "a huge return": '{"index": 1, "return": 1e308, "length": 2}',
+}
+
+
+@pytest.mark.parametrize("command", ["summary", "report", "plot"])
+@pytest.mark.parametrize("case", sorted(CORRUPT_LINES))
+def test_a_corrupt_run_folder_gives_one_line_naming_file_and_line_and_exit_2(
+        tmp_path, capsys, command, case):
+    """Issue 12.10: a JSONL line that is a list or a number, env_index of the wrong type,
+    "terminated": "false" (counted as True), a return of 1e308 ("arange: cannot compute
+    length"): one line on stderr naming the file and the line, exit status 2."""
+    from agentreel.cli import main
+
+    run = tmp_path / "run"
+    env = RecordEpisodeStatistics(PatternEnv(length=2), log=str(run))
+    run_episodes(env, 3)
+    env.close()
+    lines = (run / "episodes.jsonl").read_text().splitlines()
+    lines[1] = CORRUPT_LINES[case]
+    (run / "episodes.jsonl").write_text("\n".join(lines) + "\n")
+    extra = {"report": ["-o", str(tmp_path / "r.html")], "plot": ["-o", str(tmp_path / "p.png")],
+             "summary": []}[command]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status = main([command, str(run), *extra])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2, err
+    assert len(err) == 1 and err[0].startswith("agentreel: error:"), err
+    assert "episodes.jsonl:2" in err[0], err

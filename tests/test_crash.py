@@ -326,3 +326,150 @@ def test_a_dead_writers_claim_is_stale_even_when_its_pid_was_reused(tmp_path):
     assert got["reused"] == "reused.mp4"  # the stale claim was taken over
     assert got["live"] == f"live-{os.getpid()}.mp4"  # a live writer's name is not taken
     assert got["old-format"] == f"old-format-{os.getpid()}.mp4"
+
+
+# --------------------------------------------------------------------------- issue 12
+def test_a_clip_cut_short_by_reset_or_close_is_marked_incomplete(tmp_path):
+    """Issue 12.5: a whole-episode clip cut short by reset()/close() kept
+    episode_return/episode_length in its sidecar, as if the episode were complete."""
+    from agentreel import RecordVideo
+    from videotools import PatternEnv
+
+    events = []
+    env = RecordVideo(PatternEnv(length=5), str(tmp_path), episode_trigger=lambda i: True,
+                      sidecar=True, on_video_saved=events.append)
+    env.reset()
+    env.step(0)
+    env.step(0)
+    env.reset()  # episode 0 cut short after 2 of 5 steps
+    for _ in range(5):
+        env.step(0)  # episode 1 complete
+    env.reset()
+    env.step(0)
+    env.close()  # episode 2 cut short by close()
+    tags = {k: json.loads((tmp_path / f"rl-video-episode-{k}.json").read_text())["tags"]
+            for k in range(3)}
+    for k in (0, 2):
+        assert tags[k]["incomplete"] is True
+        assert "episode_return" not in tags[k] and "episode_length" not in tags[k]
+    assert tags[1]["episode_length"] == 5 and "incomplete" not in tags[1]
+    by_id = {e.episode_id: e for e in events}
+    assert by_id[0].episode_length is None and by_id[1].episode_length == 5
+
+
+def _outside(tmp_path: Path) -> dict[str, Path]:
+    """Files outside the video and log folders that planted links point at."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    targets = {}
+    for name in ("faststart", "sidecar_partial", "final_video", "final_sidecar", "monitor",
+                 "jsonl"):
+        targets[name] = outside / f"{name}.txt"
+        targets[name].write_text(f"precious {name}\n")
+    targets["dangling"] = outside / "created-by-agentreel"
+    return targets
+
+
+def test_planted_symlinks_are_never_written_through(tmp_path):
+    """Issue 12.6: symlinks planted at NAME.mp4.faststart.partial, NAME.json.partial, a
+    dangling NAME.mp4.partial, the final NAME.mp4/NAME.json, monitor.csv and
+    episodes.jsonl made agentreel overwrite, truncate or create files outside the folder."""
+    from agentreel import RecordEpisodeStatistics, RecordVideo
+    from videotools import PatternEnv
+
+    targets = _outside(tmp_path)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    # Episode 0: 31 frames at 25 fps, longer than one fragment, so it is remuxed through
+    # NAME.mp4.faststart.partial; episode 1: short, written from memory through the same name.
+    os.symlink(targets["faststart"], videos / "rl-video-episode-0.mp4.faststart.partial")
+    os.symlink(targets["sidecar_partial"], videos / "rl-video-episode-0.json.partial")
+    os.symlink(targets["dangling"], videos / "rl-video-episode-1.mp4.partial")
+    os.symlink(targets["final_video"], videos / "rl-video-episode-1.mp4")
+    os.symlink(targets["final_sidecar"], videos / "rl-video-episode-1.json")
+    env = RecordVideo(PatternEnv(length=30), str(videos), episode_trigger=lambda i: True,
+                      sidecar=True)
+    for _ in range(2):
+        env.reset()
+        done = False
+        while not done:
+            done = any(env.step(0)[2:4])
+    env.close()
+    for name, target in targets.items():
+        if name == "dangling":
+            assert not target.exists(), "a file was created through a dangling link"
+        else:
+            assert target.read_text() == f"precious {name}\n", f"{name} was written through"
+    for k in range(2):
+        video = videos / f"rl-video-episode-{k}.mp4"
+        assert not video.is_symlink() and decode(video).count == 31
+        sidecar = videos / f"rl-video-episode-{k}.json"
+        assert not sidecar.is_symlink() and json.loads(sidecar.read_text())["frames"] == 31
+
+    # Log files: a planted link is refused with a clear error, nothing is truncated.
+    for name, key in (("monitor.csv", "monitor"), ("episodes.jsonl", "jsonl")):
+        log = tmp_path / f"log-{key}"
+        log.mkdir()
+        os.symlink(targets[key], log / name)
+        try:
+            RecordEpisodeStatistics(PatternEnv(), log=str(log))
+        except OSError as exc:
+            assert "symbolic link" in str(exc) and name in str(exc), exc
+        else:
+            raise AssertionError(f"a symlink at {name} was accepted")
+        assert targets[key].read_text() == f"precious {key}\n"
+    # A keep rule's hidden folder planted as a link to a folder outside: replaced.
+    from agentreel.keep import best
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    os.symlink(elsewhere, kept / ".agentreel-pending")
+    env = RecordVideo(PatternEnv(length=3), str(kept), keep=best(1))
+    for _ in range(2):
+        env.reset()
+        done = False
+        while not done:
+            done = any(env.step(0)[2:4])
+    env.close()
+    assert os.listdir(elsewhere) == [] and len(list(kept.glob("*.mp4"))) == 1
+    # A FIFO planted at monitor.csv would block the open for ever: refused at once.
+    fifo_log = tmp_path / "log-fifo"
+    fifo_log.mkdir()
+    os.mkfifo(fifo_log / "monitor.csv")
+    try:
+        RecordEpisodeStatistics(PatternEnv(), log=str(fifo_log))
+    except OSError as exc:
+        assert "FIFO" in str(exc), exc
+    else:
+        raise AssertionError("a FIFO at monitor.csv was accepted")
+
+
+def _claims_child(folder: Path, kind: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([sys.executable, str(HELPERS / "claims_junk_child.py"),
+                               str(folder), kind], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"{kind} in the claims folder hung the recorder") from exc
+
+
+def test_junk_in_the_claims_folder_never_blocks_or_fails_a_reset(tmp_path):
+    """Issue 12.7: a FIFO in .agentreel-claims hung reset() forever, a symlink to
+    /dev/zero was read until MemoryError, a directory raised IsADirectoryError and
+    1,000 forged claims made reset() raise FileExistsError. Each is planted for real;
+    every video must still be recorded, and nothing outside the folder touched."""
+    results = {}
+    for kind in ("fifo", "devzero", "directory", "forged", "linkedfolder"):
+        folder = tmp_path / kind
+        proc = _claims_child(folder, kind)
+        assert proc.returncode == 0 and "CLOSED" in proc.stdout, (kind, proc.stderr[-2000:])
+        saved = [line.split() for line in proc.stdout.splitlines() if line.startswith("SAVED")]
+        assert len(saved) == 2 and all(int(frames) == 4 for _, _, frames in saved), saved
+        for _, name, _ in saved:
+            assert decode(folder / name).count == 4
+        results[kind] = [name for _, name, _ in saved]
+    assert results["fifo"][1] == "rl-video-episode-1.mp4"
+    assert results["linkedfolder"] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
+    assert os.listdir(tmp_path / "outside") == []  # no claim was written through the link
+    assert os.path.exists("/dev/zero") and Path("/dev/zero").is_char_device()

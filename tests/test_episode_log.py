@@ -377,3 +377,99 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- issue 12
+def _run(log, episodes: int, length: int = 2) -> None:
+    env = RecordEpisodeStatistics(FixedLengthEnv(length=length), log=str(log))
+    for _ in range(episodes):
+        env.reset()
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(0)
+            done = terminated or truncated
+    env.close()
+
+
+def test_rerunning_into_a_log_folder_keeps_the_earlier_run_and_both_files_agree(tmp_path):
+    """Issue 12.4: a rerun appended episodes.jsonl (indexes 0,1,2,0,1,2) but truncated
+    monitor.csv, so agentreel and SB3's load_results disagreed silently. Policy: a rerun
+    is a new run; the earlier run's files move, with a warning, to earlier-run-N/."""
+    from stable_baselines3.common.monitor import load_results
+
+    _run(tmp_path, 3, length=2)
+    with pytest.warns(UserWarning, match="earlier-run-1"):
+        _run(tmp_path, 2, length=5)
+    with pytest.warns(UserWarning, match="earlier-run-2"):
+        _run(tmp_path, 4, length=7)
+    for folder, lengths in ((tmp_path, [7] * 4), (tmp_path / "earlier-run-2", [5] * 2),
+                            (tmp_path / "earlier-run-1", [2] * 3)):
+        ours = read_episodes(folder)
+        assert [r.length for r in ours] == lengths
+        assert [r.index for r in ours] == list(range(len(lengths)))
+        assert list(load_results(str(folder))["l"]) == lengths
+
+
+_FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-2+3", "@SUM(A1:A9)",
+             "\t=1+2", "\r=1+2", "'already quoted", "plain text", "-1.5", -1.5, 7]
+
+
+def test_formula_like_strings_are_neutralised_in_monitor_csv(tmp_path):
+    """Issue 12.8: string extras starting with = + - @ (or tab/CR) were written verbatim
+    into monitor.csv, which spreadsheets evaluate. They are written with a leading quote;
+    read_episodes gives the original back, and numbers stay numbers for load_results."""
+    from stable_baselines3.common.monitor import load_results
+
+    keys = [f"k{i}" for i in range(len(_FORMULAS))]
+    sink = MonitorCsvSink(tmp_path / "monitor.csv", extra_keys=keys)
+    sink.write(rec(0, time.time(), extras=dict(zip(keys, _FORMULAS, strict=True))))
+    sink.close()
+    import csv as csv_module
+
+    with open(tmp_path / "monitor.csv", newline="") as fh:
+        cells = list(csv_module.reader(fh))[2][3:]
+    for cell in cells:
+        assert not cell or cell[0] not in "=+-@\t\r" or cell == "-1.5", cells
+    assert cells[:6] == ["'" + v for v in _FORMULAS[:6]]
+    (back,) = read_episodes(tmp_path / "monitor.csv")
+    assert [back.extras[k] for k in keys] == [*_FORMULAS[:8], -1.5, -1.5, 7]
+    frame = load_results(str(tmp_path))
+    assert frame["k9"][0] == -1.5 and frame["k10"][0] == 7 and frame["k7"][0] == "plain text"
+
+
+UMASK_SCRIPT = r"""
+import os, sys
+os.umask(0o002)
+sys.path.insert(0, sys.argv[2])
+from agentreel import RecordEpisodeStatistics, RecordVideo
+from agentreel.plots import plot_learning_curve
+from agentreel.report import Run, write_report
+from videotools import PatternEnv
+folder = sys.argv[1]
+env = RecordVideo(RecordEpisodeStatistics(PatternEnv(length=3), log=folder), folder,
+                  episode_trigger=lambda i: True, sidecar=True)
+for _ in range(2):
+    env.reset()
+    done = False
+    while not done:
+        done = any(env.step(0)[2:4])
+env.close()
+run = Run(folder)
+write_report([run], os.path.join(folder, "report.html"))
+plot_learning_curve(run.records, path=os.path.join(folder, "curve.png"))
+print("OK")
+"""
+
+
+def test_every_file_agentreel_writes_respects_the_umask(tmp_path):
+    """Issue 12.9: reports and plots were written 0600 (mkstemp) and logs always 0644,
+    whatever the umask. Under umask 002 every file must be 0664."""
+    tests = Path(__file__).parent
+    proc = subprocess.run([sys.executable, "-c", UMASK_SCRIPT, str(tmp_path), str(tests)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-3000:]
+    modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777)
+             for p in tmp_path.rglob("*") if p.is_file()}
+    assert {"report.html", "curve.png", "monitor.csv", "episodes.jsonl",
+            "rl-video-episode-0.mp4", "rl-video-episode-0.json"} <= set(modes)
+    assert set(modes.values()) == {"0o664"}, modes

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from agentreel import RecordVideo, capped_cubic_video_schedule
-from agentreel.video import FrameError
 from videotools import PatternEnv, decode, mp4s, psnr
 
 
@@ -258,19 +257,28 @@ class ShapeShiftingEnv(PatternEnv):
         return frame
 
 
-def test_size_change_raises_at_capture_and_the_wrapper_keeps_working(tmp_path):
-    env = RecordVideo(ShapeShiftingEnv(length=4), str(tmp_path), episode_trigger=lambda x: True)
+def test_a_size_change_ends_the_clip_loudly_and_the_wrapper_keeps_working(tmp_path):
+    """A frame of another size cannot go into the open clip. It used to raise FrameError
+    out of step() (after env.step ran: the caller lost the step); since issue 12 the clip
+    ends with its frames so far, a RuntimeWarning names both shapes, the VideoSaved
+    event carries the reason in ``error``, and the next episode records normally."""
+    events = []
+    env = RecordVideo(ShapeShiftingEnv(length=4), str(tmp_path), episode_trigger=lambda x: True,
+                      on_video_saved=events.append)
     env.reset()
     env.step(0)
-    with pytest.raises(ValueError) as excinfo:
-        env.step(0)
-    assert isinstance(excinfo.value, FrameError)
-    assert "(56, 64, 3)" in str(excinfo.value) and "(48, 64, 3)" in str(excinfo.value)
+    with pytest.warns(RuntimeWarning) as caught:
+        result = env.step(0)
+    message = str(caught[0].message)
+    assert "(56, 64, 3)" in message and "(48, 64, 3)" in message
+    assert result[1] == 1.0  # the step's results reach the caller
     env.step(0)
     env.step(0)
     run_episodes(env, 1)
     env.close()
-    assert decode(tmp_path / "rl-video-episode-0.mp4").count == 4  # the bad frame left out
+    assert decode(tmp_path / "rl-video-episode-0.mp4").count == 2  # frames before the bad one
+    assert events[0].error and "(56, 64, 3)" in events[0].error
+    assert events[0].tags["incomplete"] is True and events[0].episode_length is None
     assert decode(tmp_path / "rl-video-episode-1.mp4").count == 5
 
 

@@ -25,6 +25,14 @@ process's claims are stale and are taken over or swept by the next run.
 A claim from another machine sharing the folder (NFS) cannot be checked for
 liveness; the hostname is stored and such claims are treated as live.
 
+**Junk in the claims folder never blocks** (issue 12): claims are read without
+following links and without blocking (``O_NOFOLLOW | O_NONBLOCK``), at most
+:data:`CLAIM_SIZE_LIMIT` bytes; an entry that is not a regular file (a FIFO, a link,
+a directory, a device) is stale and is removed with a warning; a claims folder that is
+itself a link or a file is replaced by a real folder. After a few numbered variants of
+a name the recorder tries random, unguessable ones, so forged claims (of a live pid,
+or of another host) can change a file name but never make ``reset()`` fail.
+
 Example:
     >>> import tempfile, os
     >>> folder = tempfile.mkdtemp()
@@ -47,10 +55,13 @@ import errno
 import itertools
 import logging
 import os
+import secrets
 import socket
+import stat
 import threading
 import time
 
+from agentreel.safe_files import FILE_MODE, NotARegularFileError, read_regular, remove_entry
 from agentreel.videofiles import sidecar_path
 
 __all__ = ["CLAIMS_FOLDER", "NameClaims", "pid_alive"]
@@ -119,16 +130,25 @@ def _own_start() -> str:
     return _my_start[1]
 
 
+#: Bytes read from a claim file at most (a real claim is ~40 bytes).
+CLAIM_SIZE_LIMIT = 256
+
+#: What :func:`_read_claim` returns for an entry that is not a regular file.
+_JUNK = (-1, "", "")
+
+
 def _read_claim(path: str) -> tuple[int, str, str] | None:
-    """``(pid, host, start)`` in a claim file; ``None`` if missing; ``(0, "", "")`` if unreadable."""
+    """``(pid, host, start)`` in a claim file; ``None`` if missing; ``(0, "", "")`` if
+    unreadable; :data:`_JUNK` if it is not a regular file (never opened, never followed)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        data = read_regular(path, CLAIM_SIZE_LIMIT)
     except FileNotFoundError:
         return None
+    except NotARegularFileError:
+        return _JUNK
     except OSError:
         return (0, "", "")
-    parts = text.split()
+    parts = data.decode("utf-8", "replace").split()
     try:
         return (int(parts[0]), parts[1] if len(parts) > 1 else _HOST,
                 parts[2] if len(parts) > 2 else "")
@@ -143,9 +163,11 @@ _TORN_AFTER = 5.0
 def _live(claim_file: str, holder: tuple[int, str, str]) -> bool:
     """Whether a claim belongs to a writer that may still be writing."""
     pid, host, start = holder
+    if pid < 0:  # junk (a FIFO, link, directory...): nobody's claim
+        return False
     if pid == 0:  # empty or unreadable: being created right now, or torn long ago
         try:
-            return time.time() - os.stat(claim_file).st_mtime < _TORN_AFTER
+            return time.time() - os.lstat(claim_file).st_mtime < _TORN_AFTER
         except OSError:
             return False
     if host != _HOST:
@@ -173,12 +195,14 @@ class NameClaims:
         """Claim ``path`` (or, if a live writer holds it, a free variant); return the path to use."""
         if path in self._mine:
             return path  # ours already (the same clip name recorded again by this recorder)
-        os.makedirs(self.folder, exist_ok=True)
+        self._ensure_folder()
         stem, ext = os.path.splitext(path)
         pid = os.getpid()
-        # Built lazily: the first name is free in nearly every call.
+        # Built lazily: the first name is free in nearly every call. After a few numbered
+        # variants, random ones: forged claims cannot exhaust them.
         candidates = itertools.chain(
-            (path, f"{stem}-{pid}{ext}"), (f"{stem}-{pid}-{k}{ext}" for k in range(2, 1000))
+            (path, f"{stem}-{pid}{ext}"), (f"{stem}-{pid}-{k}{ext}" for k in range(2, 10)),
+            (f"{stem}-{pid}-{secrets.token_hex(4)}{ext}" for _ in range(50)),
         )
         for candidate in candidates:
             if self._try(candidate):
@@ -207,6 +231,20 @@ class NameClaims:
             os.rmdir(self.folder)
 
     # -- internals --------------------------------------------------------------------
+    def _ensure_folder(self) -> None:
+        """Make the claims folder; a link or file planted under its name is replaced."""
+        try:
+            info = os.lstat(self.folder)
+        except FileNotFoundError:
+            pass
+        else:
+            if stat.S_ISDIR(info.st_mode):
+                return
+            logger.warning("agentreel: %s is not a folder (a link or a file); replacing it "
+                           "with the claims folder", self.folder)
+            remove_entry(self.folder)
+        os.makedirs(self.folder, exist_ok=True)
+
     def _claim_file(self, path: str) -> str:
         return os.path.join(self.folder, os.path.basename(path))
 
@@ -246,15 +284,15 @@ class NameClaims:
 
     @staticmethod
     def _create(claim_file: str) -> bool:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(claim_file, flags, 0o644)
+            fd = os.open(claim_file, flags, FILE_MODE)
         except FileExistsError:
             return False
         except FileNotFoundError:  # another recorder removed the empty claims folder
             os.makedirs(os.path.dirname(claim_file), exist_ok=True)
             try:
-                fd = os.open(claim_file, flags, 0o644)
+                fd = os.open(claim_file, flags, FILE_MODE)
             except FileExistsError:
                 return False
         try:
@@ -278,7 +316,10 @@ class NameClaims:
                 os.link(grab, claim_file)
             _remove_quietly(grab)
             return False
-        _remove_quietly(grab)
+        if holder == _JUNK:
+            logger.warning("agentreel: removed %s from the claims folder: not a claim file "
+                           "(a FIFO, link, directory or device)", claim_file)
+        remove_entry(grab)
         return True
 
     @staticmethod
@@ -307,6 +348,9 @@ class NameClaims:
     def _leftovers(path: str, dead_pid: int | None) -> None:
         """Keep a crashed writer's unfinished recording: move ``NAME.EXT.partial`` aside."""
         partial = path + ".partial"
+        if os.path.islink(partial):
+            _remove_quietly(partial)  # a planted link is no recording: remove it, never follow
+            return
         if not os.path.exists(partial):
             return
         stem, ext = os.path.splitext(path)

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium.vector import AutoresetMode
 
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, float_return
 
 __all__ = ["EpisodeEnd", "EpisodeProgress", "EpisodeTracker", "SubEnvProgress",
            "VectorEpisodeTracker", "VectorStep", "read_reset_mask", "sub_env_seeds"]
@@ -79,11 +79,14 @@ class EpisodeEnd:
         >>> EpisodeEnd(2.5, 3, 0.1, True, False, seed=4).to_record(7, end_time=0.0).seed
         4
         """
+        extras = dict(extras) if extras else {}
+        if np.size(self.episode_return) > 1:  # a vector reward: no single return (issue 12)
+            extras["vector_return"] = np.asarray(self.episode_return).tolist()
         return EpisodeRecord(
-            index=index, episode_return=float(self.episode_return), length=self.length,
+            index=index, episode_return=float_return(self.episode_return), length=self.length,
             duration=self.duration, terminated=self.terminated, truncated=self.truncated,
             seed=self.seed, end_time=time.time() if end_time is None else end_time,
-            env_index=self.env_index, extras=dict(extras) if extras else {},
+            env_index=self.env_index, extras=extras,
         )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Hashable
 
 from agentreel.keep import KeepRule, Verdict
 from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.safe_files import remove_entry
 from agentreel.videofiles import sidecar_path
 
 __all__ = ["PENDING_FOLDER", "VideoKeeper"]
@@ -47,7 +49,16 @@ class VideoKeeper:
         self.evicted: set[str] = set()  # final paths deleted after they were kept
 
     def pending_path(self, final_path: str) -> str:
-        """Where the speculative video of ``final_path`` is encoded."""
+        """Where the speculative video of ``final_path`` is encoded.
+
+        A link or file planted under the hidden folder's name is replaced by a real
+        folder first (videos are never encoded through a link to elsewhere).
+        """
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.lstat(self.pending_folder).st_mode):
+                logger.warning("agentreel: %s is not a folder (a link or a file); replacing it",
+                               self.pending_folder)
+                remove_entry(self.pending_folder)
         return os.path.join(self.pending_folder, os.path.basename(final_path))
 
     def judge(self, episode: EpisodeRecord, final_path: str) -> Verdict:

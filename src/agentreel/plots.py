@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -34,6 +33,7 @@ from agentreel.analysis.curves import (
 )
 from agentreel.extras import require
 from agentreel.records import EpisodeRecord
+from agentreel.safe_files import write_atomically
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -85,14 +85,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) ->
             f"use a path ending in one of {', '.join(SAVE_FORMATS)}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=suffix[1:], dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A new file that respects the umask, created exclusively, renamed into place.
+    write_atomically(path, lambda handle: fig.savefig(handle, format=suffix[1:], dpi=dpi))
     return path
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -37,9 +38,9 @@ from agentreel.claims import NameClaims
 from agentreel.hooks import call_hook
 from agentreel.keeper import VideoKeeper
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.records import EpisodeRecord, VideoSaved, float_return
 from agentreel.triggers import Trigger, fires
-from agentreel.video import VideoEngine, VideoStream, default_engine, normalize_frame
+from agentreel.video import FrameError, VideoEngine, VideoStream, default_engine, normalize_frame
 from agentreel.videofiles import check_format, check_fps, prepare_folder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -154,6 +155,7 @@ class ClipRecorder:
         progress: the running return and length of the followed episode (an
             :class:`~agentreel.episode_tracker.EpisodeTracker` or a sub-env's
             progress view), read for overlays and clip tags; the wrapper steps it.
+        max_saved: how many :class:`VideoSaved` events :attr:`saved` keeps (``None``: all).
     """
 
     def __init__(
@@ -177,6 +179,7 @@ class ClipRecorder:
         on_episode_end: EpisodeHook | None = None,
         overlay: OverlayFn | None = None,
         progress: EpisodeProgress | None = None,
+        max_saved: int | None = 1000,
     ) -> None:
         self.video_folder = prepare_folder(video_folder)
         self.name_prefix = name_prefix
@@ -199,7 +202,7 @@ class ClipRecorder:
         self.episode_id = -1
         self.step_id = -1
         self.video_name: str | None = None
-        self.saved: deque[VideoSaved] = deque(maxlen=1000)  # the newest saved videos
+        self.saved: deque[VideoSaved] = deque(maxlen=max_saved)  # the newest saved videos
         self._stream: VideoStream | None = None
         self._pending: list[VideoStream] = []
         self._clip_is_episode = False
@@ -248,7 +251,7 @@ class ClipRecorder:
     @property
     def episode_return(self) -> float:
         """The running return of the current episode."""
-        return float(self.progress.episode_return)
+        return float_return(self.progress.episode_return)  # nan for a vector reward
 
     @property
     def episode_length(self) -> int:
@@ -285,6 +288,26 @@ class ClipRecorder:
         self._stream.add_frame(frame)
         if self._stream.frames > self.video_length:
             self.stop()
+
+    def capture_or_end(self, frame: Any) -> None:
+        """:meth:`capture`, except that a frame that cannot be recorded ends the clip.
+
+        What the wrappers call from ``step()``/``reset()``: raising there would cost the
+        caller the step's results (and an outer statistics wrapper the episode's end).
+        Instead the failure is reported loudly (``logging`` error + ``RuntimeWarning``),
+        the clip is finished with the frames accepted so far, marked incomplete, and its
+        :class:`VideoSaved` carries the reason in ``error`` (``tags["frame_error"]``).
+        """
+        try:
+            self.capture(frame)
+        except FrameError as exc:
+            name, frames = self.video_name, self.clip_frames
+            message = (f"agentreel: frame {frames + 1} of {name} could not be recorded: {exc}; "
+                       f"the clip ends here with its {frames} frame(s) so far and the agent's "
+                       "loop goes on")
+            logger.error(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            self.stop(frame_error=message)
 
     def end_episode(self, ended: EpisodeEnd, success: Any = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
@@ -348,13 +371,18 @@ class ClipRecorder:
         self.video_name = name
 
     def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
-             episode: EpisodeRecord | None = None, ended: EpisodeEnd | None = None) -> str | None:
+             episode: EpisodeRecord | None = None, ended: EpisodeEnd | None = None,
+             frame_error: str | None = None) -> str | None:
         """Finish the open clip; the file is completed in the background.
 
         Returns the path the video will have, or ``None`` when it is discarded: under a
         keep rule, a whole-episode clip is judged here (``episode`` is the finished
         episode's record, ``ended`` the tracker's account of it); one stopped before its
         episode ended is discarded.
+
+        A whole-episode clip stopped before its episode ended (``terminated`` is
+        ``None``: a ``reset()``, ``close()``, a bad frame) is tagged
+        ``"incomplete": True`` and carries no ``episode_return``/``episode_length``.
         """
         stream, self._stream = self._stream, None
         self.video_name = None
@@ -362,11 +390,15 @@ class ClipRecorder:
             return None
         speculative, self._speculative = self._speculative, False
         tags: dict[str, Any] = {}
+        if frame_error is not None:
+            tags["frame_error"] = frame_error
         if self._clip_is_episode:
-            source = ended if ended is not None else self.progress
-            tags["episode_return"] = float(source.episode_return)
-            tags["episode_length"] = int(source.length)
-            if terminated is not None:
+            if terminated is None or frame_error is not None:
+                tags["incomplete"] = True  # cut short: not the episode's return or length
+            else:
+                source = ended if ended is not None else self.progress
+                tags["episode_return"] = float_return(source.episode_return)
+                tags["episode_length"] = int(source.length)
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
         kept: str | None = None
@@ -403,6 +435,8 @@ class ClipRecorder:
             if not self.keeper.settle(saved, final_path) and saved.error is None:
                 return  # evicted while it was being encoded
             saved = saved.replace(path=final_path)
+        if saved.error is None and saved.tags.get("frame_error"):  # ended by a bad frame
+            saved = saved.replace(error=saved.tags["frame_error"])
         event = saved
         self.saved.append(event)
         if event.error:

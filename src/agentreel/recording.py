@@ -32,7 +32,7 @@ from agentreel.episode_tracker import EpisodeTracker
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, final_info_value
-from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.records import EpisodeRecord, VideoSaved, float_return
 from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
 
 logger = logging.getLogger("agentreel")
@@ -88,6 +88,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         overlay: ``True`` burns ``STEP n R x`` (steps and running return) into the recorded
             frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
             What ``render()`` returns to you is not changed.
+        max_saved_videos: how many :class:`~agentreel.recorder.VideoSaved` events
+            :attr:`saved_videos` keeps (the newest; default 1000, so a long run's memory
+            stays bounded); ``None`` keeps every one.
 
     Several writers, one folder: each file name is claimed first (:mod:`agentreel.claims`);
     if another live process or wrapper holds ``NAME``, this clip is written as
@@ -117,6 +120,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
+        max_saved_videos: int | None = 1000,
     ) -> None:
         # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
@@ -137,6 +141,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             keep=keep,
             on_episode_end=on_episode_end,
             overlay=overlay,
+            max_saved_videos=max_saved_videos,
         )
         gym.Wrapper.__init__(self, env)
         setup = prepare_recording(
@@ -144,7 +149,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             video_length=video_length, name_prefix=name_prefix, fps=fps,
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
-            on_episode_end=on_episode_end, overlay=overlay,
+            on_episode_end=on_episode_end, overlay=overlay, max_saved_videos=max_saved_videos,
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
@@ -175,7 +180,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        ended = self._tracker.step(reward, terminated, truncated)
+        # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
+        # (None, arrays); overlays and tags read float_return's value (issue 12).
+        ended = self._tracker.step(float_return(reward), terminated, truncated)
         if self._tracker.restarted:
             # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
             # wrapper) and this step's frame is the next episode's first.
@@ -220,4 +227,4 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 "create the env with render_mode='rgb_array'.", type(frame).__name__,
             )
             return
-        self._recorder.capture(frame)
+        self._recorder.capture_or_end(frame)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.core import ActType, ObsType
 
 from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
@@ -141,7 +142,10 @@ class RecordEpisodeStatistics(
         return obs, reward, terminated, truncated, info
 
     def _end_episode(self, info: dict[str, Any], ended: EpisodeEnd) -> None:
-        episode_return = float(ended.episode_return)
+        # Scalars as Python floats; an array return (Gymnasium accepts np.array([0.5]) and
+        # vector rewards) exactly as Gymnasium gives it: the accumulated array itself.
+        episode_return = (ended.episode_return if np.ndim(ended.episode_return)
+                          else float(ended.episode_return))
         info[self._stats_key] = {"r": episode_return, "l": ended.length, "t": ended.duration}
 
         self.time_queue.append(ended.duration)

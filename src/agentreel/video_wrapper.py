@@ -153,6 +153,7 @@ def prepare_recording(
     keep: KeepRule | Callable[..., bool] | None,
     on_episode_end: EpisodeHook | None,
     overlay: bool | OverlayFn,
+    max_saved_videos: int | None = 1000,
 ) -> RecordingSetup:
     """Check every argument now (not at the first frame or at save time)."""
     check_render_mode(env.render_mode)
@@ -163,6 +164,10 @@ def prepare_recording(
     if episode_trigger is None and step_trigger is None:
         episode_trigger = default_episode_trigger(rule)
     length = check_video_length(video_length)
+    if max_saved_videos is not None and (isinstance(max_saved_videos, bool) or not isinstance(
+            max_saved_videos, int) or max_saved_videos < 1):
+        raise ValueError("max_saved_videos must be a positive number of events or None (keep "
+                         f"every one), got {max_saved_videos!r}")
     warn_keep_with_clips(rule, video_length)
     frames_per_sec = resolve_fps(fps, env.metadata)
     warn_if_overwriting(os.path.abspath(video_folder), name_prefix, f".{format}")
@@ -180,6 +185,7 @@ def prepare_recording(
         log_saves=not disable_logger,
         keeper=keeper,
         on_episode_end=on_episode_end,
+        max_saved=max_saved_videos,
     )
     return RecordingSetup(settings, keeper, as_overlay(overlay))
 
@@ -284,7 +290,8 @@ class RecorderAttributes:
 
     @property
     def saved_videos(self) -> list[VideoSaved]:
-        """The videos completed and still kept (the newest 1000 per recorder), in id order."""
+        """The videos completed and still kept, in id order: the newest ``max_saved_videos``
+        (default 1000) per recorder, all with ``max_saved_videos=None``."""
         evicted = self._keeper.evicted if self._keeper is not None else ()
         videos = [v for r in self._recorders for v in r.saved if v.path not in evicted]
         return sorted(videos, key=lambda v: (v.episode_id or 0, v.step_id or 0, v.env_index or 0))

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.records import FORMATS, VideoSaved, _opt_float, _opt_int
+from agentreel.safe_files import open_exclusive
 
 __all__ = ["FORMATS", "VIDEO_SUFFIXES", "check_format", "check_fps", "find_videos",
            "prepare_folder", "read_sidecar", "sidecar_json", "sidecar_path", "write_sidecar"]
@@ -56,15 +57,28 @@ def check_format(fmt: object) -> str:
     return str(fmt)
 
 
+#: The frame rates every format stores correctly (an MP4 at 5,000 fps decodes to nothing;
+#: 1e-6 or 1e12 failed every video at save time).
+MIN_FPS, MAX_FPS = 0.1, 1000.0
+
+
 def check_fps(fps: object) -> float:
-    """``fps`` as a float if it is a positive finite number of frames per second.
+    """``fps`` as a float if it is a number of frames per second in
+    :data:`MIN_FPS` .. :data:`MAX_FPS`.
 
     >>> check_fps(50)
     50.0
+    >>> check_fps(1e12)
+    Traceback (most recent call last):
+    ...
+    ValueError: fps must be between 0.1 and 1000 frames per second (what the video formats can store), got 1000000000000.0
     """
     if isinstance(fps, bool) or not isinstance(fps, Real) or not math.isfinite(float(fps)) \
             or float(fps) <= 0:
         raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+    if not MIN_FPS <= float(fps) <= MAX_FPS:
+        raise ValueError(f"fps must be between {MIN_FPS:g} and {MAX_FPS:g} frames per second "
+                         f"(what the video formats can store), got {fps!r}")
     return float(fps)
 
 
@@ -120,9 +134,9 @@ def write_sidecar(video_path: str | os.PathLike[str], text: str) -> None:
     """Write ``NAME.json`` next to ``NAME.EXT`` atomically (a complete file or none)."""
     path = sidecar_path(video_path)
     tmp = path + _PARTIAL
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with open_exclusive(tmp) as fh:  # never through a link planted at NAME.json.partial
+        fh.write(text.encode("utf-8"))
+    os.replace(tmp, path)  # a link at NAME.json is replaced, not written through
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> VideoSaved | None:

@@ -15,12 +15,16 @@ import contextlib
 import os
 from pathlib import Path
 
+from agentreel.safe_files import open_for_append
+
 
 class AppendFile:
     """A file that is only ever appended to, a whole line at a time.
 
     Args:
-        path: the file; missing parent folders are created.
+        path: the file; missing parent folders are created. A symbolic link, FIFO or
+            directory there is refused (:class:`~agentreel.safe_files.NotARegularFileError`,
+            an ``OSError``): agentreel never writes through links.
         truncate: empty the file first (a fresh log) instead of appending.
         fsync: also ``os.fsync`` after every line, so a line survives a power
             loss too, not only a crash of the process (slower).
@@ -39,10 +43,9 @@ class AppendFile:
                  fsync: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        if truncate:
-            flags |= os.O_TRUNC
-        self._fd: int | None = os.open(self.path, flags, 0o644)
+        # Never through a link, never into a FIFO (it would block): see agentreel.safe_files.
+        self._fd: int | None = open_for_append(
+            self.path, truncate=truncate, fix="remove it or pass another log= path")
         self.fsync = fsync
 
     @property

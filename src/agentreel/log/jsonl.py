@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 from agentreel.log._appendfile import AppendFile, complete_lines
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, is_encodable
 
 
 class JsonlSink:
@@ -41,6 +42,9 @@ class JsonlSink:
     t_start`` (Stable-Baselines3's meaning of ``t``, rounded to 6 places); the
     record itself is not changed. ``duration`` is Gymnasium's ``t`` (seconds since
     the episode's reset).
+
+    An ``extras`` value JSON cannot encode (a ``set``, ``bytes``, an object) is written
+    as its ``repr()`` string, with one ``RuntimeWarning`` per key: the row is never lost.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False,
@@ -48,9 +52,17 @@ class JsonlSink:
         self.t_start = time.time() if t_start is None else float(t_start)
         self._file = AppendFile(path, fsync=fsync)
         self.path = self._file.path
+        self._warned_keys: set[str] = set()
 
     def write(self, record: EpisodeRecord) -> None:
         """Append ``record`` as one line."""
+        for key, value in record.extras.items():
+            if str(key) not in self._warned_keys and not is_encodable(value):
+                self._warned_keys.add(str(key))
+                warnings.warn(
+                    f"agentreel: info[{key!r}] is a {type(value).__name__}, which JSON cannot "
+                    f"encode; {self.path.name} stores its repr() string instead (once per key)",
+                    RuntimeWarning, stacklevel=4)
         row = record.to_dict()
         if row["elapsed"] is None:
             row["elapsed"] = round(record.end_time - self.t_start, 6)
@@ -78,6 +90,6 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
             continue
         try:
             records.append(EpisodeRecord.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}:{number}: not an episode record: {exc}") from exc
     return records

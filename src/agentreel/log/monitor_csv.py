@@ -11,7 +11,9 @@ The file is exactly what ``stable_baselines3.common.monitor.Monitor`` writes, so
 
 That ``t`` is Stable-Baselines3's, and is the record's ``elapsed``; Gymnasium's
 ``t`` (seconds since the episode's reset, the record's ``duration``) is not part
-of this format. Rows are written like the ``csv`` module's default dialect
+of this format. String extras that a spreadsheet would run as a formula (starting
+with ``= + - @``, tab or CR) are written with a leading ``'`` (:func:`neutralise`);
+``read_episodes`` takes it away again. Rows are written like the ``csv`` module's default dialect
 (``\\r\\n`` line ends), each with a single ``os.write``, so a row is on disk when
 the episode ends and a killed process never leaves half a row.
 
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.log._appendfile import AppendFile, complete_lines
-from agentreel.records import EpisodeRecord, to_plain
+from agentreel.records import EpisodeRecord, check_return, encodable
 
 #: The columns every monitor file starts with.
 BASE_COLUMNS = ("r", "l", "t")
@@ -57,6 +59,32 @@ def read_t_start(path: str | os.PathLike[str]) -> float | None:
         return float(json.loads(first[1:])["t_start"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell value a spreadsheet will not run as a formula (the leading-quote rule).
+
+    A string starting with ``= + - @``, a tab or a carriage return gets a leading
+    ``'``, unless it is a plain number (``"-1.5"``); a string that already starts with
+    ``'`` gets one too, so the reader can always take exactly one away.
+
+    >>> neutralise("=1+2"), neutralise("-1.5"), neutralise(-1.5), neutralise("'x")
+    ("'=1+2", '-1.5', -1.5, "''x")
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith("'"):
+        return "'" + value
+    if value.startswith(FORMULA_STARTS):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
 
 
 def _csv_line(values: Sequence[Any]) -> str:
@@ -109,7 +137,7 @@ class MonitorCsvSink:
         t = round(record.end_time - self.t_start, 6)
         extras = record.extras
         row = [round(float(record.episode_return), 6), int(record.length), t]
-        row.extend(to_plain(extras.get(k, "")) for k in self.extra_keys)
+        row.extend(neutralise(encodable(extras.get(k, ""))) for k in self.extra_keys)
         self._file.append(_csv_line(row))
 
     def close(self) -> None:
@@ -146,15 +174,19 @@ def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
             extras = {k: _parse_cell(v) for k, v in row.items()
                       if k not in ("r", "l", "t") and k is not None and v not in ("", None)}
             records.append(EpisodeRecord(
-                index=number, episode_return=float(row["r"]), length=int(float(row["l"])),
+                index=number, episode_return=check_return(float(row["r"])),
+                length=int(float(row["l"])),
                 end_time=t_start + t, elapsed=t, extras=extras,
             ))
         except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: row {number + 1} is not an episode: {exc}") from exc
+            raise ValueError(f"{path}:{number + 3}: row {number + 1} is not an episode: "
+                             f"{exc}") from exc
     return records
 
 
 def _parse_cell(text: str) -> Any:
+    if text.startswith("'"):  # neutralised on write (see neutralise): the original
+        return text[1:]
     if text in ("True", "False"):
         return text == "True"
     for kind in (int, float):

@@ -19,8 +19,16 @@ What a monitor file cannot hold comes back as defaults: ``duration`` 0.0,
 file's ``t_start``, Stable-Baselines3's meaning) becomes ``elapsed``, and
 ``end_time`` is ``t_start + t``; extra columns go to ``extras``.
 
+**Never the emptier of two paired logs, silently:** when the paired CSV holds more
+episodes than the JSON Lines file (for example the JSON Lines file was emptied, or
+written by a crashed older version), the CSV is read instead, with a ``UserWarning``
+naming both files and their counts.
+
 A last line cut short (no line end, e.g. written by a tool that is not crash
-safe) is ignored; a malformed line anywhere else is an error.
+safe) is ignored; a malformed line anywhere else is an error naming the file and
+the line (a line that is not a JSON object, a field of the wrong type such as
+``"terminated": "false"``, a return beyond ±1e100: see
+:meth:`~agentreel.records.EpisodeRecord.from_dict`).
 
 Example:
     >>> import os, tempfile
@@ -37,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from agentreel.log.jsonl import read_jsonl
@@ -58,7 +67,7 @@ def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
     path = Path(path)
     if path.is_dir():
         files = log_files(path)
-        records = [rec for f in files for rec in read_file(f)]
+        records = [rec for f in files for rec in _fuller(path, f)]
         if len(files) > 1:
             records.sort(key=lambda r: r.end_time)
         return records
@@ -84,6 +93,32 @@ def log_files(folder: str | os.PathLike[str]) -> list[Path]:
     monitors = sorted(p for p in folder.glob("*monitor.csv") if p.is_file())
     covered = {run_prefix(p) for p in jsonl}
     return jsonl + [p for p in monitors if run_prefix(p) not in covered]
+
+
+def _fuller(folder: Path, path: Path) -> list[EpisodeRecord]:
+    """``path``'s records, or its paired monitor file's when that holds more episodes."""
+    records = read_file(path)
+    if path.suffix.lower() != ".jsonl":
+        return records
+    prefix = run_prefix(path)
+    for monitor in folder.glob("*monitor.csv"):
+        if not monitor.is_file() or run_prefix(monitor) != prefix:
+            continue
+        with open(monitor, "rb") as handle:
+            rows = handle.read().count(b"\n") - 2  # the two header lines
+        if rows <= len(records):
+            continue
+        try:
+            from_csv = read_monitor_csv(monitor)
+        except ValueError:
+            continue
+        if len(from_csv) > len(records):
+            warnings.warn(
+                f"{path} holds {len(records)} episodes but its paired {monitor.name} holds "
+                f"{len(from_csv)}: reading {monitor} (the fuller log)", UserWarning,
+                stacklevel=3)
+            return from_csv
+    return records
 
 
 def run_prefix(path: str | os.PathLike[str]) -> str:

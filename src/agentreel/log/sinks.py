@@ -9,6 +9,15 @@ statistics wrappers accepts:
   ``monitor.csv`` and ``episodes.jsonl`` inside it;
 * a sink object, or a list/tuple of any of these → a :class:`CompositeSink`.
 
+**Rerun policy** (issue 12): a rerun into the same directory is a new run, and the
+earlier run is kept. If ``monitor.csv`` or ``episodes.jsonl`` there already holds
+episodes, both files are moved (with a ``UserWarning``) into a new subfolder
+``earlier-run-N/`` (N = 1, 2, ...), and the new run starts fresh files. So the two
+files always describe the same run, agentreel's readers and Stable-Baselines3's
+``load_results`` agree, and no row is destroyed. A ``.csv`` path is treated the same
+way (moved to ``earlier-run-N/`` next to it, where SB3's ``Monitor`` would truncate);
+a ``.jsonl`` path is appended to (several processes may share one).
+
 Example:
     >>> import tempfile
     >>> from agentreel.records import EpisodeRecord
@@ -22,8 +31,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -154,6 +166,7 @@ def _open_path(path: Path, env_id: str | None, extra_keys: tuple[str, ...],
     suffix = path.suffix.lower()
     if not path.is_dir():
         if suffix == ".csv":
+            move_earlier_run(path.parent, [path])
             return [MonitorCsvSink(path, env_id=env_id, extra_keys=extra_keys, t_start=t_start)]
         if suffix == ".jsonl":
             return [JsonlSink(path, t_start=t_start)]
@@ -163,7 +176,48 @@ def _open_path(path: Path, env_id: str | None, extra_keys: tuple[str, ...],
                 f"(unknown suffix {suffix!r})"
             )
     path.mkdir(parents=True, exist_ok=True)
+    move_earlier_run(path, [path / MONITOR_NAME, path / JSONL_NAME])
     # One start time for both files, so their ``t``/``elapsed`` agree (in any order).
     return [MonitorCsvSink(path / MONITOR_NAME, env_id=env_id, extra_keys=extra_keys,
                            t_start=t_start),
             JsonlSink(path / JSONL_NAME, t_start=t_start)]
+
+
+def _episode_lines(path: Path) -> int:
+    """Episode lines in a log file (0 when missing, or not a regular file: never followed)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return 0
+        with open(path, "rb") as handle:
+            lines = handle.read().count(b"\n")
+    except OSError:
+        return 0
+    return max(0, lines - 2) if path.suffix.lower() == ".csv" else lines
+
+
+def move_earlier_run(folder: Path, files: Sequence[Path]) -> Path | None:
+    """Move ``files`` into ``folder/earlier-run-N/`` if any of them holds episodes.
+
+    Returns the new subfolder (``None`` when there was nothing to keep). See the
+    rerun policy in the module docstring.
+    """
+    episodes = max((_episode_lines(f) for f in files), default=0)
+    if not episodes:
+        return None
+    number = 1
+    while True:
+        keep = folder / f"earlier-run-{number}"
+        try:
+            keep.mkdir()
+            break
+        except FileExistsError:
+            number += 1
+    for file in files:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(file).st_mode):  # a planted link stays, to be refused
+                os.replace(file, keep / file.name)
+    warnings.warn(
+        f"agentreel: the log {folder} already held a run ({episodes} episodes); it was moved "
+        f"to {keep} and a new log starts (pass another log= folder to keep runs apart)",
+        UserWarning, stacklevel=5)
+    return keep

@@ -30,7 +30,6 @@ import base64
 import datetime as _dt
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -41,6 +40,7 @@ from agentreel.analysis.summary import format_number
 from agentreel.media_html import mime_type, relative_src
 from agentreel.records import VideoSaved
 from agentreel.report.folder import RunFolder, load_run
+from agentreel.safe_files import write_atomically
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
@@ -396,12 +396,6 @@ def write_report(
         raise ValueError(f"the report is an HTML page; use a path ending in .html, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     page = render_report(runs, page_dir=path.parent, **kwargs)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A new file that respects the umask (mkstemp's are 0600), renamed into place.
+    write_atomically(path, lambda handle: handle.write(page.encode("utf-8")))
     return path

@@ -90,6 +90,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
+        max_saved_videos: int | None = 1000,
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
@@ -113,6 +114,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             keep=keep,
             on_episode_end=on_episode_end,
             overlay=overlay,
+            max_saved_videos=max_saved_videos,
         )
         if per_env and record_first_only:
             raise ValueError("choose one of per_env=True and record_first_only=True")
@@ -122,7 +124,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             video_length=video_length, name_prefix=name_prefix, fps=fps,
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
-            on_episode_end=on_episode_end, overlay=overlay,
+            on_episode_end=on_episode_end, overlay=overlay, max_saved_videos=max_saved_videos,
         )
         self.autoreset_mode = env.metadata.get("autoreset_mode")
         if self.autoreset_mode is None:
@@ -224,7 +226,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if self.per_env:
             for i, recorder in enumerate(self._recorders):
                 if recorder in wanted:
-                    recorder.capture(frames[i])
+                    recorder.capture_or_end(frames[i])
             return
         tiles = [normalize_frame(frames[0])] if self.record_first_only else [
             normalize_frame(f) for f in frames
@@ -238,7 +240,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if self.frame_rows == -1:
             height, width = tiles[0].shape[:2]
             self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
-        self._first.capture(tile_frames(tiles, self.frame_rows, self.frame_cols))
+        self._first.capture_or_end(tile_frames(tiles, self.frame_rows, self.frame_cols))
 
     def _render_all(self) -> Sequence[Any]:
         frames = self.env.render()

@@ -7,9 +7,12 @@ While recording, frames go to ``NAME.EXT.partial`` in the target folder. For
 MP4 that file is a *fragmented* MP4 (``empty_moov`` + a fragment about every
 second), so if everything is killed it still decodes up to its last fragment.
 :meth:`VideoFileWriter.finish` then remuxes it (stream copy, no re-encode)
-into a normal ``+faststart`` MP4 at ``NAME.EXT.faststart.partial`` and
-``os.replace``-s that onto ``NAME.EXT``: a reader never sees a half file under
-the final name. WebM and GIF are written to ``NAME.EXT.partial`` and renamed.
+into a normal ``+faststart`` MP4 inside a private temporary folder (``mkdtemp``,
+mode 0700, next to the video) and ``os.replace``-s that onto ``NAME.EXT``: a reader
+never sees a half file under the final name. WebM and GIF are written to
+``NAME.EXT.partial`` and renamed. ``NAME.EXT.partial`` is created exclusively
+(``O_EXCL | O_NOFOLLOW``, :mod:`agentreel.safe_files`): a link planted there is
+removed, never written through; a link at ``NAME.EXT`` is replaced by the rename.
 
 Most RL episodes are shorter than that first fragment, and until it is written
 a fragmented file holds nothing decodable anyway. So an MP4 keeps its encoded
@@ -36,8 +39,11 @@ import functools
 import io
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from fractions import Fraction
+from typing import IO
 
 import av
 import numpy as np
@@ -56,6 +62,7 @@ __all__ = [
     "sidecar_path",
 ]
 
+from agentreel.safe_files import open_exclusive
 from agentreel.video.spec import (
     AUTO_LADDER,
     DEFAULT_PRESET,
@@ -123,6 +130,8 @@ class VideoFileWriter:
         #: MP4 packets held in memory until the fragmented partial is opened
         #: (``None`` once it is, and always for webm/gif).
         self._packets: list[av.Packet] | None = None
+        #: ``NAME.EXT.partial``, created exclusively (see the module docstring).
+        self._file: IO[bytes] | None = None
         #: Frame count at which the video reaches one fragment's duration.
         self._direct_limit = math.ceil(Fraction(_FRAGMENT_US, 1_000_000) * self.fps)
         if format == "mp4":
@@ -156,7 +165,7 @@ class VideoFileWriter:
         """Open ``NAME.EXT.partial`` with its encoding stream (webm and gif)."""
         rate, gop = self.fps, self._gop()
         if self.format == "webm":
-            container = av.open(self.partial_path, "w", format="webm")
+            container = av.open(self._partial_file(), "w", format="webm")
             stream = container.add_stream("libvpx-vp9", rate=rate)
             stream.options = {
                 "deadline": "realtime",
@@ -168,13 +177,23 @@ class VideoFileWriter:
             }
             self._pix_fmt = "yuv420p"
         else:
-            container = av.open(self.partial_path, "w", format="gif")
+            container = av.open(self._partial_file(), "w", format="gif")
             stream = container.add_stream("gif", rate=rate)
             self._pix_fmt = "rgb8"
         stream.time_base = Fraction(1) / rate
         self._configure(stream.codec_context)
         self._stream = stream
         return container
+
+    def _partial_file(self) -> IO[bytes]:
+        """Create ``NAME.EXT.partial`` exclusively, never through a link."""
+        self._file = open_exclusive(self.partial_path)
+        return self._file
+
+    def _close_file(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
 
     def _gop(self) -> int:
         """Keyframe interval in frames (:data:`_GOP_SECONDS` at this frame rate)."""
@@ -202,7 +221,7 @@ class VideoFileWriter:
     def _open_fragmented(self) -> None:
         """Open the fragmented ``.partial`` MP4 and write the buffered packets to it."""
         container = av.open(
-            self.partial_path,
+            self._partial_file(),
             "w",
             format="mp4",
             options={
@@ -274,8 +293,11 @@ class VideoFileWriter:
             if self._packets is not None:
                 self._open_fragmented()
         finally:
-            if self._container is not None:
-                self._container.close()
+            try:
+                if self._container is not None:
+                    self._container.close()
+            finally:
+                self._close_file()
 
     def finish(self) -> int:
         """Complete the file and move it onto :attr:`path`; return the frame count."""
@@ -295,14 +317,20 @@ class VideoFileWriter:
         return self.frames
 
     def _write_final(self, write: Callable[[str], None]) -> None:
-        """Let ``write(tmp)`` write the final MP4 under a temporary name, then move it onto :attr:`path`."""
-        tmp = self.path + ".faststart" + PARTIAL_SUFFIX
+        """Let ``write(tmp)`` write the final MP4 under a temporary name, then move it onto :attr:`path`.
+
+        ``+faststart`` makes FFmpeg reopen the file by name, so it cannot be handed an
+        exclusively created file object; the temporary lives in a private folder
+        (``mkdtemp``: mode 0700, a fresh name) where nobody else can plant a link.
+        """
+        folder, name = os.path.split(self.path)
+        private = tempfile.mkdtemp(prefix=f".{name}.", suffix=".faststart", dir=folder or ".")
         try:
+            tmp = os.path.join(private, name)
             write(tmp)
             os.replace(tmp, self.path)
-        except BaseException:
-            _remove(tmp)
-            raise
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
 
     def abort(self) -> None:
         """Stop and delete everything written (no final file, no partial)."""
@@ -311,6 +339,7 @@ class VideoFileWriter:
             if self._container is not None:
                 with contextlib.suppress(Exception):
                     self._container.close()
+        self._close_file()
         self._packets = None
         _remove(self.partial_path)
         _remove(self.path + ".faststart" + PARTIAL_SUFFIX)
