@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,7 @@ def batched(policy: Policy) -> Policy:
 def imported_policy(spec: str, env: Any, vector: bool) -> Policy:
     """Import ``module:callable``; a class or a callable taking ``env`` is a factory."""
     module_name, _, attr = spec.partition(":")
+    import_from_current_folder()
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -104,6 +106,20 @@ def imported_policy(spec: str, env: Any, vector: bool) -> Policy:
     if inspect.isclass(target) or params == ["env"]:
         target = target(env)
     return target
+
+
+def import_from_current_folder() -> None:
+    """Put the current folder first on ``sys.path``, as ``python -m`` does.
+
+    The ``agentreel`` console script starts with its own folder on ``sys.path``, so
+    without this ``--policy mypkg.agents:act`` would need ``PYTHONPATH=.``.
+
+    >>> import_from_current_folder(); os.getcwd() in sys.path
+    True
+    """
+    here = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == here for entry in sys.path):
+        sys.path.insert(0, here)
 
 
 def _parameters(target: Any) -> list[str]:
