@@ -110,15 +110,16 @@ def test_a_vector_run_that_never_started_leaves_nothing(tmp_path):
 
 
 @pytest.mark.parametrize(("episodes", "num_envs", "every", "policy"), [
-    (5, 4, 1000, "balance:act"),  # every episode lasts 500 steps: 4 end on the same step
+    (5, 4, 1000, "balance:act"),  # every episode lasts 200 steps: 4 end on the same step
     (5, 3, 2, "random"),
     (3, 4, 1, "random"),
 ])
 def test_num_envs_runs_exactly_n_episodes(tmp_path, episodes, num_envs, every, policy):
     (tmp_path / "balance.py").write_text(
         "from agentreel.policies import batched, cartpole_controller\n"
-        "act = batched(cartpole_controller)  # balances for all 500 steps\n")
-    proc = agentreel("record", "CartPole-v1", "-n", str(episodes), "--num-envs", str(num_envs),
+        "act = batched(cartpole_controller)  # balances until the time limit\n")
+    env_id = "CartPole-v0" if policy == "balance:act" else "CartPole-v1"  # v0: 200 steps
+    proc = agentreel("record", env_id, "-n", str(episodes), "--num-envs", str(num_envs),
                      "--every", str(every), "--policy", policy, "--seed", "3", "-o", "vec", "-q",
                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -176,7 +177,7 @@ def test_cli_log_names_the_video_of_each_recorded_episode(tmp_path):
         "CartPole-v1-episode-0.mp4", None, "CartPole-v1-episode-2.mp4", None]
     for row in rows:
         if row["video"]:
-            assert decode(tmp_path / "run" / row["video"]).count == row["l"] + 1
+            assert decode(tmp_path / "run" / row["video"]).count == row["length"] + 1
 
 
 def test_vector_cli_log_names_the_video_of_each_recorded_episode(tmp_path):
@@ -190,7 +191,7 @@ def test_vector_cli_log_names_the_video_of_each_recorded_episode(tmp_path):
         k = seen.get(row["env_index"], 0)
         seen[row["env_index"]] = k + 1
         assert row["video"] == f"CartPole-v1-env-{row['env_index']}-episode-{k}.mp4"
-        assert decode(tmp_path / "run" / row["video"]).count == row["l"] + 1
+        assert decode(tmp_path / "run" / row["video"]).count == row["length"] + 1
 
 
 def test_wrappers_with_log_and_sidecar_name_the_video_in_the_log(tmp_path):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
+from agentreel.env_setup import headless_mujoco_gl, import_modules
 
 EPILOG = """\
 A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
@@ -91,7 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         "is reported and its unfinished episodes are rerun once. With Ray on several\n"
         "machines, --out must be on a filesystem every node shares.",
     )
-    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1")
+    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1 or ALE/Pong-v5 "
+                        "(the plugin packages ale_py, gymnasium_robotics, minigrid and shimmy "
+                        "are imported when installed)")
+    record.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, e.g. a package that registers your "
+                        "environments (repeatable; modules in the current folder are found)")
+    record.add_argument("--max-episode-steps", type=int, default=None, metavar="N",
+                        help="end every episode after N steps (Gymnasium's TimeLimit)")
     record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run")
     record.add_argument("--out", "-o", default=None,
                         help="run folder (default: a new agentreel-runs/<env-id>-NNN)")
@@ -102,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "auto: the built-in demo controller where there is one (CartPole), else random")
     record.add_argument("--seed", type=int, default=None,
                         help="seed of the first episode (then +1 each; sub-env i gets seed+i); "
-                        "with --workers/--backend ray a random one is drawn and printed if none is given")
+                        "without it one is drawn and printed, so the run can be repeated")
     record.add_argument("--num-envs", type=int, default=1,
                         help="run K sub-environments in a synchronous vector env "
                         "(one video per sub-env episode)")
@@ -205,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     quiet_headless_sdl()
+    headless_mujoco_gl()
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
@@ -227,7 +236,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     from agentreel.analysis import summarize_records
 
     parallel = args.workers is not None or args.backend != "local" or args.address is not None
+    import_modules(args.imports)
     if parallel:
+        if args.imports or args.max_episode_steps is not None:
+            raise ValueError("--import and --max-episode-steps cannot be combined with --workers/"
+                             "--backend yet; for a plugin package use MODULE:ENV_ID")
         if args.num_envs != 1:
             raise ValueError("--num-envs cannot be combined with --workers/--backend: "
                              "each worker runs one environment")
@@ -247,8 +260,10 @@ def cmd_record(args: argparse.Namespace) -> int:
             args.env_id, episodes=args.episodes, out=args.out, every=args.every,
             policy=args.policy, seed=args.seed, progress=False if args.quiet else None,
             video_format=args.format, num_envs=args.num_envs, report=not args.no_report,
+            max_episode_steps=args.max_episode_steps,
         )
-        how = f" ({args.num_envs} envs)" if args.num_envs > 1 else ""
+        envs = f"{args.num_envs} envs, " if args.num_envs > 1 else ""
+        how = f" ({envs}seed {result.seed})"
     print(f"Recorded {len(result.records)} episodes of {args.env_id}{how}, {result.steps:,} steps, "
           f"in {result.seconds:.1f} s -> {result.out}")
     summary = summarize_records(result.records, seed=0)

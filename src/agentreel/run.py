@@ -11,10 +11,14 @@ What :func:`record_run` writes into its run folder (the contract that
 * ``report.html`` (unless ``report=False``).
 
 With ``num_envs > 1`` the environments run in a synchronous vector env and the
-job stops at the step where the N-th episode finishes (several sub-envs may
-finish on that step, so a run can hold a few more than N episodes). Videos of
-the episodes cut short by that stop are deleted: every video in the folder
-belongs to a logged episode.
+job stops at the step where the N-th episode finishes. Exactly N episodes are
+logged: episodes that other sub-envs finish on that same step, and those cut
+short by the stop, are not logged and their videos are deleted, so every video in
+the folder belongs to a logged episode.
+
+Without a seed one is drawn (``RunResult.seed``), so any run can be repeated.
+A run that fails before its first episode ends leaves no run folder behind
+(nor any file it made in an existing ``out`` folder).
 
 Example:
     >>> import tempfile
@@ -28,6 +32,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +43,8 @@ from typing import Any, TextIO
 
 import gymnasium as gym
 
+from agentreel.env_setup import plain_env_id, render_error_message, resolve_env_id
+from agentreel.log.sinks import open_sinks
 from agentreel.policies import load_policy
 from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
@@ -60,6 +68,7 @@ class RunResult:
     steps: int = 0
     num_envs: int = 1
     report: Path | None = None
+    seed: int | None = None
 
 
 def default_out_dir(env_id: str, root: str = "agentreel-runs") -> str:
@@ -72,8 +81,14 @@ def default_out_dir(env_id: str, root: str = "agentreel-runs") -> str:
 
 
 def safe_name(text: str) -> str:
-    """``ALE/Pong-v5`` -> ``ALE-Pong-v5``: a string usable in file names."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "env"
+    """``ALE/Pong-v5`` -> ``ALE-Pong-v5``: an env id usable in file names.
+
+    The module of Gymnasium's ``module:ENV_ID`` form is dropped: files are named by the plain id.
+
+    >>> safe_name("ALE/Pong-v5"), safe_name("ale_py:ALE/Pong-v5")
+    ('ALE-Pong-v5', 'ALE-Pong-v5')
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", plain_env_id(text)).strip("-") or "env"
 
 
 def _env_error(env_id: str, exc: Exception) -> RuntimeError:
@@ -82,19 +97,30 @@ def _env_error(env_id: str, exc: Exception) -> RuntimeError:
     return RuntimeError(f"unknown or unusable environment {env_id!r}: {exc}")
 
 
-def make_env(env_id: str) -> gym.Env:
-    """``gym.make(env_id, render_mode="rgb_array")`` with errors a person can act on."""
+def _limit(max_episode_steps: int | None) -> dict[str, Any]:
+    return {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+
+
+def make_env(env_id: str, max_episode_steps: int | None = None) -> gym.Env:
+    """``gym.make(env_id, render_mode="rgb_array")`` with errors a person can act on.
+
+    The plugin package of the id is imported first (``ALE/Pong-v5``: ``ale_py``), see
+    :func:`agentreel.env_setup.resolve_env_id`. ``max_episode_steps`` caps each episode.
+    """
+    resolve_env_id(env_id)
     try:
-        return gym.make(env_id, render_mode="rgb_array")
+        return gym.make(env_id, render_mode="rgb_array", **_limit(max_episode_steps))
     except gym.error.Error as exc:
         raise _env_error(env_id, exc) from exc
 
 
-def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+def make_vector_env(env_id: str, num_envs: int,
+                    max_episode_steps: int | None = None) -> gym.vector.VectorEnv:
     """``gym.make_vec(env_id, num_envs, vectorization_mode="sync", render_mode="rgb_array")``."""
+    resolve_env_id(env_id)
     try:
         return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                            render_mode="rgb_array")
+                            render_mode="rgb_array", **_limit(max_episode_steps))
     except gym.error.Error as exc:
         raise _env_error(env_id, exc) from exc
 
@@ -174,6 +200,7 @@ def record_run(
     video_format: str = "mp4",
     num_envs: int = 1,
     report: bool = True,
+    max_episode_steps: int | None = None,
 ) -> RunResult:
     """Run ``policy`` on ``env_id`` for ``episodes`` episodes, recording every ``every``-th.
 
@@ -192,25 +219,44 @@ def record_run(
         num_envs: sub-environments; more than 1 uses a synchronous vector env
             and one video file per sub-env episode.
         report: write ``report.html`` into the folder at the end.
+        max_episode_steps: end (truncate) every episode after this many steps.
+
+    Returns:
+        A :class:`RunResult`; ``seed`` is the one given or the one drawn.
 
     Raises:
         ValueError: bad arguments or policy. RuntimeError: unknown or unusable env id.
     """
     for name, value, minimum in (("--episodes", episodes, 1), ("--every", every, 1),
-                                 ("--num-envs", num_envs, 1)):
+                                 ("--num-envs", num_envs, 1),
+                                 ("--max-episode-steps", max_episode_steps or 1, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    elif isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"--seed must be an integer, got {seed!r}")
     out = out or default_out_dir(env_id)
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out {out} is a file; give a folder for the run")
-    result = RunResult(out=os.path.abspath(out), env_id=env_id, num_envs=num_envs)
+    result = RunResult(out=os.path.abspath(out), env_id=env_id, num_envs=num_envs, seed=seed)
     bar = Progress(episodes, enabled=progress)
     started = time.perf_counter()
+    debris = _NewFiles(result.out)
     try:
         if num_envs == 1:
-            _run_single(result, episodes, every, policy, seed, video_format, bar)
+            _run_single(result, episodes, every, policy, seed, video_format, bar,
+                        max_episode_steps)
         else:
-            _run_vector(result, episodes, every, policy, seed, video_format, bar)
+            _run_vector(result, episodes, every, policy, seed, video_format, bar,
+                        max_episode_steps)
+    except BaseException as exc:
+        if not result.records:  # the run never started: leave nothing behind
+            debris.remove()
+        message = render_error_message(exc)
+        if message is not None:
+            raise RuntimeError(message) from exc
+        raise
     finally:
         bar.close()
     result.seconds = time.perf_counter() - started
@@ -267,13 +313,14 @@ def recording_env(env_id: str, video_folder: str, *, trigger: Callable[[int], bo
                   video_format: str = "mp4",
                   on_video_saved: Callable[[VideoSaved], None] | None = None,
                   on_episode_end: Callable[[EpisodeRecord], None] | None = None,
-                  log: Any = None, sidecar: bool = True, buffer_length: int = 100) -> Any:
+                  log: Any = None, sidecar: bool = True, buffer_length: int = 100,
+                  max_episode_steps: int | None = None) -> Any:
     """``make_env(env_id)`` wrapped for a recorded run: videos, then episode statistics.
 
     Videos are named ``safe_name(env_id)-episode-{i}`` (``i`` counted by the
     wrapper from 0) and are taken when ``trigger(i)`` is true.
     """
-    env: Any = make_env(env_id)
+    env: Any = make_env(env_id, max_episode_steps)
     try:
         env = RecordVideo(
             env, video_folder, episode_trigger=trigger, name_prefix=safe_name(env_id),
@@ -286,12 +333,60 @@ def recording_env(env_id: str, video_folder: str, *, trigger: Callable[[int], bo
         raise
 
 
+class _NewFiles:
+    """What a run adds to its folder, so that a run that never started can remove it."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.created = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
+        self.before = set(os.listdir(folder)) if self.folder.is_dir() else set()
+
+    def remove(self) -> None:
+        """Delete the folders this run created, or the files it added to an existing one."""
+        if self.created:
+            shutil.rmtree(self.created[-1], ignore_errors=True)
+            return
+        if not self.folder.is_dir():
+            return
+        for name in set(os.listdir(self.folder)) - self.before:
+            path = self.folder / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+class _FirstEpisodes:
+    """The run's log: the first ``limit`` episodes go to the folder's files and the result.
+
+    Videos are named by their file name (they lie in the run folder).
+    """
+
+    def __init__(self, result: RunResult, limit: int) -> None:
+        self.result = result
+        self.limit = limit
+        self.sink, self.owned = open_sinks(result.out, env_id=result.env_id)
+
+    def write(self, record: EpisodeRecord) -> None:
+        if len(self.result.records) >= self.limit:
+            return  # finished on the same step as the last one wanted: not part of the run
+        if record.video is not None:
+            record = record.replace(video=os.path.basename(record.video))
+        self.result.records.append(record)
+        if self.sink is not None:
+            self.sink.write(record)
+
+    def close(self) -> None:
+        for sink in self.owned:
+            sink.close()
+
+
 def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
-                video_format: str, bar: Progress) -> None:
+                video_format: str, bar: Progress, max_episode_steps: int | None = None) -> None:
     env = recording_env(result.env_id, result.out, trigger=lambda i: i % every == 0,
                         video_format=video_format, on_video_saved=result.videos.append,
                         on_episode_end=result.records.append, log=result.out,
-                        buffer_length=episodes)
+                        buffer_length=episodes, max_episode_steps=max_episode_steps)
     try:
         act = load_policy(policy, env, result.env_id)
         for episode in range(episodes):
@@ -307,19 +402,21 @@ def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed:
 
 
 def _run_vector(result: RunResult, episodes: int, every: int, policy: str, seed: int | None,
-                video_format: str, bar: Progress) -> None:
+                video_format: str, bar: Progress, max_episode_steps: int | None = None) -> None:
     from agentreel.vector import RecordEpisodeStatistics as VectorStatistics
     from agentreel.vector.recording import RecordVideo as VectorRecordVideo
 
-    envs: Any = make_vector_env(result.env_id, result.num_envs)
+    envs: Any = make_vector_env(result.env_id, result.num_envs, max_episode_steps)
+    log = None
     try:
         envs = VectorRecordVideo(
             envs, result.out, episode_trigger=lambda k: k % every == 0,
             name_prefix=safe_name(result.env_id), per_env=True, sidecar=True,
             format=video_format, on_video_saved=result.videos.append,
         )
-        envs = VectorStatistics(envs, buffer_length=max(episodes, 100), log=result.out,
-                                env_id=result.env_id, on_episode_end=result.records.append)
+        log = _FirstEpisodes(result, episodes)
+        envs = VectorStatistics(envs, buffer_length=max(episodes, 100), log=log,
+                                env_id=result.env_id)
         act = load_policy(policy, envs, result.env_id)
         obs, _ = envs.reset(seed=seed)
         if seed is not None:
@@ -333,6 +430,8 @@ def _run_vector(result: RunResult, episodes: int, every: int, policy: str, seed:
                        last_return=result.records[-1].episode_return if result.records else None)
     finally:
         envs.close()
+        if log is not None:
+            log.close()
     _drop_unfinished_videos(result)
 
 

@@ -21,6 +21,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
+from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 
@@ -131,6 +132,8 @@ class RecordEpisodeStatistics(
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
+        # the log names each episode's video, told by an agentreel RecordVideo inside
+        self._videos = EpisodeVideos.attach(env, log) if self._emitter.wants_records else None
 
     def step(
         self, action: ActType
@@ -185,6 +188,7 @@ class RecordEpisodeStatistics(
             duration=episode_time, terminated=terminated, truncated=truncated,
             seed=seed, end_time=time.time(),
             extras={k: info[k] for k in self._info_keywords if k in info},
+            video=self._videos.pop() if self._videos is not None else None,
         )
 
     def reset(

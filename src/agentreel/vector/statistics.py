@@ -26,6 +26,7 @@ import numpy.typing as npt
 from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
+from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 from agentreel.statistics import StepBeforeResetError, spec_env_id
@@ -167,6 +168,8 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
+        # the log names each episode's video, told by an agentreel RecordVideo inside
+        self._videos = EpisodeVideos.attach(env, log) if self._emitter.wants_records else None
 
     def reset(
         self,
@@ -283,6 +286,7 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
                 duration=float(times[i]), terminated=bool(terminations[i]),
                 truncated=bool(truncations[i]), seed=self._seeds[i], end_time=end_time,
                 env_index=i, extras=self._extras(infos, final_info, i),
+                video=self._videos.pop(i) if self._videos is not None else None,
             )
         for i in done_envs:
             self._seeds[i] = None  # the next episode of this sub-env is an autoreset one
