@@ -66,7 +66,7 @@ def test_record_with_a_vector_env(tmp_path):
     for video in run.videos:
         assert video.env_index is not None and video.record.env_index == video.env_index
         assert decode(video.path).count == video.record.length + 1
-    assert "(3 envs)" in proc.stdout and (tmp_path / "vec" / "report.html").exists()
+    assert "(3 envs, seed 0)" in proc.stdout and (tmp_path / "vec" / "report.html").exists()
 
 
 def test_docstring_examples_of_the_job():
