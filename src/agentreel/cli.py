@@ -231,6 +231,13 @@ def _load_runs(paths: list[str]) -> list[Any]:
     return [Run(path, name=path) for path in paths]
 
 
+def _print_notes(runs: list[Any]) -> None:
+    """What a run folder lacks (no log, videos it cannot describe) and how to record it."""
+    for run in runs:
+        for note in run.notes:
+            print(f"agentreel: note: {note}", file=sys.stderr)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
@@ -336,7 +343,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from agentreel.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
-    records = [run.records for run in runs]
+    records = [run.require_records().records for run in runs]
     plot_learning_curve(
         records[0] if len(records) == 1 else records, x=args.x, metric=args.metric,
         window=args.window, path=args.out, labels=[run.name for run in runs], title=args.title,
@@ -350,6 +357,7 @@ def cmd_timelapse(args: argparse.Namespace) -> int:
     from agentreel.timelapse import make_timelapse
 
     (run,) = _load_runs([args.run])
+    _print_notes([run])
     out = Path(args.out) if args.out else run.folder / "timelapse.mp4"
     saved = make_timelapse(run, out, fps=args.fps, labels=not args.no_labels)
     parts = saved.tags.get("parts", [])
@@ -363,6 +371,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from agentreel.report import write_report
 
     runs = _load_runs(args.runs)
+    _print_notes(runs)
     if args.out:
         out = Path(args.out)
     elif len(runs) == 1:

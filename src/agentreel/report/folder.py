@@ -3,8 +3,13 @@
 A run folder is what ``agentreel record`` (or the wrappers with ``log=folder``
 and ``sidecar=True``) writes: ``episodes.jsonl`` / ``monitor.csv`` (one row per
 episode) and videos ``NAME.mp4`` each with a JSON sidecar ``NAME.json`` (keys
-``path, frames, fps, width, height, format, tags``). Only sidecars describe
-videos: a video file without one is not listed.
+``path, frames, fps, width, height, format, tags``). A video without a sidecar
+is listed when its name is a recorder's (Gymnasium's ``PREFIX-episode-N`` and
+``PREFIX-step-N``, agentreel's ``PREFIX-env-I-episode-K``): its ids come from the
+name, its frames, rate and size from the file (:mod:`agentreel.report.gym_names`),
+so the folder the tutorial's script writes is readable as it is. A folder with
+such videos and no episode log is a run with videos only (``records == []``);
+``Run.notes`` says what is missing and how to record it.
 
 How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`:
 
@@ -13,7 +18,11 @@ How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`
   ``PREFIX-env-{i}-episode-{k}``): the ``k``-th record (``k = episode_id``) of
   sub-env ``i``, in log order;
 * a tiled vector video in a run whose records carry ``env_index`` counts
-  episodes of sub-env 0, so it is joined like a per-env video of env 0.
+  episodes of sub-env 0, so it is joined like a per-env video of env 0;
+* a step clip without a sidecar (``PREFIX-step-N``, ``N`` counted over the whole
+  run) belongs to the episode whose steps hold step ``N``;
+* a sidecar-less episode video is a whole episode when its frame count is the
+  joined episode's length + 1 (or its length): it then shows that return and length.
 
 Example:
     >>> import tempfile
@@ -37,6 +46,12 @@ from typing import Any
 
 from agentreel.log import read_episodes
 from agentreel.records import EpisodeRecord
+from agentreel.report.gym_names import (
+    MISSING_LOG_HINT,
+    MISSING_SIDECAR_HINT,
+    parse_video_name,
+    probe_video,
+)
 
 __all__ = ["Run", "RunVideo", "load_run", "find_videos", "VIDEO_SUFFIXES"]
 
@@ -93,6 +108,7 @@ class RunVideo:
     episode_length: int | None = None
     record: EpisodeRecord | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    sidecar: bool = True
 
     @property
     def whole_episode(self) -> bool:
@@ -159,11 +175,36 @@ def _read_sidecar(path: Path) -> dict[str, Any] | None:
 
 
 def find_videos(folder: str | os.PathLike[str]) -> list[RunVideo]:
-    """Every video in ``folder`` that has a sidecar (not joined to records; see :func:`load_run`).
+    """Every video in ``folder`` with a sidecar or a recorder's name (not joined; see :func:`load_run`).
 
     Sidecars whose video file is missing (deleted, or never completed) are skipped.
     """
-    folder = Path(folder)
+    return _scan(Path(folder))[0]
+
+
+def _scan(folder: Path) -> tuple[list[RunVideo], list[str]]:
+    """The videos of ``folder``, and the names of video files it cannot describe."""
+    videos = _sidecar_videos(folder)
+    described = {v.path for v in videos}
+    unreadable = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.suffix.lower() not in VIDEO_SUFFIXES or not path.is_file():
+            continue
+        if path.resolve() in described:
+            continue
+        ids = parse_video_name(path.stem)
+        facts = probe_video(path) if ids is not None else None
+        if ids is None or facts is None:
+            unreadable.append(path.name)
+            continue
+        tags: dict[str, Any] = {"name": path.stem, **ids}
+        videos.append(RunVideo(path=path.resolve(), name=path.stem, tags=tags, sidecar=False,
+                               episode_id=ids.get("episode_id"), step_id=ids.get("step_id"),
+                               env_index=ids.get("env_index"), **facts))
+    return videos, unreadable
+
+
+def _sidecar_videos(folder: Path) -> list[RunVideo]:
     videos = []
     for side in sorted(folder.glob("*.json")):
         data = _read_sidecar(side)
@@ -192,6 +233,16 @@ def find_videos(folder: str | os.PathLike[str]) -> list[RunVideo]:
     return videos
 
 
+def _episode_at_step(records: list[EpisodeRecord], step: int) -> EpisodeRecord | None:
+    """The record whose steps hold global step ``step`` (0-based, counted over the run)."""
+    end = 0
+    for record in records:
+        end += record.length
+        if step < end:
+            return record
+    return None
+
+
 def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[RunVideo]:
     """Attach each video's :class:`EpisodeRecord` (rules in the module docstring), sorted.
 
@@ -208,7 +259,9 @@ def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[Ru
     joined = []
     for video in videos:
         record = None
-        if video.episode_id is not None and video.episode_id >= 0:
+        if not video.sidecar and video.episode_id is None and video.step_id is not None:
+            record = None if vector_run else _episode_at_step(records, video.step_id)
+        elif video.episode_id is not None and video.episode_id >= 0:
             env = video.env_index if video.env_index is not None else (0 if vector_run else None)
             if env is None:
                 record = by_index.get(video.episode_id)
@@ -226,7 +279,11 @@ def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[Ru
 
 
 def _with_record(video: RunVideo, record: EpisodeRecord | None) -> RunVideo:
-    return RunVideo(**{**video.__dict__, "record": record})
+    fields: dict[str, Any] = {**video.__dict__, "record": record}
+    if (not video.sidecar and record is not None and video.episode_id is not None
+            and video.frames in (record.length, record.length + 1)):
+        fields.update(episode_return=record.episode_return, episode_length=record.length)
+    return RunVideo(**fields)
 
 
 class Run:
@@ -259,18 +316,39 @@ class Run:
         self.source = path
         self.name = name or (path.name if path.is_dir() else f"{path.parent.name}/{path.name}")
         self.records: list[EpisodeRecord] = read_episodes(path)
-        if not self.records:
-            raise ValueError(
-                f"no episodes found in {path} (expected episodes.jsonl or monitor.csv with "
-                "at least one episode)"
+        found, unreadable = _scan(self.folder)
+        #: What this folder lacks and how to record it (shown by the report and the CLI).
+        self.notes: list[str] = []
+        if unreadable:
+            self.notes.append(
+                f"{len(unreadable)} video file(s) have no sidecar and no recorder's name, so "
+                f"they are not shown (e.g. {unreadable[0]}); {MISSING_SIDECAR_HINT} (sidecar=True)"
             )
-        self.videos: list[RunVideo] = join_videos(find_videos(self.folder), self.records)
+        if not self.records:
+            if not found:
+                raise ValueError(
+                    f"no episodes found in {path}: no episode log (episodes.jsonl or monitor.csv) "
+                    f"and no recorded videos. {MISSING_LOG_HINT} (log=)"
+                    + (f"; {self.notes[0]}" if self.notes else "")
+                )
+            self.notes.insert(0, f"no episode log in {self.folder}, so there are no returns: "
+                                 f"{MISSING_LOG_HINT} (log=)")
+        self.videos: list[RunVideo] = join_videos(found, self.records)
 
     def __repr__(self) -> str:
         return f"Run({str(self.source)!r}: {len(self.records)} episodes, {len(self.videos)} videos)"
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def require_records(self) -> Run:
+        """This run, or a ``ValueError`` saying how to get an episode log when it has none."""
+        if not self.records:
+            raise ValueError(
+                f"{self.name} has {len(self.videos)} video(s) but no episode log, so there are "
+                f"no returns: {MISSING_LOG_HINT} (log=)"
+            )
+        return self
 
     def returns(self) -> list[float]:
         """Per-episode returns in log order."""

@@ -40,6 +40,7 @@ from urllib.parse import quote
 from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
 from agentreel.report.folder import Run, RunVideo, load_run
+from agentreel.report.gym_names import MISSING_LOG_HINT
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
@@ -160,7 +161,7 @@ def summary_rows(runs: Sequence[Run], *, seed: int = 0) -> tuple[list[dict[str, 
     rows = []
     for run in runs:
         row: dict[str, Any] = {"run": run.name, "path": str(run.source)}
-        row.update(run.summary(seed=seed).to_dict())
+        row.update(run.require_records().summary(seed=seed).to_dict())
         rows.append(row)
     if len(runs) < 2:
         return rows, None
@@ -331,7 +332,8 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         more = (f'<p class="note">The table lists the first {len(shown):,} of '
                 f"{len(run.records):,} episodes.</p>")
     gallery = (f'<div class="gallery" data-sortable>{"".join(cards)}</div>' if cards
-               else '<p class="empty">No videos with sidecars in this run folder.</p>')
+               else '<p class="empty">No videos in this run folder.</p>')
+    notes = "".join(f'<p class="note missing">{escape(note)}</p>' for note in run.notes)
     toolbar = ('<div class="toolbar">Sort videos by '
                '<button type="button" data-sort-key="episode" aria-pressed="true">episode</button>'
                '<button type="button" data-sort-key="return" aria-pressed="false">return</button>'
@@ -342,7 +344,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         f'data-sorted-dir="ascending">'
         f"<h2>{escape(run.name)}: {len(videos)} video{'s' if len(videos) != 1 else ''}, "
         f"{len(run.records)} episode{'s' if len(run.records) != 1 else ''}</h2>"
-        f'<p class="note">{escape(str(run.folder.resolve()))}</p>'
+        f'<p class="note">{escape(str(run.folder.resolve()))}</p>{notes}'
         f"{toolbar}{gallery}<h3>Episodes</h3>"
         f'<table class="episodes"><thead><tr>{head}</tr></thead>'
         f'<tbody data-sortable>{"".join(rows)}</tbody></table>{more}</section>'
@@ -378,7 +380,14 @@ def render_report(
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     episodes = sum(len(r.records) for r in loaded)
     videos = sum(len(r.videos) for r in loaded)
-    curve = learning_curve_html(loaded, engine=plot)
+    logged = [r for r in loaded if r.records]  # a folder of videos only has no returns
+    if logged:
+        curve = learning_curve_html(logged, engine=plot)
+        overview = (f"{_summary_section(logged, seed)}<section id=\"curve\"><h2>Learning curve</h2>"
+                    f'<div class="chart-box">{curve}</div></section>')
+    else:
+        overview = ('<section id="summary"><h2>Summary</h2><p class="empty">No episode log, so '
+                    f"no returns to summarise or plot: {escape(MISSING_LOG_HINT)} (log=).</p></section>")
     sections = "".join(_run_section(i, run, page_dir, max_rows) for i, run in enumerate(loaded))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -387,9 +396,7 @@ def render_report(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{len(loaded)} run{'s' if len(loaded) != 1 else ''}, "
         f"{episodes} episodes, {videos} videos · generated {stamp} by agentreel {__version__}</p></header>"
-        f"<main>{_summary_section(loaded, seed)}"
-        f'<section id="curve"><h2>Learning curve</h2><div class="chart-box">{curve}</div></section>'
-        f"{sections}</main><script>{_JS}</script></body></html>\n"
+        f"<main>{overview}{sections}</main><script>{_JS}</script></body></html>\n"
     )
 
 
