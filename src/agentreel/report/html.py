@@ -9,7 +9,8 @@ disk: no server, no network, no CDN.
 
 Sections: a summary table (one row per run, plus the aggregate across runs),
 the learning curve, then per run a gallery of its videos (each captioned with
-episode, return and length) and a table of its episodes. Clicking a column
+episode, return and length, and showing its last frame as a poster until played:
+:mod:`agentreel.report.posters`) and a table of its episodes. Clicking a column
 header (Episode, Return, Length, ...) sorts that run's table *and* gallery;
 clicking again reverses the order. The summary table sorts the same way.
 
@@ -41,6 +42,7 @@ from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
 from agentreel.report.folder import Run, RunVideo, load_run
 from agentreel.report.gym_names import MISSING_LOG_HINT
+from agentreel.report.posters import poster_data_uri
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
@@ -219,8 +221,10 @@ def _video_element(video: RunVideo, page_dir: Path) -> str:
     if video.format == "gif":
         return f'<img src="{_attr(src)}" {size} loading="lazy" alt="{_attr(video.caption)}">'
     mime = "video/webm" if video.format == "webm" else "video/mp4"
-    return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}" '
-            f'data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
+    poster = poster_data_uri(video.path)  # the last frame: cards are not black until played
+    poster_attr = f' poster="{poster}"' if poster else ""
+    return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}"'
+            f'{poster_attr} data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
 
 
 def _data_attrs(order: int, episode: int | None, ret: float | None, length: int | None,
