@@ -22,10 +22,10 @@ A run that fails before its first episode ends leaves no run folder behind
 
 Example:
     >>> import tempfile
-    >>> result = record_run("CartPole-v1", episodes=1, out=tempfile.mkdtemp(), policy="demo",
+    >>> result = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(), policy="random",
     ...                     seed=0, progress=False)
-    >>> [r.length for r in result.records], len(result.videos), result.report.name
-    ([500], 1, 'report.html')
+    >>> len(result.records), len(result.videos), result.report.name, result.seed
+    (2, 2, 'report.html', 0)
 """
 
 from __future__ import annotations
@@ -282,12 +282,13 @@ def episode_seed(seed: int | None, index: int) -> int | None:
 
 
 def play_episode(env: gym.Env, act: Callable[[Any], Any], seed: int | None,
-                 on_step: Callable[[int], None] | None = None) -> int:
+                 on_step: Callable[[int], None] | None = None, index: int | None = None) -> int:
     """Run one episode of ``act`` on ``env``; returns its number of steps.
 
     ``reset(seed=seed)`` and, when ``seed`` is given, ``env.action_space.seed(seed)``
     (so a random policy is reproducible episode by episode). ``on_step(steps)`` is
-    called after every step.
+    called after every step. A policy with a ``start_episode`` method (the demo
+    agent) is told the episode's ``index`` in the run first.
 
     >>> import gymnasium as gym
     >>> env = gym.make("CartPole-v1")
@@ -295,6 +296,9 @@ def play_episode(env: gym.Env, act: Callable[[Any], Any], seed: int | None,
     ...     env, lambda obs: env.action_space.sample(), seed=0)
     True
     """
+    start_episode = getattr(act, "start_episode", None)
+    if index is not None and callable(start_episode):
+        start_episode(index)
     obs, _ = env.reset(seed=seed)
     if seed is not None:
         env.action_space.seed(seed)
@@ -394,7 +398,7 @@ def _run_single(result: RunResult, episodes: int, every: int, policy: str, seed:
                 result.steps += 1
                 bar.update(steps=result.steps, episodes=done)
 
-            play_episode(env, act, episode_seed(seed, episode), on_step)
+            play_episode(env, act, episode_seed(seed, episode), on_step, index=episode)
             bar.update(steps=result.steps, episodes=episode + 1,
                        last_return=result.records[-1].episode_return, force=True)
     finally:

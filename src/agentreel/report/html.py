@@ -316,6 +316,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         )
     video_of = {id(v.record): f"run-{i}-video-{j}" for j, v in enumerate(videos)
                 if v.record is not None and v.whole_episode}
+    extremes = _best_and_worst(run, video_of)
     rows = []
     shown = run.records[:max_rows]
     for j, rec in enumerate(shown):
@@ -348,11 +349,27 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
         f'data-sorted-dir="ascending">'
         f"<h2>{escape(run.name)}: {len(videos)} video{'s' if len(videos) != 1 else ''}, "
         f"{len(run.records)} episode{'s' if len(run.records) != 1 else ''}</h2>"
-        f'<p class="note">{escape(str(run.folder.resolve()))}</p>{notes}'
+        f'<p class="note">{escape(str(run.folder.resolve()))}</p>{notes}{extremes}'
         f"{toolbar}{gallery}<h3>Episodes</h3>"
         f'<table class="episodes"><thead><tr>{head}</tr></thead>'
         f'<tbody data-sortable>{"".join(rows)}</tbody></table>{more}</section>'
     )
+
+
+def _best_and_worst(run: Run, video_of: dict[int, str]) -> str:
+    """One line naming the run's best and worst episodes, linked to their videos."""
+    if len({r.episode_return for r in run.records}) < 2:
+        return ""
+
+    def name(record: Any) -> str:
+        link = video_of.get(id(record))
+        text = f"episode {record.index}"
+        text = f'<a href="#{link}">{text}</a>' if link else text
+        return f"{text} (return {format_number(record.episode_return, 1)})"
+
+    best = max(run.records, key=lambda r: r.episode_return)
+    worst = min(run.records, key=lambda r: r.episode_return)
+    return f'<p class="extremes">Best: {name(best)} · worst: {name(worst)}</p>'
 
 
 def render_report(
