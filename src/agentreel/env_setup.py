@@ -80,8 +80,15 @@ def resolve_env_id(env_id: str) -> None:
         RuntimeError: the id belongs to a plugin package that is not installed (the
             message names the ``pip install``), or no package registers it.
     """
-    if ":" in env_id or _registered(env_id):
-        return  # ``module:id``: gym.make imports the module itself
+    if ":" in env_id:  # Gymnasium's ``module:id``: import the module, as gym.make would
+        module = env_id.rpartition(":")[0]
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise RuntimeError(f"{env_id}: cannot import {module}: {exc}") from exc
+        return
+    if _registered(env_id):
+        return
     owners = plugins_for(env_id)
     for plugin in owners:
         try:

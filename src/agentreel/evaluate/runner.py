@@ -47,7 +47,7 @@ from agentreel.evaluate.merge import PartsWatcher, merge_run
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask, check_count, plan_shards
 from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
-from agentreel.env_setup import resolve_env_id
+from agentreel.env_setup import plain_env_id, resolve_env_id
 from agentreel.policies import demo_policy
 from agentreel.recorder import VideoSaved, check_format
 from agentreel.run import Progress, RunResult, default_out_dir
@@ -107,7 +107,7 @@ def check_policy_spec(spec: str, env_id: str) -> None:
 def _check_env_id(env_id: str) -> None:
     resolve_env_id(env_id)  # ALE/Pong-v5: imports ale_py (each worker does the same)
     try:
-        gym.spec(env_id)
+        gym.spec(plain_env_id(env_id))
     except gym.error.Error as exc:
         raise RuntimeError(f"unknown or unusable environment {env_id!r}: {exc}") from exc
 
