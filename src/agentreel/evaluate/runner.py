@@ -42,12 +42,12 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from agentreel.env_setup import plain_env_id, resolve_env_id
 from agentreel.evaluate.backends import Backend, Job, WorkerDied, make_backend
 from agentreel.evaluate.merge import PartsWatcher, merge_run
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask, check_count, plan_shards
 from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
-from agentreel.env_setup import plain_env_id, resolve_env_id
 from agentreel.policies import demo_policy
 from agentreel.recorder import VideoSaved, check_format
 from agentreel.run import Progress, RunResult, default_out_dir
