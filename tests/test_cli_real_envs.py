@@ -45,7 +45,8 @@ def agentreel(*args: str, cwd: Path, env: dict | None = None,
     """The command as its console script runs it (its own folder first on ``sys.path``)."""
     launcher = cwd.parent / f"{cwd.name}-bin" / "agentreel"
     launcher.parent.mkdir(exist_ok=True)
-    launcher.write_text(f"import sys\n{prelude}\nfrom agentreel.cli import main\nsys.exit(main())\n")
+    launcher.write_text(f"import sys\n{prelude}\nfrom agentreel.cli import main\n"
+                        "if __name__ == '__main__':\n    sys.exit(main())\n")
     return subprocess.run([sys.executable, str(launcher), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env=env or headless_env())
 

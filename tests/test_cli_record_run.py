@@ -25,7 +25,8 @@ def agentreel(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comp
     current one, is first on ``sys.path`` (unlike ``python -c`` or ``python -m``)."""
     launcher = cwd.parent / f"{cwd.name}-bin" / "agentreel"
     launcher.parent.mkdir(exist_ok=True)
-    launcher.write_text("import sys\nfrom agentreel.cli import main\nsys.exit(main())\n")
+    launcher.write_text("import sys\nfrom agentreel.cli import main\n"
+                        "if __name__ == '__main__':\n    sys.exit(main())\n")
     return subprocess.run([sys.executable, str(launcher), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env=env)
 
@@ -104,6 +105,14 @@ def test_a_vector_run_that_never_started_leaves_nothing(tmp_path):
                      "-q", cwd=tmp_path)
     one_line_error(proc, "this policy is broken")
     assert not (tmp_path / "agentreel-runs").exists()
+
+
+def test_a_parallel_run_that_never_started_leaves_nothing(tmp_path):
+    _write_failing_policy(tmp_path)
+    proc = agentreel("record", "CartPole-v1", "--workers", "2", "-n", "4",
+                     "--policy", "broken_policy:act", "-q", cwd=tmp_path)
+    assert proc.returncode == 2 and "this policy is broken" in proc.stderr, proc.stderr
+    assert not (tmp_path / "agentreel-runs").exists(), list((tmp_path / "agentreel-runs").rglob("*"))
 
 
 # -- item 5: -n N means exactly N episodes with any number of envs ---------------------------

@@ -51,7 +51,7 @@ from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.videofiles import sidecar_path
 
-__all__ = ["RunResult", "Progress", "default_out_dir", "episode_seed", "make_env",
+__all__ = ["RunResult", "NewFiles", "Progress", "default_out_dir", "episode_seed", "make_env",
            "make_vector_env", "play_episode", "record_run", "recording_env", "safe_name"]
 
 
@@ -241,7 +241,7 @@ def record_run(
     result = RunResult(out=os.path.abspath(out), env_id=env_id, num_envs=num_envs, seed=seed)
     bar = Progress(episodes, enabled=progress)
     started = time.perf_counter()
-    debris = _NewFiles(result.out)
+    debris = NewFiles(result.out)
     try:
         if num_envs == 1:
             _run_single(result, episodes, every, policy, seed, video_format, bar,
@@ -336,8 +336,16 @@ def recording_env(env_id: str, video_folder: str, *, trigger: Callable[[int], bo
         raise
 
 
-class _NewFiles:
-    """What a run adds to its folder, so that a run that never started can remove it."""
+class NewFiles:
+    """What a run adds to its folder, so that a run that never started can remove it.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> added = NewFiles(str(root / "runs" / "one"))
+    >>> (root / "runs" / "one").mkdir(parents=True)
+    >>> added.remove(); sorted(p.name for p in root.iterdir())
+    []
+    """
 
     def __init__(self, folder: str) -> None:
         self.folder = Path(folder)

@@ -50,7 +50,7 @@ from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
 from agentreel.policies import demo_policy
 from agentreel.records import VideoSaved
-from agentreel.run import Progress, RunResult, default_out_dir
+from agentreel.run import NewFiles, Progress, RunResult, default_out_dir
 from agentreel.videofiles import check_format, find_videos
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -178,6 +178,20 @@ def evaluate(
     runner = make_backend(backend, workers, address=address)
     result = EvaluationResult(out=str(folder), env_id=env_id, workers=runner.workers,
                               backend=runner.name, seed=seed)
+    debris = NewFiles(str(folder))
+    try:
+        return _evaluate(result, runner, folder, episodes, policy, every, video_format,
+                         progress, report)
+    except BaseException:
+        if not result.records:  # the run never started: leave nothing behind
+            debris.remove()
+        raise
+
+
+def _evaluate(result: EvaluationResult, runner: Backend, folder: Path, episodes: int,
+              policy: str, every: int, video_format: str, progress: bool | None,
+              report: bool) -> EvaluationResult:
+    env_id, seed = result.env_id, result.seed
     parts = folder / PARTS_DIR
     shutil.rmtree(parts, ignore_errors=True)  # left by a driver that crashed
     parts.mkdir(parents=True)
