@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="record a video of every K-th episode (1: every episode)")
     record.add_argument("--policy", default="auto",
                         help="random | demo | package.module:callable | path/to/sb3_model.zip; "
-                        "auto: the built-in demo controller where there is one (CartPole), else random")
+                        "auto: the built-in demo agent where there is one (CartPole: a controller that "
+                        "slips less every episode), else random")
     record.add_argument("--seed", type=int, default=None,
                         help="seed of the first episode (then +1 each; sub-env i gets seed+i); "
                         "without it one is drawn and printed, so the run can be repeated")
