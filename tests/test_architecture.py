@@ -25,12 +25,13 @@ LAYERS: list[tuple[str, list[str]]] = [
               "agentreel.keep", "agentreel.keeper", "agentreel.log", "agentreel.overlay",
               "agentreel.video"]),
     ("recording", ["agentreel.recorder", "agentreel.video_wrapper"]),
-    ("wrappers", ["agentreel.recording", "agentreel.statistics", "agentreel.vector"]),
+    ("wrappers", ["agentreel.episode_videos", "agentreel.recording", "agentreel.statistics",
+                  "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
     ("report", ["agentreel.notebook", "agentreel.plots", "agentreel.report",
                 "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.evaluate", "agentreel.policies",
-             "agentreel.run"]),
+    ("app", ["agentreel", "agentreel.cli", "agentreel.env_setup", "agentreel.evaluate",
+             "agentreel.policies", "agentreel.run"]),
 ]
 
 

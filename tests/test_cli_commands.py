@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,24 @@ def test_record_with_no_other_argument_in_an_empty_folder(tmp_path):
     folder = tmp_path / "agentreel-runs" / "CartPole-v1-001"
     run = Run(folder)
     assert len(run.records) == 10 and len(run.videos) == 10
-    assert all(r.episode_return == 500.0 for r in run.records)  # the demo controller
+    # the demo agent learns: early falls, then the full 500 steps (issue 14 item 11)
+    returns = run.returns()
+    assert len(set(returns)) >= 4 and min(returns) < 200 and max(returns) == 500.0
+    assert sum(returns[:3]) < sum(returns[-3:])
+    assert any(r.terminated for r in run.records) and any(r.truncated for r in run.records)
+    summary = summarize_records(run.records, seed=0)
+    assert f"mean {summary.mean:.2f}" in proc.stdout and "over 10 episodes" in proc.stdout
     assert (folder / "monitor.csv").exists() and (folder / "episodes.jsonl").exists()
-    assert "mean 500.00" in proc.stdout and "over 10 episodes" in proc.stdout
+    best = max(run.records, key=lambda r: r.episode_return)
+    worst = min(run.records, key=lambda r: r.episode_return)
+    html = (folder / "report.html").read_text()
+    assert re.search(rf'Best: <a href="#run-0-video-\d+">episode {best.index}</a>', html)
+    assert re.search(rf'worst: <a href="#run-0-video-\d+">episode {worst.index}</a>', html)
+    seed = int(re.search(r"seed (\d+)", proc.stdout).group(1))  # the run repeats from it
+    again = agentreel("record", "CartPole-v1", "--seed", str(seed), "-o", "again", "--no-report",
+                      cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert Run(tmp_path / "again").returns() == returns
     assert f"report: {folder / 'report.html'}" in proc.stdout
     assert (folder / "report.html").read_text().count("<video ") == 10
     assert "[" not in proc.stderr.replace("XDG", "")  # no progress bar when stderr is not a tty
@@ -66,7 +82,7 @@ def test_record_with_a_vector_env(tmp_path):
     for video in run.videos:
         assert video.env_index is not None and video.record.env_index == video.env_index
         assert decode(video.path).count == video.record.length + 1
-    assert "(3 envs)" in proc.stdout and (tmp_path / "vec" / "report.html").exists()
+    assert "(3 envs, seed 0)" in proc.stdout and (tmp_path / "vec" / "report.html").exists()
 
 
 def test_docstring_examples_of_the_job():

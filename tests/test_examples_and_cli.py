@@ -64,13 +64,22 @@ def test_cli_record_writes_videos_log_and_prints_a_summary(tmp_path):
     assert json.loads(proc.stdout)["runs"][0]["episodes"] == 3
 
 
-def test_cli_default_run_uses_the_demo_controller(tmp_path):
-    proc = run([sys.executable, "-m", "agentreel.cli", "record", "CartPole-v1", "-n", "1", "-q"], tmp_path)
+def test_cli_default_run_uses_the_demo_agent(tmp_path):
+    import gymnasium as gym
+
+    from agentreel.policies import demo_policy
+    from agentreel.run import play_episode
+
+    proc = run([sys.executable, "-m", "agentreel.cli", "record", "CartPole-v1", "-n", "3", "-q",
+                "--seed", "5"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     run_dir = tmp_path / "agentreel-runs" / "CartPole-v1-001"
-    (record,) = read_episodes(run_dir)
-    assert record.length == 500  # the demo controller balances the pole
-    assert decode(run_dir / "CartPole-v1-episode-0.mp4").count == 501
+    records = read_episodes(run_dir)
+    agent, env = demo_policy("CartPole-v1"), gym.make("CartPole-v1")
+    assert [r.length for r in records] == [play_episode(env, agent, 5 + i, index=i)
+                                           for i in range(3)]
+    for record in records:
+        assert decode(run_dir / f"CartPole-v1-episode-{record.index}.mp4").count == record.length + 1
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -26,6 +26,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+def _png_pixels(data: bytes):
+    """The RGB pixels of a PNG (PyAV decodes it; no Pillow needed)."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+
+
 def _browser_or_skip():
     problem = None
     try:
@@ -81,6 +91,31 @@ def test_report_in_headless_chromium(report):
             for video in info:
                 assert video["error"] is None
                 assert abs(video["duration"] - video["frames"] / video["fps"]) <= 1 / video["fps"] + 1e-3
+
+            # item 10 of issue 14: every card shows a poster (loaded, not blank) before play
+            posters = page.evaluate("""async () => Promise.all(
+                Array.from(document.querySelectorAll('video')).map(async v => {
+                    if (!v.poster) return null;
+                    const img = new Image();
+                    img.src = v.poster;
+                    await img.decode();
+                    const canvas = document.createElement('canvas');
+                    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+                    const ctx = canvas.getContext('2d');
+                    ctx.drawImage(img, 0, 0);
+                    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+                    let sum = 0, sq = 0, n = 0;
+                    for (let i = 0; i < px.length; i += 4) {
+                        const g = (px[i] + px[i + 1] + px[i + 2]) / 3; sum += g; sq += g * g; n++;
+                    }
+                    const mean = sum / n;
+                    return {width: img.naturalWidth, mean, std: Math.sqrt(sq / n - mean * mean)};
+                }))""")
+            assert len(posters) == videos.count() and None not in posters, posters
+            for poster in posters:
+                assert poster["width"] > 0 and poster["std"] > 5 and poster["mean"] > 20, poster
+            card = _png_pixels(videos.first.screenshot())  # what the unplayed card shows
+            assert card.mean() > 100 and card.std() > 5, (card.mean(), card.std())
 
             section = page.locator("#run-0")
             header = section.locator("th[data-sort-key=return]")

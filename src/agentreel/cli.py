@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
+from agentreel.env_setup import headless_mujoco_gl, import_modules
 from agentreel.records import FORMATS
 
 EPILOG = """\
@@ -92,7 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
         "is reported and its unfinished episodes are rerun once. With Ray on several\n"
         "machines, --out must be on a filesystem every node shares.",
     )
-    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1")
+    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1 or ALE/Pong-v5 "
+                        "(the plugin packages ale_py, gymnasium_robotics, minigrid and shimmy "
+                        "are imported when installed)")
+    record.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, e.g. a package that registers your "
+                        "environments (repeatable; modules in the current folder are found)")
+    record.add_argument("--max-episode-steps", type=int, default=None, metavar="N",
+                        help="end every episode after N steps (Gymnasium's TimeLimit)")
     record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run")
     record.add_argument("--out", "-o", default=None,
                         help="run folder (default: a new agentreel-runs/<env-id>-NNN)")
@@ -100,10 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="record a video of every K-th episode (1: every episode)")
     record.add_argument("--policy", default="auto",
                         help="random | demo | package.module:callable | path/to/sb3_model.zip; "
-                        "auto: the built-in demo controller where there is one (CartPole), else random")
+                        "auto: the built-in demo agent where there is one (CartPole: a controller that "
+                        "slips less every episode), else random")
     record.add_argument("--seed", type=int, default=None,
                         help="seed of the first episode (then +1 each; sub-env i gets seed+i); "
-                        "with --workers/--backend ray a random one is drawn and printed if none is given")
+                        "without it one is drawn and printed, so the run can be repeated")
     record.add_argument("--num-envs", type=int, default=1,
                         help="run K sub-environments in a synchronous vector env "
                         "(one video per sub-env episode)")
@@ -206,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     quiet_headless_sdl()
+    headless_mujoco_gl()
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
@@ -223,13 +233,24 @@ def _load_runs(paths: list[str]) -> list[Any]:
     return [Run(path, name=path) for path in paths]
 
 
+def _print_notes(runs: list[Any]) -> None:
+    """What a run folder lacks (no log, videos it cannot describe) and how to record it."""
+    for run in runs:
+        for note in run.notes:
+            print(f"agentreel: note: {note}", file=sys.stderr)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
 
     result: Any
     parallel = args.workers is not None or args.backend != "local" or args.address is not None
+    import_modules(args.imports)
     if parallel:
+        if args.imports or args.max_episode_steps is not None:
+            raise ValueError("--import and --max-episode-steps cannot be combined with --workers/"
+                             "--backend yet; for a plugin package use MODULE:ENV_ID")
         if args.num_envs != 1:
             raise ValueError("--num-envs cannot be combined with --workers/--backend: "
                              "each worker runs one environment")
@@ -249,8 +270,10 @@ def cmd_record(args: argparse.Namespace) -> int:
             args.env_id, episodes=args.episodes, out=args.out, every=args.every,
             policy=args.policy, seed=args.seed, progress=False if args.quiet else None,
             video_format=args.format, num_envs=args.num_envs, report=not args.no_report,
+            max_episode_steps=args.max_episode_steps,
         )
-        how = f" ({args.num_envs} envs)" if args.num_envs > 1 else ""
+        envs = f"{args.num_envs} envs, " if args.num_envs > 1 else ""
+        how = f" ({envs}seed {result.seed})"
     print(f"Recorded {len(result.records)} episodes of {args.env_id}{how}, {result.steps:,} steps, "
           f"in {result.seconds:.1f} s -> {result.out}")
     summary = summarize_records(result.records, seed=0)
@@ -323,7 +346,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from agentreel.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
-    records = [run.records for run in runs]
+    records = [run.require_records().records for run in runs]
     plot_learning_curve(
         records[0] if len(records) == 1 else records, x=args.x, metric=args.metric,
         window=args.window, path=args.out, labels=[run.name for run in runs], title=args.title,
@@ -337,6 +360,7 @@ def cmd_timelapse(args: argparse.Namespace) -> int:
     from agentreel.timelapse import make_timelapse
 
     (run,) = _load_runs([args.run])
+    _print_notes([run])
     out = Path(args.out) if args.out else run.folder / "timelapse.mp4"
     saved = make_timelapse(run, out, fps=args.fps, labels=not args.no_labels)
     parts = saved.tags.get("parts", [])
@@ -350,6 +374,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from agentreel.report import write_report
 
     runs = _load_runs(args.runs)
+    _print_notes(runs)
     if args.out:
         out = Path(args.out)
     elif len(runs) == 1:

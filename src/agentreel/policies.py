@@ -4,7 +4,9 @@ A policy is a callable ``policy(observation) -> action``. :func:`load_policy`
 turns a command-line spec into one:
 
 * ``random``: samples the action space;
-* ``demo``: a built-in controller (CartPole: balances the pole for 500 steps);
+* ``demo``: the built-in demo agent (CartPole: :class:`DemoLearner`, a balancing
+  controller that slips less every episode, so a short run shows a rising
+  learning curve with failures and successes);
 * ``auto``: ``demo`` where there is one, else ``random``;
 * ``package.module:callable``: your function, or a factory called with the env
   when it is a class or takes an ``env`` argument;
@@ -17,6 +19,8 @@ Example:
     >>> obs, _ = env.reset(seed=0)
     >>> policy(obs) in (0, 1)
     True
+    >>> policy.start_episode(9); round(policy.slip, 3)   # episode 9 slips rarely
+    0.054
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import sys
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -46,10 +52,43 @@ DEMO_POLICIES: dict[str, Policy] = {
 }
 
 
+class DemoLearner:
+    """The demo agent: ``controller`` that takes the wrong action with a falling probability.
+
+    Episode ``i`` slips with probability ``first_slip * decay ** i`` (0.4, 0.32, 0.26,
+    ... 0.05 by episode 9), so ten CartPole episodes go from early falls to the full
+    500 steps, like an agent that is learning. Whether a step slips is decided by
+    the observation's bytes (CRC32), not by a random generator: the same seed and
+    episode index give the same episode in any process. The runner calls
+    :meth:`start_episode` with each episode's index; without it the slip rate stays
+    at episode 3's.
+
+    >>> agent = DemoLearner(cartpole_controller)
+    >>> agent.start_episode(0); agent.slip
+    0.4
+    """
+
+    def __init__(self, controller: Policy, first_slip: float = 0.4, decay: float = 0.8) -> None:
+        self.controller = controller
+        self.first_slip = first_slip
+        self.decay = decay
+        self.start_episode(3)
+
+    def start_episode(self, index: int) -> None:
+        """Episode ``index`` (of the run) begins."""
+        self.slip = self.first_slip * self.decay ** max(index, 0)
+
+    def __call__(self, observation: Any) -> int:
+        action = int(self.controller(observation))
+        draw = zlib.crc32(np.asarray(observation, dtype=np.float32).tobytes()) / 2**32
+        return 1 - action if draw < self.slip else action
+
+
 def demo_policy(env_id: str) -> Policy | None:
-    """The built-in controller for ``env_id`` (matched by its name before ``-v``), if any."""
+    """The built-in demo agent for ``env_id`` (matched by its name before ``-v``), if any."""
     base = env_id.split("/")[-1].split("-v")[0]
-    return DEMO_POLICIES.get(base)
+    controller = DEMO_POLICIES.get(base)
+    return None if controller is None else DemoLearner(controller)
 
 
 def random_policy(action_space: gym.Space) -> Policy:
@@ -90,6 +129,7 @@ def batched(policy: Policy) -> Policy:
 def imported_policy(spec: str, env: Any, vector: bool) -> Policy:
     """Import ``module:callable``; a class or a callable taking ``env`` is a factory."""
     module_name, _, attr = spec.partition(":")
+    import_from_current_folder()
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -104,6 +144,20 @@ def imported_policy(spec: str, env: Any, vector: bool) -> Policy:
     if inspect.isclass(target) or params == ["env"]:
         target = target(env)
     return target
+
+
+def import_from_current_folder() -> None:
+    """Put the current folder first on ``sys.path``, as ``python -m`` does.
+
+    The ``agentreel`` console script starts with its own folder on ``sys.path``, so
+    without this ``--policy mypkg.agents:act`` would need ``PYTHONPATH=.``.
+
+    >>> import_from_current_folder(); os.getcwd() in sys.path
+    True
+    """
+    here = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == here for entry in sys.path):
+        sys.path.insert(0, here)
 
 
 def _parameters(target: Any) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium.core import ActType, ObsType
 
 from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
+from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
 
@@ -101,6 +102,8 @@ class RecordEpisodeStatistics(
         gym.Wrapper.__init__(self, env)
         self._tracker = EpisodeTracker()
         self._start_log(env, buffer_length, stats_key, info_keywords, log, env_id, on_episode_end)
+        # the log names each episode's video, told by an agentreel RecordVideo inside
+        self._videos = EpisodeVideos.attach(env, log) if self._emitter.wants_records else None
 
     # Gymnasium's attribute names, read from the tracker.
     @property
@@ -155,6 +158,7 @@ class RecordEpisodeStatistics(
         index, self.episode_count = self.episode_count, self.episode_count + 1
         self._emitter.emit_end(
             ended, index, extras={k: info[k] for k in self._info_keywords if k in info},
+            video=self._videos.pop() if self._videos is not None else None,
         )
 
     def reset(

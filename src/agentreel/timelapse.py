@@ -142,8 +142,8 @@ def make_timelapse(
         videos = [v for v in videos if v.whole_episode]
     if not videos:
         raise ValueError(
-            f"no videos with sidecars in {run.folder}: record with sidecar=True "
-            "(agentreel record does) to make a timelapse"
+            f"no videos in {run.folder}: a timelapse joins the videos RecordVideo wrote "
+            "(PREFIX-episode-N.mp4, or any name with sidecar=True; agentreel record writes both)"
         )
     out = Path(out)
     if out.resolve() in {v.path for v in videos}:

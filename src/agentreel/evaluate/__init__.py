@@ -17,8 +17,8 @@ Example:
     >>> from agentreel.evaluate import evaluate
     >>> result = evaluate("CartPole-v1", episodes=3, workers=2, policy="demo", seed=0,
     ...                   out=tempfile.mkdtemp(), progress=False, report=False)
-    >>> [r.episode_return for r in result.records]
-    [500.0, 500.0, 500.0]
+    >>> [r.episode_return for r in result.records]   # the demo agent, episodes seeded 0, 1, 2
+    [34.0, 22.0, 133.0]
 """
 
 from __future__ import annotations

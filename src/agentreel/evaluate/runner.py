@@ -42,6 +42,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from agentreel.env_setup import plain_env_id, resolve_env_id
 from agentreel.evaluate.backends import Backend, Job, WorkerDied, make_backend
 from agentreel.evaluate.merge import PartsWatcher, merge_run
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask, check_count, plan_shards
@@ -49,7 +50,7 @@ from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
 from agentreel.policies import demo_policy
 from agentreel.records import VideoSaved
-from agentreel.run import Progress, RunResult, default_out_dir
+from agentreel.run import NewFiles, Progress, RunResult, default_out_dir
 from agentreel.videofiles import check_format, find_videos
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -105,8 +106,9 @@ def check_policy_spec(spec: str, env_id: str) -> None:
 
 
 def _check_env_id(env_id: str) -> None:
+    resolve_env_id(env_id)  # ALE/Pong-v5: imports ale_py (each worker does the same)
     try:
-        gym.spec(env_id)
+        gym.spec(plain_env_id(env_id))
     except gym.error.Error as exc:
         raise RuntimeError(f"unknown or unusable environment {env_id!r}: {exc}") from exc
 
@@ -176,6 +178,20 @@ def evaluate(
     runner = make_backend(backend, workers, address=address)
     result = EvaluationResult(out=str(folder), env_id=env_id, workers=runner.workers,
                               backend=runner.name, seed=seed)
+    debris = NewFiles(str(folder))
+    try:
+        return _evaluate(result, runner, folder, episodes, policy, every, video_format,
+                         progress, report)
+    except BaseException:
+        if not result.records:  # the run never started: leave nothing behind
+            debris.remove()
+        raise
+
+
+def _evaluate(result: EvaluationResult, runner: Backend, folder: Path, episodes: int,
+              policy: str, every: int, video_format: str, progress: bool | None,
+              report: bool) -> EvaluationResult:
+    env_id, seed = result.env_id, result.seed
     parts = folder / PARTS_DIR
     shutil.rmtree(parts, ignore_errors=True)  # left by a driver that crashed
     parts.mkdir(parents=True)

@@ -172,7 +172,8 @@ def run_shard(task: ShardTask) -> ShardReport:
         try:
             act = load_policy(task.policy, env, task.env_id)
             for index in task.indices:
-                committer.steps += play_episode(env, act, episode_seed(task.seed, index))
+                committer.steps += play_episode(env, act, episode_seed(task.seed, index),
+                                                index=index)
         finally:
             env.close()  # returns once every video is complete (and committed)
         committer.flush()

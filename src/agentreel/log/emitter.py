@@ -89,8 +89,11 @@ class EpisodeEmitter:
         return last
 
     def emit_end(self, ended: EpisodeEnd, index: int, *,
-                 extras: Mapping[str, Any] | None = None, end_time: float | None = None) -> None:
+                 extras: Mapping[str, Any] | None = None, end_time: float | None = None,
+                 video: str | None = None) -> None:
         """Emit ``ended.to_record(index, ...)``, built lazily when only ``last_record`` reads it.
+
+        ``video`` names the episode's video file, when one was kept.
 
         With no sink and no callback the record is built only if ``last_record`` is
         read: the statistics wrappers stay cheaper than Gymnasium's per step.
@@ -105,7 +108,8 @@ class EpisodeEmitter:
         if not self.wants_records:
             self._last = (ended, index, extras, end_time)
         else:
-            self.emit(ended.to_record(index, extras=extras, end_time=end_time))
+            record = ended.to_record(index, extras=extras, end_time=end_time)
+            self.emit(record if video is None else record.replace(video=video))
 
     def emit(self, record: EpisodeRecord) -> None:
         """Write ``record`` to the log (with ``elapsed`` set), then call the callback."""

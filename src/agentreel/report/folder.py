@@ -3,8 +3,13 @@
 A run folder is what ``agentreel record`` (or the wrappers with ``log=folder``
 and ``sidecar=True``) writes: ``episodes.jsonl`` / ``monitor.csv`` (one row per
 episode) and videos ``NAME.mp4`` each with a JSON sidecar ``NAME.json`` (keys
-``path, frames, fps, width, height, format, tags``). Only sidecars describe
-videos: a video file without one is not listed.
+``path, frames, fps, width, height, format, tags``). A video without a sidecar
+is listed when its name is a recorder's (Gymnasium's ``PREFIX-episode-N`` and
+``PREFIX-step-N``, agentreel's ``PREFIX-env-I-episode-K``): its ids come from the
+name, its frames, rate and size from the file (:mod:`agentreel.report.gym_names`),
+so the folder the tutorial's script writes is readable as it is. A folder with
+such videos and no episode log is a run with videos only (``records == []``);
+``RunFolder.notes`` says what is missing and how to record it.
 
 How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`:
 
@@ -13,7 +18,11 @@ How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`
   ``PREFIX-env-{i}-episode-{k}``): the ``k``-th record (``k = episode_id``) of
   sub-env ``i``, in log order;
 * a tiled vector video in a run whose records carry ``env_index`` counts
-  episodes of sub-env 0, so it is joined like a per-env video of env 0.
+  episodes of sub-env 0, so it is joined like a per-env video of env 0;
+* a step clip without a sidecar (``PREFIX-step-N``, ``N`` counted over the whole
+  run) belongs to the episode whose steps hold step ``N``;
+* a sidecar-less episode video is a whole episode when its frame count is the
+  joined episode's length + 1 (or its length): it then shows that return and length.
 
 Example:
     >>> import tempfile
@@ -34,6 +43,12 @@ from typing import Any
 
 from agentreel.log.reader import read_episodes
 from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.report.gym_names import (
+    MISSING_LOG_HINT,
+    MISSING_SIDECAR_HINT,
+    parse_video_name,
+    probe_video,
+)
 from agentreel.videofiles import VIDEO_SUFFIXES, find_videos
 
 __all__ = ["RunFolder", "RunVideo", "load_run", "find_videos", "join_videos", "VIDEO_SUFFIXES"]
@@ -41,6 +56,41 @@ __all__ = ["RunFolder", "RunVideo", "load_run", "find_videos", "join_videos", "V
 #: A video of a run: the :class:`~agentreel.records.VideoSaved` read back from its
 #: sidecar, with ``record`` set to its episode when one was found.
 RunVideo = VideoSaved
+
+
+def _sidecar_less(video: VideoSaved) -> bool:
+    return video.tags.get("sidecar") is False
+
+
+def find_run_videos(folder: Path) -> tuple[list[VideoSaved], list[str]]:
+    """The videos of ``folder`` (with a sidecar or a recorder's name), and the video
+    files it cannot describe (no sidecar and another name)."""
+    videos = find_videos(folder)
+    described = {Path(v.path).resolve() for v in videos}
+    unreadable = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.suffix.lower() not in VIDEO_SUFFIXES or not path.is_file():
+            continue
+        if path.resolve() in described:
+            continue
+        ids = parse_video_name(path.stem)
+        facts = probe_video(path) if ids is not None else None
+        if ids is None or facts is None:
+            unreadable.append(path.name)
+            continue
+        videos.append(VideoSaved(path=path.resolve(), tags={"name": path.stem, **ids,
+                                                            "sidecar": False}, **facts))
+    return videos, unreadable
+
+
+def _episode_at_step(records: list[EpisodeRecord], step: int) -> EpisodeRecord | None:
+    """The record whose steps hold global step ``step`` (0-based, counted over the run)."""
+    end = 0
+    for record in records:
+        end += record.length
+        if step < end:
+            return record
+    return None
 
 
 def join_videos(videos: list[VideoSaved], records: list[EpisodeRecord]) -> list[VideoSaved]:
@@ -59,7 +109,9 @@ def join_videos(videos: list[VideoSaved], records: list[EpisodeRecord]) -> list[
     joined = []
     for video in videos:
         record = None
-        if video.episode_id is not None and video.episode_id >= 0:
+        if _sidecar_less(video) and video.episode_id is None and video.step_id is not None:
+            record = None if vector_run else _episode_at_step(records, video.step_id)
+        elif video.episode_id is not None and video.episode_id >= 0:
             env = video.env_index if video.env_index is not None else (0 if vector_run else None)
             if env is None:
                 record = by_index.get(video.episode_id)
@@ -77,6 +129,10 @@ def join_videos(videos: list[VideoSaved], records: list[EpisodeRecord]) -> list[
 
 
 def _with_record(video: VideoSaved, record: EpisodeRecord | None) -> VideoSaved:
+    if (_sidecar_less(video) and record is not None and video.episode_id is not None
+            and video.frames in (record.length, record.length + 1)):  # a whole episode
+        return video.replace(record=record, episode_return=record.episode_return,
+                             episode_length=record.length)
     return video.replace(record=record)
 
 
@@ -92,7 +148,7 @@ class RunFolder:
         name: a display name (default: the folder's name).
 
     Raises:
-        ValueError: no episodes in the folder ("empty run folder").
+        ValueError: no episode log and no videos in the folder ("no episodes found").
         FileNotFoundError: the path does not exist.
     """
 
@@ -104,18 +160,39 @@ class RunFolder:
         self.source = path
         self.name = name or (path.name if path.is_dir() else f"{path.parent.name}/{path.name}")
         self.records: list[EpisodeRecord] = read_episodes(path)
-        if not self.records:
-            raise ValueError(
-                f"no episodes found in {path} (expected episodes.jsonl or monitor.csv with "
-                "at least one episode)"
+        found, unreadable = find_run_videos(self.folder)
+        #: What this folder lacks and how to record it (shown by the report and the CLI).
+        self.notes: list[str] = []
+        if unreadable:
+            self.notes.append(
+                f"{len(unreadable)} video file(s) have no sidecar and no recorder's name, so "
+                f"they are not shown (e.g. {unreadable[0]}); {MISSING_SIDECAR_HINT} (sidecar=True)"
             )
-        self.videos: list[VideoSaved] = join_videos(find_videos(self.folder), self.records)
+        if not self.records:
+            if not found:
+                raise ValueError(
+                    f"no episodes found in {path}: no episode log (episodes.jsonl or monitor.csv) "
+                    f"and no recorded videos. {MISSING_LOG_HINT} (log=)"
+                    + (f"; {self.notes[0]}" if self.notes else "")
+                )
+            self.notes.insert(0, f"no episode log in {self.folder}, so there are no returns: "
+                                 f"{MISSING_LOG_HINT} (log=)")
+        self.videos: list[VideoSaved] = join_videos(found, self.records)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.source)!r}: {len(self.records)} episodes, {len(self.videos)} videos)"
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def require_records(self) -> RunFolder:
+        """This run, or a ``ValueError`` saying how to get an episode log when it has none."""
+        if not self.records:
+            raise ValueError(
+                f"{self.name} has {len(self.videos)} video(s) but no episode log, so there are "
+                f"no returns: {MISSING_LOG_HINT} (log=)"
+            )
+        return self
 
     def returns(self) -> list[float]:
         """Per-episode returns in log order."""

@@ -9,7 +9,8 @@ disk: no server, no network, no CDN.
 
 Sections: a summary table (one row per run, plus the aggregate across runs),
 the learning curve, then per run a gallery of its videos (each captioned with
-episode, return and length) and a table of its episodes. Clicking a column
+episode, return and length, and showing its last frame as a poster until played:
+:mod:`agentreel.report.posters`) and a table of its episodes. Clicking a column
 header (Episode, Return, Length, ...) sorts that run's table *and* gallery;
 clicking again reverses the order. The summary table sorts the same way.
 
@@ -40,6 +41,8 @@ from agentreel.analysis.summary import format_number
 from agentreel.media_html import mime_type, relative_src
 from agentreel.records import VideoSaved
 from agentreel.report.folder import RunFolder, load_run
+from agentreel.report.gym_names import MISSING_LOG_HINT
+from agentreel.report.posters import poster_data_uri
 from agentreel.safe_files import write_atomically
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
@@ -148,7 +151,7 @@ def summary_rows(runs: Sequence[RunFolder], *, seed: int = 0) -> tuple[list[dict
     rows = []
     for run in runs:
         row: dict[str, Any] = {"run": run.name, "path": str(run.source)}
-        row.update(run.summary(seed=seed).to_dict())
+        row.update(run.require_records().summary(seed=seed).to_dict())
         rows.append(row)
     if len(runs) < 2:
         return rows, None
@@ -206,8 +209,10 @@ def _video_element(video: VideoSaved, page_dir: Path) -> str:
     if video.format == "gif":
         return f'<img src="{_attr(src)}" {size} loading="lazy" alt="{_attr(video.caption)}">'
     mime = mime_type(video.format)
-    return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}" '
-            f'data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
+    poster = poster_data_uri(video.path)  # the last frame: cards are not black until played
+    poster_attr = f' poster="{poster}"' if poster else ""
+    return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}"'
+            f'{poster_attr} data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
 
 
 def _data_attrs(order: int, episode: int | None, ret: float | None, length: int | None,
@@ -299,6 +304,7 @@ def _run_section(i: int, run: RunFolder, page_dir: Path, max_rows: int) -> str:
         )
     video_of = {id(v.record): f"run-{i}-video-{j}" for j, v in enumerate(videos)
                 if v.record is not None and v.whole_episode}
+    extremes = _best_and_worst(run, video_of)
     rows = []
     shown = run.records[:max_rows]
     for j, rec in enumerate(shown):
@@ -319,7 +325,8 @@ def _run_section(i: int, run: RunFolder, page_dir: Path, max_rows: int) -> str:
         more = (f'<p class="note">The table lists the first {len(shown):,} of '
                 f"{len(run.records):,} episodes.</p>")
     gallery = (f'<div class="gallery" data-sortable>{"".join(cards)}</div>' if cards
-               else '<p class="empty">No videos with sidecars in this run folder.</p>')
+               else '<p class="empty">No videos in this run folder.</p>')
+    notes = "".join(f'<p class="note missing">{escape(note)}</p>' for note in run.notes)
     toolbar = ('<div class="toolbar">Sort videos by '
                '<button type="button" data-sort-key="episode" aria-pressed="true">episode</button>'
                '<button type="button" data-sort-key="return" aria-pressed="false">return</button>'
@@ -330,11 +337,27 @@ def _run_section(i: int, run: RunFolder, page_dir: Path, max_rows: int) -> str:
         f'data-sorted-dir="ascending">'
         f"<h2>{escape(run.name)}: {len(videos)} video{'s' if len(videos) != 1 else ''}, "
         f"{len(run.records)} episode{'s' if len(run.records) != 1 else ''}</h2>"
-        f'<p class="note">{escape(str(run.folder.resolve()))}</p>'
+        f'<p class="note">{escape(str(run.folder.resolve()))}</p>{notes}{extremes}'
         f"{toolbar}{gallery}<h3>Episodes</h3>"
         f'<table class="episodes"><thead><tr>{head}</tr></thead>'
         f'<tbody data-sortable>{"".join(rows)}</tbody></table>{more}</section>'
     )
+
+
+def _best_and_worst(run: RunFolder, video_of: dict[int, str]) -> str:
+    """One line naming the run's best and worst episodes, linked to their videos."""
+    if len({r.episode_return for r in run.records}) < 2:
+        return ""
+
+    def name(record: Any) -> str:
+        link = video_of.get(id(record))
+        text = f"episode {record.index}"
+        text = f'<a href="#{link}">{text}</a>' if link else text
+        return f"{text} (return {format_number(record.episode_return, 1)})"
+
+    best = max(run.records, key=lambda r: r.episode_return)
+    worst = min(run.records, key=lambda r: r.episode_return)
+    return f'<p class="extremes">Best: {name(best)} · worst: {name(worst)}</p>'
 
 
 def render_report(
@@ -366,7 +389,14 @@ def render_report(
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     episodes = sum(len(r.records) for r in loaded)
     videos = sum(len(r.videos) for r in loaded)
-    curve = learning_curve_html(loaded, engine=plot)
+    logged = [r for r in loaded if r.records]  # a folder of videos only has no returns
+    if logged:
+        curve = learning_curve_html(logged, engine=plot)
+        overview = (f"{_summary_section(logged, seed)}<section id=\"curve\"><h2>Learning curve</h2>"
+                    f'<div class="chart-box">{curve}</div></section>')
+    else:
+        overview = ('<section id="summary"><h2>Summary</h2><p class="empty">No episode log, so '
+                    f"no returns to summarise or plot: {escape(MISSING_LOG_HINT)} (log=).</p></section>")
     sections = "".join(_run_section(i, run, page_dir, max_rows) for i, run in enumerate(loaded))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -375,9 +405,7 @@ def render_report(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{len(loaded)} run{'s' if len(loaded) != 1 else ''}, "
         f"{episodes} episodes, {videos} videos · generated {stamp} by agentreel {__version__}</p></header>"
-        f"<main>{_summary_section(loaded, seed)}"
-        f'<section id="curve"><h2>Learning curve</h2><div class="chart-box">{curve}</div></section>'
-        f"{sections}</main><script>{_JS}</script></body></html>\n"
+        f"<main>{overview}{sections}</main><script>{_JS}</script></body></html>\n"
     )
 
 

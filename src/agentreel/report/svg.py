@@ -24,7 +24,7 @@ import numpy as np
 from agentreel.analysis import METRICS, X_AXES, default_window, learning_curve
 from agentreel.records import EpisodeRecord
 
-__all__ = ["nice_ticks", "svg_learning_curve", "PALETTE"]
+__all__ = ["format_tick", "nice_ticks", "tick_step", "svg_learning_curve", "PALETTE"]
 
 #: Line colours, one per run (matplotlib's default cycle, so both plots look alike).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -34,31 +34,48 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values covering ``[low, high]`` (steps of 1, 2 or 5 times a power of ten).
 
+    The first tick is at or below ``low``, the last at or above ``high``. A range of
+    one value is widened around it (by 1 %, at least 1).
+
     >>> nice_ticks(0, 23)
     [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]
-    >>> nice_ticks(3, 3)
-    [2.0, 2.5, 3.0, 3.5, 4.0]
+    >>> nice_ticks(0, 9)
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    >>> nice_ticks(500, 500)
+    [494.0, 496.0, 498.0, 500.0, 502.0, 504.0, 506.0]
     """
     if not (math.isfinite(low) and math.isfinite(high)):
         return [0.0, 1.0]
     if high <= low:
-        low, high = low - 1.0, high + 1.0
+        pad = max(abs(low) * 0.01, 1.0)
+        low, high = low - pad, high + pad
+    step = tick_step(low, high, count)
+    ticks = [math.floor(low / step) * step]
+    while ticks[-1] < high - step * 1e-9:
+        ticks.append(ticks[0] + step * len(ticks))
+    return [float(round(t, 10)) + 0.0 for t in ticks]
+
+
+def tick_step(low: float, high: float, count: int = 5) -> float:
+    """The step of :func:`nice_ticks`: 1, 2 or 5 times a power of ten, about ``count`` per range.
+
+    >>> tick_step(0, 9), tick_step(499, 501)
+    (2.0, 0.5)
+    """
     raw = (high - low) / max(count, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    start = math.floor(low / step) * step
-    ticks = []
-    value = start
-    while value < high + step * 0.5:
-        ticks.append(round(value, 10))
-        value += step
-    return [float(t) for t in ticks]
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-12)))
 
 
-def _fmt_tick(value: float) -> str:
-    if value == int(value) and abs(value) < 1e7:
-        return str(int(value))
-    return f"{value:.3g}"
+def format_tick(value: float, step: float) -> str:
+    """A tick label with as many decimals as the step needs, so neighbours never read alike.
+
+    >>> format_tick(500.0, 0.5), format_tick(499.5, 0.5), format_tick(2e7, 5e6), format_tick(-0.0, 1)
+    ('500.0', '499.5', '20000000', '0')
+    """
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+    text = f"{value:.{decimals}f}"
+    return "0" if float(text) == 0 else text
 
 
 def svg_learning_curve(
@@ -89,8 +106,10 @@ def svg_learning_curve(
     curves = [learning_curve(r, x=x, metric=metric, window=window) for r in runs]
     xs = np.concatenate([np.asarray(c.x, dtype=float) for c in curves])
     ys = np.concatenate([np.asarray(c.y, dtype=float) for c in curves])
+    finite = ys[np.isfinite(ys)]
     xticks = nice_ticks(float(xs.min()), float(xs.max()))
-    yticks = nice_ticks(float(ys.min()), float(ys.max()))
+    yticks = nice_ticks(float(finite.min()), float(finite.max())) if finite.size else [0.0, 1.0]
+    xstep, ystep = xticks[1] - xticks[0], yticks[1] - yticks[0]
     left, right, top, bottom = 64, 16, 16, 48
     legend = len(runs) > 1 or labels is not None
     if legend:
@@ -118,11 +137,11 @@ def svg_learning_curve(
     for t in xticks:
         xp = float(px(np.array([t]))[0])
         out.append(f'<line x1="{xp:.1f}" y1="{top}" x2="{xp:.1f}" y2="{top + plot_h}" stroke="#ddd"/>')
-        out.append(f'<text x="{xp:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_fmt_tick(t)}</text>')
+        out.append(f'<text x="{xp:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{format_tick(t, xstep)}</text>')
     for t in yticks:
         yp = float(py(np.array([t]))[0])
         out.append(f'<line x1="{left}" y1="{yp:.1f}" x2="{left + plot_w}" y2="{yp:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{yp + 4:.1f}" text-anchor="end">{_fmt_tick(t)}</text>')
+        out.append(f'<text x="{left - 6}" y="{yp + 4:.1f}" text-anchor="end">{format_tick(t, ystep)}</text>')
     out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 10}" text-anchor="middle">'
                f"{escape(X_AXES[x])}</text>")
     out.append(f'<text transform="translate(16 {top + plot_h / 2:.1f}) rotate(-90)" '

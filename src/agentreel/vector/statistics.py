@@ -26,6 +26,7 @@ from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from agentreel.episode_tracker import VectorEpisodeTracker, VectorStep, read_reset_mask
+from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
 from agentreel.statistics import StepBeforeResetError
@@ -109,6 +110,8 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
 
         self._tracker = VectorEpisodeTracker(self.num_envs, mode)
         self._start_log(env, buffer_length, stats_key, info_keywords, log, env_id, on_episode_end)
+        # the log names each episode's video, told by an agentreel RecordVideo inside
+        self._videos = EpisodeVideos.attach(env, log) if self._emitter.wants_records else None
 
     # Gymnasium's attribute names, read from the tracker.
     @property
@@ -199,6 +202,7 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
             self._emitter.emit_end(
                 result.ended(i, terminations, truncations), first_built + n,
                 extras=self._extras(infos, final_info, i), end_time=end_time,
+                video=self._videos.pop(i) if self._videos is not None else None,
             )
 
     def _extras(self, infos: dict[str, Any], final_info: Any, i: int) -> dict[str, Any]:
