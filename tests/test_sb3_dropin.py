@@ -19,10 +19,10 @@ from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.monitor import load_results  # noqa: E402
 from stable_baselines3.common.vec_env import VecMonitor as SB3VecMonitor  # noqa: E402
 from stable_baselines3.common.vec_env import VecVideoRecorder as SB3VecVideoRecorder  # noqa: E402
-from videotools import decode, psnr  # noqa: E402
 
 from agentreel import read_episodes  # noqa: E402
 from agentreel.sb3 import VecMonitor, VecVideoRecorder  # noqa: E402
+from videotools import decode, psnr  # noqa: E402
 
 ATTRIBUTES = ("step_id", "recording", "video_length", "name_prefix", "frames_per_sec")
 
@@ -74,7 +74,7 @@ def test_vec_video_recorder_matches_sb3_names_frames_attributes(tmp_path, capsys
         assert ours.count == theirs.count == (1 if "45" in name else 9), name
         assert (ours.width, ours.height) == (theirs.width, theirs.height)
         assert ours.pix_fmt == "yuv420p"
-        assert min(psnr(a, b) for a, b in zip(ours.frames, theirs.frames)) > 30
+        assert min(psnr(a, b) for a, b in zip(ours.frames, theirs.frames, strict=True)) > 30
 
 
 def test_vec_video_recorder_per_env_overlay_and_format(tmp_path):
@@ -143,7 +143,7 @@ def test_vec_monitor_matches_sb3_info_and_monitor_csv(tmp_path):
     ours = _run_monitor(VecMonitor, str(tmp_path / "ours"))
     theirs = _run_monitor(SB3VecMonitor, str(tmp_path / "sb3"))
     assert len(ours) == len(theirs) > 20
-    for (i, a), (j, b) in zip(ours, theirs):
+    for (i, a), (j, b) in zip(ours, theirs, strict=True):
         assert i == j
         assert list(a) == list(b) == ["r", "l", "t", "TimeLimit.truncated"]
         assert (a["r"], a["l"]) == (b["r"], b["l"])
@@ -152,7 +152,7 @@ def test_vec_monitor_matches_sb3_info_and_monitor_csv(tmp_path):
     ours_csv, sb3_csv = load_results(str(tmp_path / "ours")), load_results(str(tmp_path / "sb3"))
     assert list(ours_csv.columns) == list(sb3_csv.columns)
     assert ours_csv[["r", "l", "TimeLimit.truncated"]].equals(sb3_csv[["r", "l", "TimeLimit.truncated"]])
-    head = [open(tmp_path / d / "monitor.csv").read().splitlines()[1] for d in ("ours", "sb3")]
+    head = [(tmp_path / d / "monitor.csv").read_text().splitlines()[1] for d in ("ours", "sb3")]
     assert head[0] == head[1] == "r,l,t,TimeLimit.truncated"
     # agentreel's log beside it: unique indexes in end order, the right sub-env
     records = read_episodes(tmp_path / "ours" / "episodes.jsonl")

@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,12 +27,12 @@ from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.logger import configure  # noqa: E402
 from stable_baselines3.common.monitor import load_results  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv  # noqa: E402
-from videotools import decode_count  # noqa: E402
 
 from agentreel import Run, read_episodes  # noqa: E402
 from agentreel.keep import best  # noqa: E402
 from agentreel.report.html import write_report  # noqa: E402
 from agentreel.sb3 import RecordEvalCallback, VecMonitor, VecVideoRecorder  # noqa: E402
+from videotools import decode_count  # noqa: E402
 
 
 class EpisodeInfos(BaseCallback):
@@ -113,13 +114,13 @@ def test_eval_callback_records_every_eval_episode(tmp_path):
     for record in records:
         # SB3 resets a finished sub-env inside step(): reset frame + L - 1 frames
         assert decode_count(record.video) == record.length
-        side = json.loads(open(record.video[:-4] + ".json").read())
+        side = json.loads(Path(record.video[:-4] + ".json").read_text())
         assert side["tags"]["episode_id"] == record.index
         assert side["tags"]["episode_return"] == record.episode_return
     # SB3's EvalCallback outputs, and mean, CI and IQM in the logger
     assert os.path.isfile(tmp_path / "best_model.zip")
     assert len(np.load(tmp_path / "evaluations.npz")["results"]) == 3
-    header = open(tmp_path / "log" / "progress.csv").readline().strip().split(",")
+    header = (tmp_path / "log" / "progress.csv").read_text().splitlines()[0].strip().split(",")
     for key in ("eval/mean_reward", "eval/mean_reward_ci_low", "eval/mean_reward_ci_high",
                 "eval/iqm_reward", "eval/mean_ep_length"):
         assert key in header
@@ -154,5 +155,5 @@ def test_eval_callback_keep_best(tmp_path):
     assert len(kept) == 2
     top = sorted(records, key=lambda r: -r.episode_return)[:2]
     assert sorted(r.episode_return for r in top) == sorted(
-        json.loads(open(tmp_path / (k[:-4] + ".json")).read())["tags"]["episode_return"]
+        json.loads((tmp_path / (k[:-4] + ".json")).read_text())["tags"]["episode_return"]
         for k in kept)

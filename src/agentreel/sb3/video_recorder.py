@@ -249,7 +249,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
                 images = [self.overlay(normalize_frame(image), self._state(i))
                           for i, image in enumerate(images)]
             if self.per_env:
-                for recorder, image in zip(self._recorders, images):
+                for recorder, image in zip(self._recorders, images, strict=True):
                     recorder.capture(image)
                 return None
             frame = tile_images(images)
