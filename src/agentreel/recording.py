@@ -32,6 +32,7 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
+from agentreel.sub_env import SubEnvSlot, building_rank
 from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
 
 logger = logging.getLogger("agentreel")
@@ -152,6 +153,10 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._close_hooks: list[Callable[[], object]] = []
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                         overlay=setup.overlay, **setup.recorder_settings)]
+        # Built inside make_env for a vector env: several sub-envs may share the folder.
+        rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
+        self._sub_env = None if rank is None else SubEnvSlot(
+            self._recorder.video_folder, name_prefix, rank)
 
     @property
     def name_prefix(self) -> str:
@@ -165,6 +170,10 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         """Reset the env; start a recording if the episode trigger fires."""
         obs, info = super().reset(seed=seed, options=options)
         self._episode_over = False
+        if self._sub_env is not None and self._recorder.episode_id == -1 and self._sub_env.shared():
+            # other sub-envs record into this folder with this prefix: the rank goes in the name
+            self._recorder.name_prefix = f"{self._sub_env.name}-env-{self._sub_env.rank}"
+            self._recorder.env_index = self._sub_env.rank
         self._recorder.begin_episode()
         if self._recorder.recording:
             self._capture_frame()
@@ -202,6 +211,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             super().close()
         finally:
             self._close_recorders()
+            if self._sub_env is not None:
+                self._sub_env.release()
 
     def _capture_frame(self) -> None:
         frame = self.env.render()

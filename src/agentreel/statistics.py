@@ -23,6 +23,7 @@ from gymnasium.core import ActType, ObsType
 
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
+from agentreel.sub_env import building_rank, log_folder, rank_log_target
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
 
@@ -126,6 +127,10 @@ class RecordEpisodeStatistics(
         self._has_reset = False
         self._after_episode_end = False
         self._episode_seed: int | None = None
+        # Built inside make_env for a vector env: log the sub-env's rank, in its own files.
+        self._env_index = building_rank("statistics", log_folder(log) or "")
+        if self._env_index is not None:
+            log = rank_log_target(log, self._env_index)
         self._emitter = EpisodeEmitter(
             log, on_episode_end,
             env_id=env_id if env_id is not None else spec_env_id(env),
@@ -183,7 +188,7 @@ class RecordEpisodeStatistics(
         self._emitter.emit_fields(
             index=index, episode_return=episode_return, length=length,
             duration=episode_time, terminated=terminated, truncated=truncated,
-            seed=seed, end_time=time.time(),
+            seed=seed, end_time=time.time(), env_index=self._env_index,
             extras={k: info[k] for k in self._info_keywords if k in info},
         )
 

@@ -15,7 +15,8 @@ everything (Gymnasium's ``t``, terminated/truncated, seeds, sub-env index); the
 paired CSV is skipped.
 
 What a monitor file cannot hold comes back as defaults: ``duration`` 0.0,
-``terminated``/``truncated`` False, ``seed`` None. Its ``t`` (seconds since the
+``terminated``/``truncated`` False, ``seed`` None; ``env_index`` is the rank in a
+name like ``3.monitor.csv`` (SB3's ``make_vec_env(monitor_dir=...)``), else None. Its ``t`` (seconds since the
 file's ``t_start``, Stable-Baselines3's meaning) becomes ``elapsed``, and
 ``end_time`` is ``t_start + t``; extra columns go to ``extras``.
 
@@ -40,19 +41,24 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from agentreel.records import EpisodeRecord
 
 _SEPARATORS = "._-"
+#: ``{rank}.monitor.csv``: one sub-env's file, as SB3's ``make_vec_env(monitor_dir=...)`` writes it.
+RANKED_MONITOR = re.compile(r"\d+\.monitor\.csv")
 
 
 def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
     """All episodes in a ``.jsonl`` file, a ``monitor.csv`` file, or a directory of them.
 
     A single file's records come back in file order; several files are merged
-    by ``end_time`` (stable). See the module docstring for the pairing rule.
+    by ``end_time`` (stable), and when their indexes repeat (one log per sub-env,
+    e.g. ``0.monitor.csv``, ``1.monitor.csv``) the episodes are numbered again in
+    that order. See the module docstring for the pairing rule.
     """
     path = Path(path)
     if path.is_dir():
@@ -60,6 +66,9 @@ def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
         records = [rec for f in files for rec in read_file(f)]
         if len(files) > 1:
             records.sort(key=lambda r: r.end_time)
+            if len({r.index for r in records}) < len(records):
+                # one log per sub-env (each counting from 0): number the run's episodes
+                records = [r.replace(index=i) for i, r in enumerate(records)]
         return records
     if not path.exists():
         raise FileNotFoundError(f"no episode log at {path}")
@@ -135,6 +144,8 @@ def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
     except (ValueError, AttributeError, TypeError) as exc:
         raise ValueError(f"{path}:1: bad monitor header: {exc}") from exc
     body = "\n".join(lines[1:]) + "\n"
+    # SB3's make_vec_env(monitor_dir=...) names each sub-env's file by its rank
+    rank = int(path.name.split(".")[0]) if RANKED_MONITOR.fullmatch(path.name) else None
     records = []
     for number, row in enumerate(csv.DictReader(io.StringIO(body))):
         try:
@@ -143,7 +154,7 @@ def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
                       if k not in ("r", "l", "t") and k is not None and v not in ("", None)}
             records.append(EpisodeRecord(
                 index=number, episode_return=float(row["r"]), length=int(float(row["l"])),
-                end_time=t_start + t, elapsed=t, extras=extras,
+                end_time=t_start + t, elapsed=t, extras=extras, env_index=rank,
             ))
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path}: row {number + 1} is not an episode: {exc}") from exc
