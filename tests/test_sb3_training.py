@@ -29,6 +29,8 @@ from stable_baselines3.common.monitor import load_results  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv  # noqa: E402
 
 from agentreel import Run, read_episodes  # noqa: E402
+from agentreel.analysis import learning_curve  # noqa: E402
+from agentreel.cli import main as cli_main  # noqa: E402
 from agentreel.keep import best  # noqa: E402
 from agentreel.report.html import write_report  # noqa: E402
 from agentreel.sb3 import RecordEvalCallback, VecMonitor, VecVideoRecorder  # noqa: E402
@@ -136,6 +138,13 @@ def test_eval_callback_records_every_eval_episode(tmp_path):
         index = int(re.search(r"Episode (\d+)", caption).group(1))
         assert os.path.basename(src) == os.path.basename(by_index[index].video), caption
         assert f"return {by_index[index].episode_return:.1f}" in caption
+    # plot --x steps: evaluations at their training steps, beside the training curve
+    assert learning_curve(records, x="steps", window=1).x.tolist() == [s for s in steps for _ in range(3)]
+    train_steps = learning_curve(read_episodes(tmp_path / "train.episodes.jsonl"), x="steps").x
+    assert 1300 < train_steps[-1] <= 1536  # every env step of the finished training episodes
+    assert cli_main(["plot", str(tmp_path / "train.episodes.jsonl"), str(folder), "--x", "steps",
+                     "-o", str(tmp_path / "curve.png")]) in (0, None)
+    assert (tmp_path / "curve.png").stat().st_size > 1000
     # the timelapse is labelled with the training step
     result = Run(folder).timelapse(tmp_path / "timelapse.mp4")
     labels = [part["label"] for part in result.tags["parts"]]
