@@ -62,14 +62,13 @@ def building_rank(kind: str, folder: str, *, depth: int = 1) -> int | None:
     """
     frame: FrameType | None = sys._getframe(depth)
     while frame is not None:
-        where = _where(frame)
-        local = frame.f_locals
-        if where == _SB3_MAKE_VEC_ENV and isinstance(local.get("rank"), int):
-            return int(local["rank"])
-        if where == _GYM_ASYNC_WORKER and isinstance(local.get("index"), int):
-            return int(local["index"])
-        if where[1] == "__init__":
-            owner = local.get("self")
+        where = _where(frame)  # (f_locals is read only from the few frames that matter)
+        if where == _SB3_MAKE_VEC_ENV and isinstance(frame.f_locals.get("rank"), int):
+            return int(frame.f_locals["rank"])
+        if where == _GYM_ASYNC_WORKER and isinstance(frame.f_locals.get("index"), int):
+            return int(frame.f_locals["index"])
+        if where[1] == "__init__" and "self" in frame.f_code.co_varnames:
+            owner = frame.f_locals.get("self")
             if owner is not None and (type(owner).__module__, type(owner).__name__) in \
                     _IN_PROCESS_VECTOR_ENVS:
                 return _next_in(owner, f"{kind}:{folder}")
