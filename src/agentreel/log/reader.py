@@ -15,8 +15,7 @@ everything (Gymnasium's ``t``, terminated/truncated, seeds, sub-env index); the
 paired CSV is skipped.
 
 What a monitor file cannot hold comes back as defaults: ``duration`` 0.0,
-``terminated``/``truncated`` False, ``seed`` None; ``env_index`` is the rank in a
-name like ``3.monitor.csv`` (SB3's ``make_vec_env(monitor_dir=...)``), else None. Its ``t`` (seconds since the
+``terminated``/``truncated`` False, ``seed`` None. Its ``t`` (seconds since the
 file's ``t_start``, Stable-Baselines3's meaning) becomes ``elapsed``, and
 ``end_time`` is ``t_start + t``; extra columns go to ``extras``.
 
@@ -37,19 +36,17 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import re
 from pathlib import Path
-from typing import Any
 
+from agentreel.log.jsonl import read_jsonl
+from agentreel.log.monitor_csv import read_monitor_csv
 from agentreel.records import EpisodeRecord
 
+__all__ = ["log_files", "read_episodes", "read_file", "read_jsonl", "read_monitor_csv",
+           "run_prefix"]
+
 _SEPARATORS = "._-"
-#: ``{rank}.monitor.csv``: one sub-env's file, as SB3's ``make_vec_env(monitor_dir=...)`` writes it.
-RANKED_MONITOR = re.compile(r"\d+\.monitor\.csv")
 
 
 def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
@@ -105,68 +102,3 @@ def run_prefix(path: str | os.PathLike[str]) -> str:
         if stem.endswith("episodes"):
             stem = stem[: -len("episodes")]
     return stem.rstrip(_SEPARATORS)
-
-
-def _complete_lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    # The piece after the last line end is either "" or a line cut short.
-    return lines[:-1]
-
-
-def read_jsonl(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
-    """Read a JSON Lines episode log (one :meth:`EpisodeRecord.to_dict` per line)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    records = []
-    for number, line in enumerate(_complete_lines(text), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(EpisodeRecord.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: not an episode record: {exc}") from exc
-    return records
-
-
-def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
-    """Read a Stable-Baselines3 ``monitor.csv`` (ours or SB3's own)."""
-    path = Path(path)
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    lines = _complete_lines(text)
-    if not lines:
-        return []
-    if not lines[0].startswith("#"):
-        raise ValueError(f"{path}: a monitor file starts with '#' and a JSON header")
-    try:
-        header = json.loads(lines[0][1:])
-        t_start = float(header.get("t_start", 0.0))
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise ValueError(f"{path}:1: bad monitor header: {exc}") from exc
-    body = "\n".join(lines[1:]) + "\n"
-    # SB3's make_vec_env(monitor_dir=...) names each sub-env's file by its rank
-    rank = int(path.name.split(".")[0]) if RANKED_MONITOR.fullmatch(path.name) else None
-    records = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(body))):
-        try:
-            t = float(row["t"])
-            extras = {k: _parse_cell(v) for k, v in row.items()
-                      if k not in ("r", "l", "t") and k is not None and v not in ("", None)}
-            records.append(EpisodeRecord(
-                index=number, episode_return=float(row["r"]), length=int(float(row["l"])),
-                end_time=t_start + t, elapsed=t, extras=extras, env_index=rank,
-            ))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: row {number + 1} is not an episode: {exc}") from exc
-    return records
-
-
-def _parse_cell(text: str) -> Any:
-    if text in ("True", "False"):
-        return text == "True"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text

@@ -25,8 +25,10 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn, VecEnvWrapper
 
+from agentreel.episode_tracker import EpisodeTracker
+from agentreel.keeper import VideoKeeper
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.recorder import ClipRecorder, VideoKeeper
+from agentreel.recorder import ClipRecorder
 from agentreel.records import EpisodeRecord
 from agentreel.video import normalize_frame
 
@@ -55,10 +57,11 @@ class EvalEpisodeRecorder(VecEnvWrapper):
         self.on_record = on_record
         self.name_prefix = name_prefix
         self.overlay = overlay
+        self._trackers = [EpisodeTracker() for _ in range(self.num_envs)]
         self._recorders = [
             ClipRecorder(video_folder, name_prefix=name_prefix, fps=fps, keeper=keeper,
-                         **recorder_settings)
-            for _ in range(self.num_envs)
+                         progress=tracker, **recorder_settings)
+            for tracker in self._trackers
         ]
         for i, recorder in enumerate(self._recorders):
             recorder.add_hooks(on_episode_end=lambda rec, i=i: self.on_record(self.record_for(rec, i)))
@@ -109,10 +112,12 @@ class EvalEpisodeRecorder(VecEnvWrapper):
             recorder = self._recorders[i]
             if not recorder.recording:
                 continue
-            recorder.begin_step(float(rewards[i]))
-            if dones[i]:
-                truncated = bool(infos[i].get("TimeLimit.truncated", False))
-                recorder.end_episode(not truncated, truncated, infos[i].get("is_success"))
+            truncated = bool(dones[i]) and bool(infos[i].get("TimeLimit.truncated", False))
+            ended = self._trackers[i].step(float(rewards[i]), bool(dones[i]) and not truncated,
+                                           truncated)
+            recorder.begin_step()
+            if ended is not None:
+                recorder.end_episode(ended, infos[i].get("is_success"))
                 self._begin(i)
         self._capture([i for i in range(self.num_envs) if self._recorders[i].recording])
         return obs, rewards, dones, infos
@@ -132,7 +137,8 @@ class EvalEpisodeRecorder(VecEnvWrapper):
         self._started[i] += 1
         recorder = self._recorders[i]
         recorder.episode_id = self.episodes_recorded - 1
-        recorder.begin_episode()  # episode_id is now this record's index; counters start over
+        recorder.begin_episode()  # episode_id is now this record's index
+        self._trackers[i].reset()
         recorder.step_id = self.training_step
         self.episodes_recorded += 1
         k = self._next_eval_episode

@@ -44,12 +44,14 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvWrapper
 
 from agentreel.analysis import bootstrap_ci, iqm
 from agentreel.keep import KeepRule, as_keep_rule
+from agentreel.keeper import VideoKeeper
 from agentreel.log import EpisodeEmitter
 from agentreel.overlay import OverlayFn, as_overlay
-from agentreel.recorder import VideoHook, VideoKeeper, check_format, resolve_fps
+from agentreel.recorder import VideoHook, resolve_fps
 from agentreel.records import EpisodeRecord
 from agentreel.sb3.episode_recorder import EvalEpisodeRecorder
 from agentreel.sb3.video_recorder import RenderModeError
+from agentreel.videofiles import check_format
 
 __all__ = ["RecordEvalCallback", "eval_statistics"]
 

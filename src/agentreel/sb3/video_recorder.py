@@ -48,19 +48,14 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 
 from agentreel.keep import KeepRule, as_keep_rule
+from agentreel.keeper import VideoKeeper
 from agentreel.overlay import OverlayFn, OverlayState, as_overlay
-from agentreel.recorder import (
-    ClipRecorder,
-    VideoHook,
-    VideoKeeper,
-    VideoSaved,
-    check_format,
-    resolve_fps,
-)
-from agentreel.records import EpisodeRecord
+from agentreel.recorder import ClipRecorder, VideoHook, resolve_fps
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.triggers import check_trigger, fires
 from agentreel.video import normalize_frame
 from agentreel.video_wrapper import run_close_hooks
+from agentreel.videofiles import check_format
 
 __all__ = ["RenderModeError", "VecVideoRecorder"]
 
