@@ -253,7 +253,9 @@ def test_directory_merges_runs_in_end_time_order(tmp_path):
     (tmp_path / "notes.txt").write_text("ignored")
     back = read_episodes(tmp_path)
     assert [r.end_time for r in back] == pytest.approx([1001.0, 1002.0, 1003.0, 1004.0])
-    assert [r.env_index for r in back] == [None, 1, 1, None]
+    # 0.monitor.csv is SB3's file of sub-env 0 (make_vec_env(monitor_dir=...)): its rank
+    assert [r.env_index for r in back] == [0, 1, 1, 0]
+    assert [r.index for r in back] == [0, 1, 2, 3]  # one log per sub-env: numbered again
 
 
 def test_reader_ignores_a_torn_last_line_but_not_a_corrupt_middle_one(tmp_path):

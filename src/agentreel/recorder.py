@@ -332,8 +332,11 @@ class ClipRecorder:
                 call_hook("on_episode_end", hook, record, f"episode {record.index}")
 
     # -- clips -----------------------------------------------------------------------------
-    def start(self, name: str, *, whole_episode: bool = False) -> None:
+    def start(self, name: str, *, whole_episode: bool = False, judged: bool = False) -> None:
         """Start clip ``name``, finishing any open clip first.
+
+        ``judged=True``: under a keep rule, judge this clip too (not only whole episodes),
+        by the record the caller passes to :meth:`stop` (SB3's fixed-length clips).
 
         The file name is claimed first (:mod:`agentreel.claims`): if another live
         recorder holds ``name``, the clip is written as ``{name}-{pid}`` instead.
@@ -350,8 +353,8 @@ class ClipRecorder:
         if self.env_index is not None:
             tags["env_index"] = self.env_index
         self._clip_is_episode = whole_episode
-        self._speculative = (self.keeper is not None and self._clip_is_episode
-                             and self.video_length == float("inf"))
+        self._speculative = self.keeper is not None and (
+            judged or (self._clip_is_episode and self.video_length == float("inf")))
         self._clip_final_path = path
         open_path = (self.keeper.pending_path(path)
                      if self._speculative and self.keeper is not None else path)

@@ -33,6 +33,7 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, final_info_value
 from agentreel.records import EpisodeRecord, VideoSaved, float_return
+from agentreel.sub_env import SubEnvSlot, building_rank
 from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
 
 logger = logging.getLogger("agentreel")
@@ -159,6 +160,10 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                         overlay=setup.overlay, progress=self._tracker,
                                         **setup.recorder_settings)]
+        # Built inside make_env for a vector env: several sub-envs may share the folder.
+        rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
+        self._sub_env = None if rank is None else SubEnvSlot(
+            self._recorder.video_folder, name_prefix, rank)
 
     @property
     def name_prefix(self) -> str:
@@ -171,6 +176,10 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
         obs, info = super().reset(seed=seed, options=options)
+        if self._sub_env is not None and self._recorder.episode_id == -1 and self._sub_env.shared():
+            # other sub-envs record into this folder with this prefix: the rank goes in the name
+            self._recorder.name_prefix = f"{self._sub_env.name}-env-{self._sub_env.rank}"
+            self._recorder.env_index = self._sub_env.rank
         self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
         self._tracker.reset(seed=seed)
         if self._recorder.recording:
@@ -208,6 +217,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             super().close()
         finally:
             self._close_recorders()
+            if self._sub_env is not None:
+                self._sub_env.release()
 
     def _capture_frame(self) -> None:
         rendered = self.env.render()

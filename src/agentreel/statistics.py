@@ -13,6 +13,7 @@ Stable-Baselines3's — seconds from the log's start to the episode's end.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
@@ -24,6 +25,7 @@ from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
 from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
+from agentreel.sub_env import building_rank, log_folder, rank_log_target
 
 __all__ = ["RecordEpisodeStatistics", "StepBeforeResetError"]
 
@@ -101,6 +103,10 @@ class RecordEpisodeStatistics(
         )
         gym.Wrapper.__init__(self, env)
         self._tracker = EpisodeTracker()
+        # Built inside make_env for a vector env: log the sub-env's rank, in its own files.
+        self._env_index = building_rank("statistics", log_folder(log) or "")
+        if self._env_index is not None:
+            log = rank_log_target(log, self._env_index)
         self._start_log(env, buffer_length, stats_key, info_keywords, log, env_id, on_episode_end)
         # the log names each episode's video, told by an agentreel RecordVideo inside
         self._videos = EpisodeVideos.attach(env, log) if self._emitter.wants_records else None
@@ -156,6 +162,8 @@ class RecordEpisodeStatistics(
         self.length_queue.append(ended.length)
 
         index, self.episode_count = self.episode_count, self.episode_count + 1
+        if self._env_index is not None:
+            ended = dataclasses.replace(ended, env_index=self._env_index)
         self._emitter.emit_end(
             ended, index, extras={k: info[k] for k in self._info_keywords if k in info},
             video=self._videos.pop() if self._videos is not None else None,

@@ -99,6 +99,10 @@ def part_label(video: VideoSaved, width: int, scale: int) -> str:
     else:
         forms = [f"EPISODE {ep}  RETURN {ret:.1f}", f"EP {ep}  RETURN {ret:.1f}",
                  f"EP {ep} R {ret:.1f}", f"EP {ep} R {ret:.0f}"]
+    step = video.record.extras.get("training_step") if video.record is not None else None
+    if ret is not None and isinstance(step, int):  # an evaluation during training (agentreel.sb3)
+        forms = [f"STEP {step}  RETURN {ret:.1f}", f"STEP {step} R {ret:.1f}",
+                 f"{step} R {ret:.0f}"]
     for form in forms:
         if text_size(form, scale)[0] + 4 * scale <= width:
             return form

@@ -138,7 +138,8 @@ def learning_curve(
 
             * ``"episodes"`` — the record's position, 0, 1, 2, ...;
             * ``"steps"`` — cumulative environment steps at each episode's end
-              (running sum of ``length``);
+              (running sum of ``length``); for evaluation records that carry the
+              training step (``extras["training_step"]``, :mod:`agentreel.sb3`), that step;
             * ``"time"`` — seconds at each episode's end: ``elapsed`` when every
               record has it, else ``end_time`` relative to the first episode's
               start (``end_time - duration`` of the first record).
@@ -161,6 +162,8 @@ def learning_curve(
     y = as_scores(y, name=f"episode {metric}s")
     if x == "episodes":
         xs = np.arange(len(records))
+    elif x == "steps" and all(isinstance(r.extras.get("training_step"), int) for r in records):
+        xs = np.array([r.extras["training_step"] for r in records])  # evaluations during training
     elif x == "steps":
         xs = np.cumsum([int(r.length) for r in records])
     elif all(r.elapsed is not None for r in records):

@@ -34,6 +34,7 @@ import csv
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,9 @@ from agentreel.records import EpisodeRecord, check_return, encodable
 
 #: The columns every monitor file starts with.
 BASE_COLUMNS = ("r", "l", "t")
+#: ``{rank}.monitor.csv``: one sub-env's file, as SB3's ``make_vec_env(monitor_dir=...)``
+#: writes it; its rows are read with ``env_index = rank``.
+RANKED_MONITOR = re.compile(r"\d+\.monitor\.csv")
 
 
 def read_t_start(path: str | os.PathLike[str]) -> float | None:
@@ -167,6 +171,8 @@ def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
     except (ValueError, AttributeError, TypeError) as exc:
         raise ValueError(f"{path}:1: bad monitor header: {exc}") from exc
     body = "\n".join(lines[1:]) + "\n"
+    # SB3's make_vec_env(monitor_dir=...) names each sub-env's file by its rank
+    rank = int(path.name.split(".")[0]) if RANKED_MONITOR.fullmatch(path.name) else None
     records = []
     for number, row in enumerate(csv.DictReader(io.StringIO(body))):
         try:
@@ -176,7 +182,7 @@ def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
             records.append(EpisodeRecord(
                 index=number, episode_return=check_return(float(row["r"])),
                 length=int(float(row["l"])),
-                end_time=t_start + t, elapsed=t, extras=extras,
+                end_time=t_start + t, elapsed=t, extras=extras, env_index=rank,
             ))
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path}:{number + 3}: row {number + 1} is not an episode: "

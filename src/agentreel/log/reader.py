@@ -62,7 +62,9 @@ def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
     """All episodes in a ``.jsonl`` file, a ``monitor.csv`` file, or a directory of them.
 
     A single file's records come back in file order; several files are merged
-    by ``end_time`` (stable). See the module docstring for the pairing rule.
+    by ``end_time`` (stable), and when their indexes repeat (one log per sub-env,
+    e.g. ``0.monitor.csv``, ``1.monitor.csv``) the episodes are numbered again in
+    that order. See the module docstring for the pairing rule.
     """
     path = Path(path)
     if path.is_dir():
@@ -70,6 +72,9 @@ def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
         records = [rec for f in files for rec in _fuller(path, f)]
         if len(files) > 1:
             records.sort(key=lambda r: r.end_time)
+            if len({r.index for r in records}) < len(records):
+                # one log per sub-env (each counting from 0): number the run's episodes
+                records = [r.replace(index=i) for i, r in enumerate(records)]
         return records
     if not path.exists():
         raise FileNotFoundError(f"no episode log at {path}")

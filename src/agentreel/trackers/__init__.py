@@ -97,20 +97,33 @@ def _make(kind: str, value: Any) -> Tracker | None:
 
 
 def _wrappers(env: Any) -> list[Any]:
+    """The wrapper chain from ``env`` inwards: Gymnasium's ``.env``, SB3's ``VecEnvWrapper.venv``."""
     chain, seen = [], set()
     while env is not None and id(env) not in seen:
         seen.add(id(env))
         chain.append(env)
-        env = getattr(env, "env", None)
+        inner = vars(env).get("venv") if hasattr(env, "__dict__") else None
+        env = inner if inner is not None else getattr(env, "env", None)
     return chain
+
+
+def _is_statistics(wrapper: Any) -> bool:
+    """agentreel's statistics wrappers (and ``agentreel.sb3.VecMonitor``) take sinks."""
+    return hasattr(type(wrapper), "add_sink") and hasattr(type(wrapper), "last_record")
+
+
+def _is_video(wrapper: Any) -> bool:
+    """agentreel's video wrappers (and ``agentreel.sb3.VecVideoRecorder``) take hooks."""
+    return hasattr(type(wrapper), "add_hooks") and hasattr(type(wrapper), "saved_videos")
 
 
 def attach(env: Any, *, tensorboard: Any = None, wandb: Any = None, mlflow: Any = None,
            others: Iterable[Tracker] = ()) -> Trackers:
     """Attach trackers to the ``RecordEpisodeStatistics`` and ``RecordVideo`` in ``env``'s stack.
 
-    Walks the wrapper chain from ``env`` inwards (``env.env``, ...) and finds agentreel's
-    statistics and video wrappers (single or vector). Episodes go to the trackers as a
+    Walks the wrapper chain from ``env`` inwards (``env.env``, or ``venv`` for SB3's
+    ``VecEnvWrapper``) and finds agentreel's statistics and video wrappers (single,
+    vector, or :mod:`agentreel.sb3`'s ``VecMonitor`` and ``VecVideoRecorder``). Episodes go to the trackers as a
     sink, saved videos through ``add_hooks``; nothing is patched. The trackers are
     closed when the env is closed, after its last video is complete.
 
@@ -129,15 +142,9 @@ def attach(env: Any, *, tensorboard: Any = None, wandb: Any = None, mlflow: Any 
     Raises:
         ValueError: no agentreel ``RecordEpisodeStatistics`` or ``RecordVideo`` in the stack.
     """
-    from agentreel.recording import RecordVideo
-    from agentreel.statistics import RecordEpisodeStatistics
-    from agentreel.vector.recording import RecordVideo as VectorRecordVideo
-    from agentreel.vector.statistics import RecordEpisodeStatistics as VectorStatistics
-
     chain = _wrappers(env)
-    stats = next((w for w in chain if isinstance(w, (RecordEpisodeStatistics, VectorStatistics))),
-                 None)
-    video = next((w for w in chain if isinstance(w, (RecordVideo, VectorRecordVideo))), None)
+    stats = next((w for w in chain if _is_statistics(w)), None)
+    video = next((w for w in chain if _is_video(w)), None)
     if stats is None and video is None:
         raise ValueError(
             "attach() found no agentreel RecordEpisodeStatistics or RecordVideo in the wrapper "
