@@ -103,8 +103,11 @@ def test_interval_endpoints_within_bootstrap_noise(scores):
 def test_probability_of_improvement_interval_matches(scores):
     a, b = list(scores.values())
     np.random.seed(0)
+    # rliable's bootstrap (StratifiedIndependentBootstrap, percentile interval) around
+    # agentreel's P(X > Y), which equals rliable's to 1e-9 (test above) but is vectorised:
+    # rliable's own calls scipy's Mann-Whitney test per task and resample (50 s here).
     points, cis = rliable_library.get_interval_estimates(
-        {"b>a": [b, a]}, rliable_metrics.probability_of_improvement, reps=REPS)
+        {"b>a": [b, a]}, aggregate.probability_of_improvement, reps=REPS)
     ours = intervals.probability_of_improvement_interval(b, a, n_resamples=REPS, seed=123)
     assert ours.point == pytest.approx(float(points["b>a"]), abs=1e-9, rel=0)
     assert abs(ours.low - cis["b>a"][0, 0]) <= 0.02
@@ -113,7 +116,7 @@ def test_probability_of_improvement_interval_matches(scores):
 
 @pytest.mark.parametrize("use_score_distribution", [True, False])
 def test_performance_profiles_match(scores, use_score_distribution):
-    taus = np.linspace(-0.5, 1.5, 21)
+    taus = np.linspace(-0.5, 1.5, 11)
     np.random.seed(0)
     profiles, cis = rliable_library.create_performance_profile(
         scores, taus, use_score_distribution=use_score_distribution, reps=REPS)

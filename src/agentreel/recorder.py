@@ -50,6 +50,8 @@ from agentreel.video import (
 logger = logging.getLogger("agentreel")
 
 FORMATS = ("mp4", "webm", "gif")
+#: Whole-episode clips longer than this many frames carry no running returns in their sidecar.
+MAX_RUNNING_RETURNS = 100_000
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,7 @@ class ClipRecorder:
         self._stream: VideoStream | None = None
         self._pending: list[VideoStream] = []
         self._clip_is_episode = False
+        self._clip_returns: list[float] = []  # running return at each frame of an episode clip
         self._clip_final_path: str | None = None
         self._speculative = False
         self._episode_return = 0.0
@@ -476,6 +479,8 @@ class ClipRecorder:
                 step=self._episode_length, episode_return=self._episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
+        if self._clip_is_episode and len(self._clip_returns) < MAX_RUNNING_RETURNS:
+            self._clip_returns.append(round(self._episode_return, 6))
         if self._stream.frames > self.video_length:
             self.stop()
 
@@ -527,6 +532,7 @@ class ClipRecorder:
         if self.env_index is not None:
             tags["env_index"] = self.env_index
         self._clip_is_episode = whole_episode and self._episode_length == 0
+        self._clip_returns = []
         self._speculative = (self.keeper is not None and self._clip_is_episode
                              and self.video_length == float("inf"))
         self._clip_final_path = path
@@ -563,6 +569,8 @@ class ClipRecorder:
         if self._clip_is_episode:
             tags["episode_return"] = self._episode_return
             tags["episode_length"] = self._episode_length
+            if len(self._clip_returns) == stream.frames:  # side-by-side labels read it
+                tags["running_returns"] = self._clip_returns
             if terminated is not None:
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
