@@ -38,6 +38,7 @@ __all__ = [
     "Group",
     "ScoreData",
     "episode_pairs",
+    "iqm_curves",
     "label_from_name",
     "load_group",
     "run_task",
@@ -218,3 +219,61 @@ def episode_pairs(a: Group, b: Group, mode: str = "largest-gap", count: int = 1)
 def load_group(label: str, paths: Sequence[str | Path]) -> Group:
     """A :class:`Group` of the run folders ``paths``."""
     return Group(label, [Run(p, name=str(p)) for p in paths])
+
+
+def _run_curve(run: Run, grid: np.ndarray) -> np.ndarray:
+    """A run's mean return over the episodes that ended in each window of ``grid`` (steps).
+
+    A window with no finished episode repeats the previous value (the first: the first episode).
+    """
+    returns = np.array(run.returns(), dtype=np.float64)
+    ends = np.cumsum([r.length for r in run.records])
+    out = np.empty(grid.size)
+    previous = returns[0]
+    start = 0.0
+    for k, stop in enumerate(grid):
+        inside = (ends > start) & (ends <= stop)
+        previous = float(returns[inside].mean()) if inside.any() else previous
+        out[k] = previous
+        start = stop
+    return out
+
+
+def iqm_curves(groups: Sequence[Group], *, norms: dict[str, tuple[float, float]] | None = None,
+               points: int = 20, n_resamples: int = 2000, seed: int = 0) -> dict[str, object]:
+    """IQM over runs and tasks against environment steps, with CI bands, one curve per group.
+
+    Every run is put on the same grid of ``points`` step counts, up to the fewest steps
+    any run reached; a run's value at a grid point is the mean return of its episodes
+    that ended since the previous point. Scores are normalised with ``norms``
+    (``task -> (low, high)``) when given.
+
+    Raises:
+        ValueError: groups lack a task others have, or runs per task differ within a group.
+    """
+    from agentreel.analysis.aggregate import normalize_scores
+    from agentreel.analysis.intervals import metric_curve
+
+    per_group = {g.label: _by_task(g) for g in groups}
+    tasks = sorted({t for by_task in per_group.values() for t in by_task})
+    runs = [r for g in groups for r in g.runs]
+    horizon = min(sum(rec.length for rec in r.records) for r in runs)
+    grid = np.linspace(horizon / points, horizon, points)
+    norms = norms or {}
+    low = [norms.get(t, (0.0, 1.0))[0] for t in tasks]
+    high = [norms.get(t, (0.0, 1.0))[1] for t in tasks]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for label, by_task in per_group.items():
+        missing = [t for t in tasks if t not in by_task]
+        if missing:
+            raise ValueError(f"{label} has no run of task {', '.join(missing)}")
+        counts = {len(by_task[t]) for t in tasks}
+        if len(counts) > 1:
+            raise ValueError(f"{label} has different numbers of runs per task; an IQM curve "
+                             "needs as many runs of every task")
+        curves = np.stack([np.stack([_run_curve(r, grid) for r in by_task[t]]) for t in tasks],
+                          axis=1)  # (runs, tasks, points)
+        curves = np.moveaxis(normalize_scores(np.moveaxis(curves, 2, 1), low, high), 1, 2)
+        out[label] = metric_curve(curves, grid, "iqm", n_resamples=n_resamples, seed=rng)
+    return out

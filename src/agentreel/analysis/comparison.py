@@ -92,7 +92,7 @@ class Comparison:
     confidence: float
     n_resamples: int
     seed: int | None
-    gamma: float
+    gamma: float | list[float]
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,10 +122,10 @@ def _sentence(a: str, b: str, wins: int, n_tasks: int, poi: Estimate, diff: Esti
             f"IQM difference {sign}{_fmt(diff.point)} [{_fmt(diff.low)}, {_fmt(diff.high)}]")
 
 
-def _metric_rows(scores: Mapping[str, np.ndarray], task: str | None, gamma: float,
+def _metric_rows(scores: Mapping[str, np.ndarray], task: str | None, gamma: np.ndarray,
                  confidence: float, n_resamples: int, rng: np.random.Generator) -> list[MetricRow]:
     fns = {"iqm": "iqm", "mean": "mean",
-           "optimality_gap": lambda s: gamma - np.minimum(s, gamma).mean(axis=(-2, -1))}
+           "optimality_gap": lambda s: (gamma - np.minimum(s, gamma)).mean(axis=(-2, -1))}
     per_metric = {name: interval_estimates(scores, fn, confidence=confidence,
                                            n_resamples=n_resamples, seed=rng)
                   for name, fn in fns.items()}
@@ -137,7 +137,7 @@ def compare_scores(
     scores: Mapping[str, Any],
     tasks: Sequence[str],
     *,
-    gamma: float = 1.0,
+    gamma: float | Sequence[float] = 1.0,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int | None = 0,
@@ -148,7 +148,8 @@ def compare_scores(
     Args:
         scores: algorithm name -> ``(n_runs, n_tasks)`` scores; the first is the baseline.
         tasks: the task names, one per column.
-        gamma: the optimality gap's target (1 for normalised scores).
+        gamma: the optimality gap's target: 1 for normalised scores (rliable's), or one
+            target per task for raw returns (the gap is then in return units).
         confidence, n_resamples, seed: of every bootstrap interval.
         notes: lines carried into the result (e.g. how scores were made).
 
@@ -163,12 +164,13 @@ def compare_scores(
         if arr.shape[1] != len(tasks):
             raise ValueError(f"scores of {name!r} have {arr.shape[1]} task column(s) but "
                              f"{len(tasks)} task name(s) were given")
+    targets = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (len(tasks),))
     rng = make_rng(seed)
     per_task: list[MetricRow] = []
     for t, task in enumerate(tasks):
         column = {name: arr[:, t : t + 1] for name, arr in matrices.items()}
-        per_task += _metric_rows(column, task, gamma, confidence, n_resamples, rng)
-    aggregate = _metric_rows(matrices, None, gamma, confidence, n_resamples, rng)
+        per_task += _metric_rows(column, task, targets[t : t + 1], confidence, n_resamples, rng)
+    aggregate = _metric_rows(matrices, None, targets, confidence, n_resamples, rng)
     names = list(matrices)
     base = matrices[names[0]]
     versus = []
@@ -180,5 +182,6 @@ def compare_scores(
         wins = int(np.sum(matrices[other].mean(axis=0) > base.mean(axis=0)))
         versus.append(Versus(names[0], other, poi, diff, wins, len(tasks),
                              _sentence(names[0], other, wins, len(tasks), poi, diff)))
-    return Comparison(names, tasks, per_task, aggregate, versus, confidence, n_resamples,
-                      seed, float(gamma), list(notes))
+    gammas = [float(g) for g in targets]
+    return Comparison(names, tasks, per_task, aggregate, versus, confidence, n_resamples, seed,
+                      gammas[0] if len(set(gammas)) == 1 else gammas, list(notes))

@@ -44,10 +44,12 @@ from agentreel.analysis.bootstrap import _CHUNK_ELEMENTS
 from agentreel.analysis.validate import check_confidence, check_n_resamples, make_rng
 
 __all__ = [
+    "Curve",
     "Estimate",
     "Profile",
     "bootstrap_metric",
     "interval_estimates",
+    "metric_curve",
     "percentile_bounds",
     "performance_profiles",
     "probability_of_improvement_interval",
@@ -300,3 +302,57 @@ def performance_profiles(
                                    task_bootstrap=task_bootstrap)
     return {name: Profile(t.tolist(), list(e.point), list(e.low), list(e.high), confidence,
                           n_resamples) for name, e in estimates.items()}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A metric against training progress with its CI band (a sample-efficiency curve)."""
+
+    x: list[float]
+    values: list[float]
+    low: list[float]
+    high: list[float]
+    confidence: float
+    n_resamples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON."""
+        return {"x": self.x, "values": self.values, "low": self.low, "high": self.high,
+                "confidence": self.confidence, "n_resamples": self.n_resamples}
+
+
+def metric_curve(
+    scores: Any,
+    x: Any,
+    metric: str | Metric = "iqm",
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: Seed = None,
+) -> Curve:
+    """``metric`` at each point of training: ``scores`` is ``(n_runs, n_tasks, n_points)``.
+
+    Point ``k`` is the metric of ``scores[:, :, k]`` with its stratified-bootstrap
+    interval (rliable's sample-efficiency curve; one bootstrap per point).
+
+    >>> c = metric_curve(np.arange(12.0).reshape(2, 2, 3), [10, 20, 30], "mean", seed=0)
+    >>> c.values
+    [4.5, 5.5, 6.5]
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim != 3:
+        raise ValueError(f"scores must be (n_runs, n_tasks, n_points), got shape {arr.shape}")
+    xs = np.asarray(x, dtype=np.float64).ravel()
+    if xs.size != arr.shape[2]:
+        raise ValueError(f"x has {xs.size} points but scores have {arr.shape[2]}")
+    fn = _resolve(metric)
+    rng = make_rng(seed)
+    values, lows, highs = [], [], []
+    for k in range(arr.shape[2]):
+        matrix = as_score_matrix(arr[:, :, k])
+        dist = bootstrap_metric(matrix, fn, n_resamples=n_resamples, seed=rng)
+        low, high = percentile_bounds(dist, confidence)
+        values.append(float(fn(matrix)))
+        lows.append(float(low))
+        highs.append(float(high))
+    return Curve(xs.tolist(), values, lows, highs, confidence, n_resamples)
