@@ -142,10 +142,14 @@ def groups_from_args(args: argparse.Namespace) -> list[Any]:
 
 
 def _common_label(paths: list[str]) -> str | None:
+    """The folder names' shared start without seed suffixes (``ppo-Hopper-s1``, ``ppo-Ant-s2`` -> ``ppo``)."""
+    import os
+
     from agentreel.run_groups import label_from_name
 
-    labels = {label_from_name(Path(p).resolve().name) for p in paths}
-    return labels.pop() if len(labels) == 1 else None
+    labels = [label_from_name(Path(p).resolve().name) for p in paths]
+    common = os.path.commonprefix(labels).rstrip("-_. ")
+    return common or None
 
 
 def _parse_norms(entries: list[str] | None) -> dict[str, tuple[float, float]]:

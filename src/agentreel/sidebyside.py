@@ -190,7 +190,7 @@ def make_side_by_side(
     layout = Layout(width, height, header_height(scale), GAP)
     rate = float(fps) if fps is not None else (a.fps or b.fps or 30.0)
     engine = engine or default_engine()
-    stream = engine.open(out, fps=rate, quality=quality,
+    stream = engine.open(out, fps=rate, quality=quality, sidecar=True,
                          tags={"name": out.stem, **(tags or {}), "layout": layout.to_dict()})
     counts = [0, 0]
     try:
