@@ -166,3 +166,23 @@ def test_plot_profile_and_iqm_curve_draw_both_groups(runs, tmp_path, kind, capsy
         return float((np.abs(image - np.array(rgb)).max(axis=-1) < 0.08).mean())
 
     assert share((0.12, 0.47, 0.71)) > 0.001 and share((1.0, 0.5, 0.05)) > 0.001
+
+
+def test_report_of_labelled_runs_has_the_comparison_and_pair_videos(runs, tmp_path, capsys):
+    page = tmp_path / "page" / "report.html"
+    a = [str(p) for p in runs["random"]["CartPole-v1"]]
+    b = [str(p) for p in runs["demo"]["CartPole-v1"]]
+    assert main(["report", "--label", "random", *a, "--label", "demo", *b, "-o", str(page)]) == 0
+    html = page.read_text()
+    section = html[html.index('<section id="comparison">'):]
+    section = section[: section.index("</section>")]
+    assert "demo beats random on 1 of 1 task; P(demo&gt;random) = 1.00" in section
+    assert "IQM [95% CI]" in section and "optimality gap [95% CI]" in section
+    pytest.importorskip("matplotlib")
+    assert 'alt="performance profiles"' in section
+    assert section.count("<video ") == 2
+    for k in (1, 2):
+        assert f'src="report-pair-{k}.mp4"' in section
+        video = decode(page.parent / f"report-pair-{k}.mp4")
+        assert video.count == 501  # demo's 500 steps + the reset frame
+    assert html.index('id="summary"') < html.index('id="comparison"') < html.index('id="run-0"')

@@ -183,11 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "return. CSS, JavaScript and plots are inline; videos are linked relative to the "
         "page, so it opens from disk with no server and no network.",
     )
-    report.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+    report.add_argument("runs", nargs="*", metavar="RUN", help="run folders")
     report.add_argument("--out", "-o", default=None,
                         help="the page (default: RUN/report.html for one run, else ./report.html)")
     report.add_argument("--title", default=None, help="the page's title")
     report.set_defaults(handler=cmd_report)
+    cli_compare.add_group_options(report)  # runs with labels: a comparison section
     return parser
 
 
@@ -358,6 +359,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``agentreel report``."""
     from agentreel.report import write_report
 
+    if args.vs or args.label:
+        from agentreel.cli_compare import cmd_report_compare
+
+        return cmd_report_compare(args)
+    if not args.runs:
+        raise ValueError("give at least one run folder")
     runs = _load_runs(args.runs)
     if args.out:
         out = Path(args.out)

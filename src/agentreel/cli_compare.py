@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["add_compare_parser", "add_group_options", "add_plot_options", "cmd_compare",
-           "cmd_plot_compare", "groups_from_args", "comparison_of"]
+           "cmd_plot_compare", "cmd_report_compare", "groups_from_args", "comparison_of"]
 
 COMPARE_EPILOG = """\
 examples:
@@ -285,4 +285,23 @@ def cmd_plot_compare(args: argparse.Namespace) -> int:
 
         plot_iqm_curves(iqm_curves(groups, norms=norms), args.out, title=args.title)
     print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_report_compare(args: argparse.Namespace) -> int:
+    """``agentreel report A... --vs B...``: the report with a comparison section."""
+    from agentreel.report import write_report
+    from agentreel.report.comparison import comparison_section
+
+    groups = groups_from_args(args)
+    out = Path(args.out) if args.out else Path("report.html")
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"the report is an HTML page; use a path ending in .html, got {str(out)!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    section = comparison_section(groups, out)
+    runs = [run for group in groups for run in group.runs]
+    title = args.title or "agentreel: " + " vs ".join(g.label for g in groups)
+    path = write_report(runs, out, title=title, extra_sections=[section])
+    print(f"wrote {path} ({len(runs)} runs in {len(groups)} groups, with a comparison); "
+          f"open it in a browser: {path.resolve().as_uri()}")
     return 0

@@ -357,6 +357,7 @@ def render_report(
     plot: str = "auto",
     seed: int = 0,
     max_rows: int = 5000,
+    extra_sections: Sequence[str] = (),
 ) -> str:
     """The report page as a string; video paths are made relative to ``page_dir``.
 
@@ -367,6 +368,8 @@ def render_report(
         plot: ``"auto"``, ``"matplotlib"`` or ``"svg"`` (see :func:`learning_curve_html`).
         seed: seed of the bootstrap intervals (the same page for the same runs).
         max_rows: at most this many rows in each run's episode table.
+        extra_sections: HTML sections placed after the summary (e.g. the comparison,
+            :func:`agentreel.report.comparison.comparison_section`).
     """
     loaded = [load_run(r) for r in runs]
     if not loaded:
@@ -387,7 +390,7 @@ def render_report(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{len(loaded)} run{'s' if len(loaded) != 1 else ''}, "
         f"{episodes} episodes, {videos} videos · generated {stamp} by agentreel {__version__}</p></header>"
-        f"<main>{_summary_section(loaded, seed)}"
+        f"<main>{_summary_section(loaded, seed)}{''.join(extra_sections)}"
         f'<section id="curve"><h2>Learning curve</h2><div class="chart-box">{curve}</div></section>'
         f"{sections}</main><script>{_JS}</script></body></html>\n"
     )
