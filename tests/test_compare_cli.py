@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.compare_runs import recorded_runs
-from videotools import decode, psnr
 
 from agentreel.cli import main
 from agentreel.report.folder import Run
 from agentreel.run_groups import load_group, run_task
+from helpers.compare_runs import recorded_runs
+from videotools import decode, psnr
 
 
 @pytest.fixture(scope="module")

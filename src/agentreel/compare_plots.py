@@ -106,7 +106,7 @@ def plot_intervals(
         len(v) for v in estimates.values()))
     axes = fig.subplots(1, len(estimates), squeeze=False)[0]
     for ax, (metric, by_alg) in zip(axes, estimates.items(), strict=True):
-        for row, (name, est) in enumerate(by_alg.items()):
+        for row, est in enumerate(by_alg.values()):
             color = f"C{row % 10}"
             ax.barh(row, est.high - est.low, left=est.low, height=0.6, color=color, alpha=0.6)
             ax.plot([est.point, est.point], [row - 0.3, row + 0.3], color="black", linewidth=1.5)
