@@ -26,9 +26,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("recording", ["agentreel.recorder", "agentreel.video_wrapper"]),
     ("wrappers", ["agentreel.recording", "agentreel.statistics", "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
-    ("report", ["agentreel.notebook", "agentreel.plots", "agentreel.report",
-                "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.evaluate", "agentreel.policies",
+    ("report", ["agentreel.compare_plots", "agentreel.compare_tables", "agentreel.notebook",
+                "agentreel.plots", "agentreel.report", "agentreel.run_groups",
+                "agentreel.sidebyside", "agentreel.timelapse"]),
+    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.evaluate",
+             "agentreel.policies",
              "agentreel.run"]),
 ]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from agentreel.cli import main
-from agentreel.report.folder import Run
+from agentreel.report.folder import RunFolder
 from agentreel.run_groups import load_group, run_task
 from helpers.compare_runs import recorded_runs
 from videotools import decode, psnr
@@ -115,10 +115,13 @@ def test_side_by_side_video_matches_its_sources_and_holds_the_shorter(runs, tmp_
     source_a, source_b = decode(info["a"]), decode(info["b"])
     # demo plays 500 steps, random far fewer: A's last frame is held
     assert source_a.count < source_b.count == 501
+    # the labels' running return: CartPole pays 1 per step, so frame k shows k
+    side_b = json.loads(Path(info["b"]).with_suffix(".json").read_text())
+    assert side_b["tags"]["running_returns"] == [float(k) for k in range(501)]
     video = decode(out)
     side = json.loads(out.with_suffix(".json").read_text())
     layout = side["tags"]["layout"]
-    length_b = int(Run(Path(info["b"]).parent).video_for(0).display_length)
+    length_b = int(RunFolder(Path(info["b"]).parent).video_for(0).display_length)
     assert video.count == length_b + 1 == max(source_a.count, source_b.count)
     top, w, gap = layout["header"], layout["width"], layout["gap"]
     assert (video.width, video.height) == (2 * w + gap, layout["height"] + top)

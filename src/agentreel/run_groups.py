@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agentreel.records import EpisodeRecord
-from agentreel.report.folder import Run, RunVideo
+from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.report.folder import RunFolder
 
 __all__ = [
     "EpisodePair",
@@ -56,7 +56,7 @@ def label_from_name(name: str) -> str:
     return stripped or name
 
 
-def run_task(run: Run) -> str:
+def run_task(run: RunFolder) -> str:
     """The env id of a run: from its ``monitor.csv`` header, else ``"?"``."""
     for path in sorted(run.folder.glob("*monitor.csv")):
         try:
@@ -80,7 +80,7 @@ class Group:
     """One algorithm: its label and its runs (any tasks)."""
 
     label: str
-    runs: list[Run]
+    runs: list[RunFolder]
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class ScoreData:
     notes: list[str]
 
 
-def _by_task(group: Group) -> dict[str, list[Run]]:
-    out: dict[str, list[Run]] = {}
+def _by_task(group: Group) -> dict[str, list[RunFolder]]:
+    out: dict[str, list[RunFolder]] = {}
     for run in group.runs:
         out.setdefault(run_task(run), []).append(run)
     return out
@@ -152,10 +152,10 @@ class EpisodePair:
 
     task: str
     key: str
-    a: RunVideo
-    b: RunVideo
-    a_run: Run
-    b_run: Run
+    a: VideoSaved
+    b: VideoSaved
+    a_run: RunFolder
+    b_run: RunFolder
 
     @property
     def gap(self) -> float:
@@ -163,15 +163,15 @@ class EpisodePair:
         return float((self.b.display_return or 0.0) - (self.a.display_return or 0.0))
 
 
-def _episode_key(record: EpisodeRecord | None, video: RunVideo) -> str | None:
+def _episode_key(record: EpisodeRecord | None, video: VideoSaved) -> str | None:
     if record is not None and record.seed is not None:
         return f"seed {record.seed}"
     episode = video.episode
     return None if episode is None else f"episode {episode}"
 
 
-def _videos_by_key(group: Group) -> dict[tuple[str, str], tuple[RunVideo, Run]]:
-    out: dict[tuple[str, str], tuple[RunVideo, Run]] = {}
+def _videos_by_key(group: Group) -> dict[tuple[str, str], tuple[VideoSaved, RunFolder]]:
+    out: dict[tuple[str, str], tuple[VideoSaved, RunFolder]] = {}
     for run in group.runs:
         task = run_task(run)
         for video in run.videos:
@@ -218,10 +218,10 @@ def episode_pairs(a: Group, b: Group, mode: str = "largest-gap", count: int = 1)
 
 def load_group(label: str, paths: Sequence[str | Path]) -> Group:
     """A :class:`Group` of the run folders ``paths``."""
-    return Group(label, [Run(p, name=str(p)) for p in paths])
+    return Group(label, [RunFolder(p, name=str(p)) for p in paths])
 
 
-def _run_curve(run: Run, grid: np.ndarray) -> np.ndarray:
+def _run_curve(run: RunFolder, grid: np.ndarray) -> np.ndarray:
     """A run's mean return over the episodes that ended in each window of ``grid`` (steps).
 
     A window with no finished episode repeats the previous value (the first: the first episode).

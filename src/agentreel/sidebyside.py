@@ -40,10 +40,10 @@ from typing import Any
 import av
 import numpy as np
 
-from agentreel.report.folder import RunVideo
+from agentreel.records import VideoSaved
 from agentreel.text import GLYPH_HEIGHT, GLYPH_WIDTH, LINE_SPACING, draw_text, text_size
 from agentreel.timelapse import decode_frames, fit_frame
-from agentreel.video import SavedVideo, VideoEngine, default_engine
+from agentreel.video import VideoEngine, default_engine
 
 __all__ = ["GAP", "Layout", "compose", "half_label", "header_height", "make_side_by_side"]
 
@@ -84,11 +84,11 @@ def header_height(scale: int, lines: int = 2) -> int:
     return height + height % 2
 
 
-def half_label(name: str, video: RunVideo, index: int, width: int, scale: int) -> list[str]:
+def half_label(name: str, video: VideoSaved, index: int, width: int, scale: int) -> list[str]:
     """The two label lines of one half at frame ``index``: the run, then episode and return.
 
     >>> from pathlib import Path
-    >>> v = RunVideo(path=Path("a.mp4"), name="a", frames=3, fps=30.0, width=60, height=40,
+    >>> v = VideoSaved(path=Path("a.mp4"), name="a", frames=3, fps=30.0, width=60, height=40,
     ...              format="mp4", episode_id=4, episode_return=2.0, episode_length=2,
     ...              tags={"running_returns": [0.0, 1.0, 2.0]})
     >>> half_label("runs/ppo-1", v, 1, 600, 2), half_label("x", v, 9, 600, 2)[1]
@@ -147,8 +147,8 @@ def _frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def make_side_by_side(
-    a: RunVideo,
-    b: RunVideo,
+    a: VideoSaved,
+    b: VideoSaved,
     out: str | os.PathLike[str],
     *,
     name_a: str = "A",
@@ -158,7 +158,7 @@ def make_side_by_side(
     engine: VideoEngine | None = None,
     quality: int | None = None,
     tags: dict[str, Any] | None = None,
-) -> SavedVideo:
+) -> VideoSaved:
     """Write ``a`` and ``b`` side by side into ``out`` (see the module docstring).
 
     Args:
@@ -171,7 +171,7 @@ def make_side_by_side(
         tags: extra tags for the output's sidecar.
 
     Returns:
-        The engine's :class:`~agentreel.video.SavedVideo`; ``tags["layout"]`` says
+        The engine's :class:`~agentreel.video.VideoSaved`; ``tags["layout"]`` says
         where each half is, ``tags["frames_a"]``/``["frames_b"]`` how many frames each had.
 
     Raises:
