@@ -124,7 +124,7 @@ def _sentence(a: str, b: str, wins: int, n_tasks: int, poi: Estimate, diff: Esti
 
 def _metric_rows(scores: Mapping[str, np.ndarray], task: str | None, gamma: np.ndarray,
                  confidence: float, n_resamples: int, rng: np.random.Generator) -> list[MetricRow]:
-    fns = {"iqm": "iqm", "mean": "mean",
+    fns: dict[str, Any] = {"iqm": "iqm", "mean": "mean",
            "optimality_gap": lambda s: (gamma - np.minimum(s, gamma)).mean(axis=(-2, -1))}
     per_metric = {name: interval_estimates(scores, fn, confidence=confidence,
                                            n_resamples=n_resamples, seed=rng)
