@@ -29,10 +29,11 @@ LAYERS: list[tuple[str, list[str]]] = [
                   "agentreel.statistics",
                   "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
-    ("report", ["agentreel.notebook", "agentreel.plots", "agentreel.report",
-                "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.env_setup", "agentreel.evaluate",
-             "agentreel.policies", "agentreel.run"]),
+    ("report", ["agentreel.compare_plots", "agentreel.compare_tables", "agentreel.notebook",
+                "agentreel.plots", "agentreel.report", "agentreel.run_groups",
+                "agentreel.sidebyside", "agentreel.timelapse"]),
+    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.env_setup",
+             "agentreel.evaluate", "agentreel.policies", "agentreel.run"]),
 ]
 
 

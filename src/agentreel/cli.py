@@ -9,6 +9,7 @@
     agentreel plot runs/rand -o curve.png        # learning curve (needs agentreel[plot])
     agentreel timelapse runs/rand -o timelapse.mp4
     agentreel report runs/rand runs/demo -o report.html
+    agentreel compare runs/a-* --vs runs/b-*     # IQM, P(B > A) with CIs (cli_compare)
 
 Errors are one line on stderr and exit status 2, not a traceback.
 """
@@ -154,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with a bootstrap confidence band. PNG, SVG or PDF by the output's suffix. "
         'Needs matplotlib: pip install "agentreel[plot]".',
     )
-    plot.add_argument("runs", nargs="+", metavar="RUN", help="run folders or log files")
+    plot.add_argument("runs", nargs="*", metavar="RUN", help="run folders or log files")
     plot.add_argument("--out", "-o", default="curve.png", help="image file (.png, .svg or .pdf)")
     plot.add_argument("--x", default="episodes", choices=("episodes", "steps", "time"),
                       help="x axis")
@@ -163,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="moving-average window (default: a tenth of the episodes, 1..50)")
     plot.add_argument("--title", default=None, help="the plot's title")
     plot.set_defaults(handler=cmd_plot)
+    from agentreel import cli_compare
+
+    cli_compare.add_plot_options(plot)
+    cli_compare.add_compare_parser(commands, _Formatter)
 
     timelapse = commands.add_parser(
         "timelapse", formatter_class=_Formatter,
@@ -188,11 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
         "return. CSS, JavaScript and plots are inline; videos are linked relative to the "
         "page, so it opens from disk with no server and no network.",
     )
-    report.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+    report.add_argument("runs", nargs="*", metavar="RUN", help="run folders")
     report.add_argument("--out", "-o", default=None,
                         help="the page (default: RUN/report.html for one run, else ./report.html)")
     report.add_argument("--title", default=None, help="the page's title")
     report.set_defaults(handler=cmd_report)
+    cli_compare.add_group_options(report)  # runs with labels: a comparison section
     return parser
 
 
@@ -343,6 +349,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from agentreel.extras import require
 
     require("matplotlib", "plot")  # fail before reading anything
+    if args.profile or args.iqm_curve:
+        from agentreel.cli_compare import cmd_plot_compare
+
+        return cmd_plot_compare(args)
+    if not args.runs:
+        raise ValueError("give at least one run folder to plot")
     from agentreel.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
@@ -373,6 +385,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``agentreel report``."""
     from agentreel.report import write_report
 
+    if args.vs or args.label:
+        from agentreel.cli_compare import cmd_report_compare
+
+        return cmd_report_compare(args)
+    if not args.runs:
+        raise ValueError("give at least one run folder")
     runs = _load_runs(args.runs)
     _print_notes(runs)
     if args.out:

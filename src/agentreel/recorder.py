@@ -48,6 +48,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger("agentreel")
 
+#: Whole-episode clips longer than this many frames carry no running returns in their sidecar.
+MAX_RUNNING_RETURNS = 100_000
+
+
 def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float = 30.0) -> float:
     """The frame rate to record at: ``fps``, else ``metadata["render_fps"]``, else 30.
 
@@ -206,6 +210,7 @@ class ClipRecorder:
         self._stream: VideoStream | None = None
         self._pending: list[VideoStream] = []
         self._clip_is_episode = False
+        self._clip_returns: list[float] = []  # running return at each frame of an episode clip
         self._clip_final_path: str | None = None
         self._speculative = False
         self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
@@ -286,6 +291,8 @@ class ClipRecorder:
                 step=self.episode_length, episode_return=self.episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
+        if self._clip_is_episode and len(self._clip_returns) < MAX_RUNNING_RETURNS:
+            self._clip_returns.append(round(self.episode_return, 6))
         if self._stream.frames > self.video_length:
             self.stop()
 
@@ -353,6 +360,7 @@ class ClipRecorder:
         if self.env_index is not None:
             tags["env_index"] = self.env_index
         self._clip_is_episode = whole_episode
+        self._clip_returns = []
         self._speculative = self.keeper is not None and (
             judged or (self._clip_is_episode and self.video_length == float("inf")))
         self._clip_final_path = path
@@ -396,6 +404,8 @@ class ClipRecorder:
         if frame_error is not None:
             tags["frame_error"] = frame_error
         if self._clip_is_episode:
+            if len(self._clip_returns) == stream.frames:  # side-by-side labels read it
+                tags["running_returns"] = self._clip_returns
             if terminated is None or frame_error is not None:
                 tags["incomplete"] = True  # cut short: not the episode's return or length
             else:

@@ -10,6 +10,14 @@ report present what these functions compute (the rliable split).
 * :func:`iqm`, :func:`bootstrap_ci`, :func:`runs_bootstrap_ci` — the pieces.
 * :func:`moving_average`, :func:`learning_curve`, :func:`aggregate_curves` —
   curves against episodes, steps or time.
+* Across tasks, on ``(n_runs, n_tasks)`` scores (rliable's estimators):
+  :func:`aggregate_mean`, :func:`aggregate_median`, :func:`aggregate_iqm`,
+  :func:`optimality_gap`, :func:`probability_of_improvement`,
+  :func:`score_distribution`, :func:`average_score_distribution`,
+  :func:`normalize_scores`; their stratified-bootstrap intervals
+  :func:`interval_estimates`, :func:`probability_of_improvement_interval`,
+  :func:`difference_interval`, :func:`performance_profiles`, :func:`metric_curve`;
+  and :func:`compare_scores`, everything ``agentreel compare`` prints.
 
 Example:
     >>> from agentreel.analysis import summarize
@@ -19,6 +27,16 @@ Example:
 
 from __future__ import annotations
 
+from agentreel.analysis.aggregate import (
+    aggregate_iqm,
+    aggregate_mean,
+    aggregate_median,
+    average_score_distribution,
+    normalize_scores,
+    optimality_gap,
+    probability_of_improvement,
+    score_distribution,
+)
 from agentreel.analysis.bootstrap import (
     STATISTICS,
     bootstrap_ci,
@@ -29,6 +47,7 @@ from agentreel.analysis.bootstrap import (
     runs_bootstrap_distribution,
     trimmed_mean_rows,
 )
+from agentreel.analysis.comparison import Comparison, compare_scores
 from agentreel.analysis.curves import (
     METRICS,
     X_AXES,
@@ -40,6 +59,16 @@ from agentreel.analysis.curves import (
     moving_average,
     smooth,
 )
+from agentreel.analysis.intervals import (
+    Curve,
+    Estimate,
+    Profile,
+    difference_interval,
+    interval_estimates,
+    metric_curve,
+    performance_profiles,
+    probability_of_improvement_interval,
+)
 from agentreel.analysis.summary import (
     RunsSummary,
     Summary,
@@ -50,6 +79,24 @@ from agentreel.analysis.summary import (
 from agentreel.analysis.validate import LayoutWarning
 
 __all__ = [
+    "Comparison",
+    "Curve",
+    "Estimate",
+    "Profile",
+    "aggregate_iqm",
+    "aggregate_mean",
+    "aggregate_median",
+    "average_score_distribution",
+    "compare_scores",
+    "difference_interval",
+    "interval_estimates",
+    "metric_curve",
+    "normalize_scores",
+    "optimality_gap",
+    "performance_profiles",
+    "probability_of_improvement",
+    "probability_of_improvement_interval",
+    "score_distribution",
     "STATISTICS",
     "METRICS",
     "X_AXES",

@@ -368,6 +368,7 @@ def render_report(
     plot: str = "auto",
     seed: int = 0,
     max_rows: int = 5000,
+    extra_sections: Sequence[str] = (),
 ) -> str:
     """The report page as a string; video paths are made relative to ``page_dir``.
 
@@ -378,6 +379,8 @@ def render_report(
         plot: ``"auto"``, ``"matplotlib"`` or ``"svg"`` (see :func:`learning_curve_html`).
         seed: seed of the bootstrap intervals (the same page for the same runs).
         max_rows: at most this many rows in each run's episode table.
+        extra_sections: HTML sections placed after the summary (e.g. the comparison,
+            :func:`agentreel.report.comparison.comparison_section`).
     """
     loaded = [load_run(r) for r in runs]
     if not loaded:
@@ -392,11 +395,13 @@ def render_report(
     logged = [r for r in loaded if r.records]  # a folder of videos only has no returns
     if logged:
         curve = learning_curve_html(logged, engine=plot)
-        overview = (f"{_summary_section(logged, seed)}<section id=\"curve\"><h2>Learning curve</h2>"
+        overview = (f"{_summary_section(logged, seed)}{''.join(extra_sections)}"
+                    f'<section id="curve"><h2>Learning curve</h2>'
                     f'<div class="chart-box">{curve}</div></section>')
     else:
         overview = ('<section id="summary"><h2>Summary</h2><p class="empty">No episode log, so '
-                    f"no returns to summarise or plot: {escape(MISSING_LOG_HINT)} (log=).</p></section>")
+                    f"no returns to summarise or plot: {escape(MISSING_LOG_HINT)} (log=).</p></section>"
+                    + "".join(extra_sections))
     sections = "".join(_run_section(i, run, page_dir, max_rows) for i, run in enumerate(loaded))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
