@@ -387,6 +387,7 @@ class ClipRecorder:
         self._clip_is_episode = False
         self._clip_final_path: str | None = None
         self._speculative = False
+        self._end_tags: dict[str, Any] = {}
         self._episode_return = 0.0
         self._episode_length = 0
         self._episode_start = time.perf_counter()
@@ -480,16 +481,21 @@ class ClipRecorder:
             self.stop()
 
     def end_episode(self, terminated: bool = False, truncated: bool = False,
-                    success: Any = None) -> None:
+                    success: Any = None, extras: dict[str, Any] | None = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
 
-        ``success`` is the final ``info["is_success"]`` when the env reports one.
+        ``success`` is the final ``info["is_success"]`` when the env reports one;
+        ``extras`` go into the record's ``extras`` and the whole-episode clip's tags
+        (its sidecar), e.g. a multi-agent episode's per-agent results.
         """
         whole_clip = self.recording and self.video_length == float("inf")
         needs_record = self.episode_hooks or (whole_clip and self._speculative)
         record = self._record(terminated, truncated, success) if needs_record else None
+        if record is not None and extras:
+            record.extras.update(extras)
         video: str | None = None
         if whole_clip:
+            self._end_tags = dict(extras or {})
             video = self.stop(terminated=terminated, truncated=truncated, episode=record)
         if self.episode_hooks and record is not None:
             record = record.replace(video=video)
@@ -566,6 +572,8 @@ class ClipRecorder:
             if terminated is not None:
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
+            tags.update(self._end_tags)
+        self._end_tags = {}
         kept: str | None = None
         if speculative:
             if episode is not None and self.keeper is not None:

@@ -28,6 +28,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agentreel.env_kinds import reject_multi_agent_env
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
@@ -117,6 +118,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
     ) -> None:
+        reject_multi_agent_env(env, "RecordVideo")
         # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
             self,

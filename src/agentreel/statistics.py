@@ -21,6 +21,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
+from agentreel.env_kinds import reject_multi_agent_env
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 
@@ -102,6 +103,7 @@ class RecordEpisodeStatistics(
         env_id: str | None = None,
         on_episode_end: EpisodeCallback | None = None,
     ) -> None:
+        reject_multi_agent_env(env, "RecordEpisodeStatistics")
         # Sinks and callbacks are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
             self, _disable_deepcopy=True, buffer_length=buffer_length, stats_key=stats_key,

@@ -15,6 +15,7 @@ from agentreel.extras import require
 require("pettingzoo", "pettingzoo")
 
 from agentreel.pettingzoo.checks import WrongEnvError  # noqa: E402
+from agentreel.pettingzoo.recording import RecordVideo, RecordVideoParallel  # noqa: E402
 from agentreel.pettingzoo.statistics import (  # noqa: E402
     RecordEpisodeStatistics,
     RecordEpisodeStatisticsParallel,
@@ -23,5 +24,7 @@ from agentreel.pettingzoo.statistics import (  # noqa: E402
 __all__ = [
     "RecordEpisodeStatistics",
     "RecordEpisodeStatisticsParallel",
+    "RecordVideo",
+    "RecordVideoParallel",
     "WrongEnvError",
 ]

@@ -66,7 +66,7 @@ def count_aec_step(tracker: MultiAgentEpisodeTracker, env: Any,
 def count_parallel_step(tracker: MultiAgentEpisodeTracker, env: Any, rewards: Any,
                         terminations: Any, truncations: Any) -> tuple[MultiAgentStep, float] | None:
     """Count the parallel ``step()`` just taken; ``None`` when it belongs to no episode."""
-    if not tracker.has_reset:
+    if not tracker.has_reset or tracker.ended:
         return None
     over = _none_live(env.agents, terminations, truncations)
     step = tracker.step(rewards, acted=list(rewards), terminations=terminations,
