@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "is reported and its unfinished episodes are rerun once. With Ray on several\n"
         "machines, --out must be on a filesystem every node shares.",
     )
-    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1")
+    record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1, or a "
+                        "PettingZoo env module, e.g. pettingzoo.butterfly.pistonball_v6[:env]"
+                        "[,max_cycles=50] (see README, Multi-agent)")
     record.add_argument("--episodes", "-n", type=int, default=10, help="episodes to run")
     record.add_argument("--out", "-o", default=None,
                         help="run folder (default: a new agentreel-runs/<env-id>-NNN)")
@@ -225,6 +227,10 @@ def _load_runs(paths: list[str]) -> list[Any]:
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
+    from agentreel.cli_pettingzoo import cmd_record_pettingzoo, is_pettingzoo_spec
+
+    if is_pettingzoo_spec(args.env_id):  # multi-agent: agentreel.cli_pettingzoo
+        return cmd_record_pettingzoo(args)
 
     parallel = args.workers is not None or args.backend != "local" or args.address is not None
     if parallel:
@@ -270,6 +276,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     rows, aggregate = summary_rows(runs, seed=args.seed)
     for row in rows:  # the short names scripts expect
         row["episodes"] = row["count"]
+    from agentreel.cli_pettingzoo import add_agent_summaries, print_agent_summaries
+
+    add_agent_summaries(rows, runs, args.seed)
     if args.json:
         print(json.dumps({"runs": rows, "aggregate": aggregate}, indent=2))
         return 0
@@ -310,6 +319,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         note += (f"; last line: mean of run means, std of run means, "
                  f"{aggregate['method']} bootstrap")
     print(note)
+    print_agent_summaries(runs, args.seed)
     return 0
 
 
@@ -321,6 +331,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from agentreel.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
+    from agentreel.cli_pettingzoo import plot_agent_run
+
+    if plot_agent_run(runs, args):  # one multi-agent run: a curve per agent
+        return 0
     records = [run.records for run in runs]
     plot_learning_curve(
         records[0] if len(records) == 1 else records, x=args.x, metric=args.metric,

@@ -24,8 +24,8 @@ from typing import Any
 
 from agentreel.records import EpisodeRecord
 
-__all__ = ["AGENTS_KEY", "agent_ids", "agent_records", "agent_series", "is_multi_agent",
-           "agent_returns_text"]
+__all__ = ["AGENTS_KEY", "agent_ids", "agent_records", "agent_returns_text", "agent_series",
+           "is_multi_agent", "summarize_agents"]
 
 #: The ``extras`` key holding the per-agent mapping.
 AGENTS_KEY = "agents"
@@ -98,3 +98,20 @@ def agent_returns_text(record: EpisodeRecord, *, limit: int = 8) -> str:
     if len(parts) > limit:
         parts = parts[:limit] + [f"+{len(parts) - limit} more"]
     return ", ".join(parts)
+
+
+def summarize_agents(records: Sequence[EpisodeRecord], *, seed: int | None = 0,
+                     n_resamples: int = 2_000) -> dict[str, Any]:
+    """A :class:`~agentreel.analysis.Summary` of each agent's returns (``{}`` for single-agent runs).
+
+    >>> rows = [EpisodeRecord(i, 3.0, 5, extras={"agents": {"a": {"return": float(i), "length": 5}}})
+    ...         for i in range(4)]
+    >>> s = summarize_agents(rows)["a"]
+    >>> s.count, s.mean, s.mean_length
+    (4, 1.5, 5.0)
+    """
+    from agentreel.analysis.summary import summarize_records
+
+    return {agent: summarize_records(agent_records(records, agent), seed=seed,
+                                     n_resamples=n_resamples)
+            for agent in agent_ids(records)}

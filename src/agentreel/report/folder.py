@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentreel.analysis.agents import AGENTS_KEY, agent_returns_text
 from agentreel.log import read_episodes
 from agentreel.records import EpisodeRecord
 
@@ -140,7 +141,17 @@ class RunVideo:
             parts.append(f"return {ret:.1f}")
         if length is not None:
             parts.append(f"length {length}")
+        if self.agent_returns:
+            parts.append(self.agent_returns)
         return " · ".join(parts)
+
+    @property
+    def agent_returns(self) -> str:
+        """Each agent's return (``piston_0 1.2, piston_1 0.8, ...``) for multi-agent episodes, else ``""``."""
+        agents = self.tags.get(AGENTS_KEY)
+        if isinstance(agents, dict) and self.whole_episode:
+            return agent_returns_text(EpisodeRecord(0, 0.0, 0, extras={AGENTS_KEY: agents}))
+        return agent_returns_text(self.record) if self.record is not None else ""
 
     def _repr_html_(self) -> str:
         from agentreel.notebook import video_html

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agentreel.analysis import summarize_runs
+from agentreel.report.agents import agents_section
 from agentreel.analysis.summary import format_number
 from agentreel.report.folder import Run, RunVideo, load_run
 
@@ -304,6 +305,8 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
             caption.append(f"clip from step {video.step_id}")
         caption.append(f"return <b>{format_number(ret, 1)}</b>" if ret is not None else "return n/a")
         caption.append(f"length <b>{length}</b>" if length is not None else "length n/a")
+        if video.agent_returns:
+            caption.append(escape(video.agent_returns))
         anchor = f"run-{i}-video-{j}"
         cards.append(
             f'<figure class="clip" id="{anchor}" {attrs}>{_video_element(video, page_dir)}'
@@ -387,7 +390,7 @@ def render_report(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{len(loaded)} run{'s' if len(loaded) != 1 else ''}, "
         f"{episodes} episodes, {videos} videos · generated {stamp} by agentreel {__version__}</p></header>"
-        f"<main>{_summary_section(loaded, seed)}"
+        f"<main>{_summary_section(loaded, seed)}{agents_section(loaded, seed=seed, plot=plot)}"
         f'<section id="curve"><h2>Learning curve</h2><div class="chart-box">{curve}</div></section>'
         f"{sections}</main><script>{_JS}</script></body></html>\n"
     )
