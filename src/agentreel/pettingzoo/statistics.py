@@ -35,6 +35,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
 from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
+from agentreel.episode_tracker import EpisodeEnd
 from agentreel.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentEpisodeTracker, MultiAgentStep
 from agentreel.pettingzoo.checks import check_env
 from agentreel.pettingzoo.protocol import AecTurn, count_aec_step, count_parallel_step, episode_record
@@ -87,32 +88,44 @@ class EpisodeStatistics:
                     f"Attempted to add episode stats with key {self.stats_key!r} but this key "
                     f"already exists in the info of {agent!r}: {list(info)}. Pass a different stats_key."
                 )
-            ret = float(end.episode_return)
-            stats[agent] = {"r": ret, "l": end.length, "t": end.duration}
-            self.return_queue[agent].append(ret)
-            self.length_queue[agent].append(end.length)
-            picked = {k: info[k] for k in self.info_keywords if k in info}
-            if picked:
-                self._agent_extras[agent] = picked
-        episode = step.episode
-        if episode is not None:
-            team = {"r": episode.team_return, "l": episode.length, "t": episode.duration,
-                    "returns": episode.returns, "lengths": episode.lengths,
-                    "terminated": list(episode.terminated_agents),
-                    "truncated": list(episode.truncated_agents)}
+            stats[agent] = self.agent_ended(agent, end, info)
+        if step.episode is not None:
+            team = self.episode_ended(step.episode)
             for agent in step.ended:
                 stats[agent]["team"] = team
-            self._finish(episode)
         return stats
 
-    def _finish(self, episode: MultiAgentEpisodeEnd) -> None:
+    def agent_ended(self, agent: Any, end: EpisodeEnd, info: dict[str, Any]) -> dict[str, Any]:
+        """Count one agent's finished episode; its ``info`` stats."""
+        ret = float(end.episode_return)
+        self.return_queue[agent].append(ret)
+        self.length_queue[agent].append(end.length)
+        picked = {k: info[k] for k in self.info_keywords if k in info}
+        if picked:
+            self._agent_extras[agent] = picked
+        return {"r": ret, "l": end.length, "t": end.duration}
+
+    def episode_ended(self, episode: MultiAgentEpisodeEnd,
+                      env_index: int | None = None) -> dict[str, Any]:
+        """Count and log the finished episode (``env_index``: a SuperSuit copy); the team stats."""
         self.last_episode = episode
         self.team_return_queue.append(episode.team_return)
         self.team_length_queue.append(episode.length)
         self.time_queue.append(episode.duration)
         index, self.episode_count = self.episode_count, self.episode_count + 1
-        self.emitter.emit(episode_record(episode, index, self._agent_extras))
+        record = episode_record(episode, index, self._agent_extras)
+        record.env_index = env_index
+        self.emitter.emit(record)
         self._agent_extras = {}
+        return team_stats(episode)
+
+
+def team_stats(episode: MultiAgentEpisodeEnd) -> dict[str, Any]:
+    """The ``"team"`` entry of the ending agents' ``info`` stats."""
+    return {"r": episode.team_return, "l": episode.length, "t": episode.duration,
+            "returns": episode.returns, "lengths": episode.lengths,
+            "terminated": list(episode.terminated_agents),
+            "truncated": list(episode.truncated_agents)}
 
 
 class StatisticsAttributes:
