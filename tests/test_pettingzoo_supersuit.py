@@ -125,4 +125,4 @@ def test_inner_and_outer_ending_on_the_same_step_share_one_stats_entry():
     stats = seen[6]
     assert (stats["agent"], stats["copy"]) == ("piston_2", 1)
     assert "team" in stats   # the inner wrapper's stats, adopted (no clash on the shared key)
-    assert venv.last_episode.lengths["piston_2"] == stats["l"]
+    assert stats["team"]["lengths"]["piston_2"] == stats["l"]
