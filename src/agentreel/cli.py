@@ -185,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the page (default: RUN/report.html for one run, else ./report.html)")
     report.add_argument("--title", default=None, help="the page's title")
     report.set_defaults(handler=cmd_report)
+
+    from agentreel.cli_export import register_export
+
+    register_export(commands)  # agentreel export --format marl-eval (agentreel.cli_export)
     return parser
 
 
