@@ -16,7 +16,7 @@ def write_run(folder, returns, lengths, env_id="pistonball_v6"):
     folder.mkdir()
     records = [EpisodeRecord(i, r, n, extras={"agents": {"a": {"return": r / 2, "length": n},
                                                           "b": {"return": r / 2, "length": n}}})
-               for i, (r, n) in enumerate(zip(returns, lengths))]
+               for i, (r, n) in enumerate(zip(returns, lengths, strict=True))]
     for sink in (JsonlSink(folder / "episodes.jsonl"), MonitorCsvSink(folder / "monitor.csv", env_id=env_id)):
         for r in records:
             sink.write(r)

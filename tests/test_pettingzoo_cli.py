@@ -8,10 +8,9 @@ import pytest
 
 pytest.importorskip("pettingzoo")
 
-from videotools import decode_count  # noqa: E402
-
 from agentreel import read_episodes  # noqa: E402
 from agentreel.cli import main  # noqa: E402
+from videotools import decode_count  # noqa: E402
 
 POLICY = '''
 CALLS = []
@@ -69,7 +68,7 @@ def test_record_parallel_pistonball_policy_gets_agent_ids(tmp_path, monkeypatch,
                  "--no-report"]) == 0
     import pz_policy
 
-    assert pz_policy.CALLS == [f"piston_{i}" for i in range(5)] * 8
+    assert [f"piston_{i}" for i in range(5)] * 8 == pz_policy.CALLS
     records = read_episodes(out / "episodes.jsonl")
     assert [r.length for r in records] == [4, 4]
     assert sorted(p.name for p in out.glob("*.mp4")) == ["pistonball_v6-episode-0.mp4"]

@@ -9,13 +9,13 @@ pytest.importorskip("pettingzoo")
 from pettingzoo.butterfly import knights_archers_zombies_v11, pistonball_v6  # noqa: E402
 from pettingzoo.classic import connect_four_v3  # noqa: E402
 from pettingzoo.utils.wrappers import BaseParallelWrapper  # noqa: E402
-from pettingzoo_loops import play_aec, play_parallel  # noqa: E402
 
 from agentreel import read_episodes  # noqa: E402
 from agentreel.pettingzoo import (  # noqa: E402
     RecordEpisodeStatistics,
     RecordEpisodeStatisticsParallel,
 )
+from pettingzoo_loops import play_aec, play_parallel  # noqa: E402
 
 
 def kaz(parallel: bool = False, **kwargs):

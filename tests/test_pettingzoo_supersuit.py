@@ -90,7 +90,7 @@ def test_agents_leaving_early_with_the_wrapper_inside(tmp_path):
     assert {agents[i]: s["l"] for i, s in first_stats.items()} == ep.lengths
     assert set(ep.terminated_agents) == {"archer_0", "knight_0"}
     assert set(ep.truncated_agents) == {"archer_1", "knight_1"}
-    assert ep.returns == pytest.approx(dict(zip(agents, sums)))
+    assert ep.returns == pytest.approx(dict(zip(agents, sums, strict=True)))
     (record,) = read_episodes(tmp_path / "episodes.jsonl")
     assert record.extras["agents"]["knight_0"]["length"] == 16 and record.length == 40
     assert record.seed == 3 and record.env_index == 0
@@ -101,7 +101,7 @@ def test_agents_leaving_early_outside_only_sees_what_supersuit_reports():
     venv = SuperSuitEpisodeStatistics(kaz_venv(inner=False))
     sums, _ = run_one_episode(venv, seed=3)
     ep = venv.last_episode
-    assert ep.returns == pytest.approx(dict(zip(venv.agents_per_copy, sums)))
+    assert ep.returns == pytest.approx(dict(zip(venv.agents_per_copy, sums, strict=True)))
     assert set(ep.lengths.values()) == {41}     # one step after the last agent left
     assert set(ep.terminated_agents) == set(ep.truncated_agents) == set(venv.agents_per_copy)
 

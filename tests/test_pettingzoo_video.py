@@ -17,10 +17,10 @@ pytest.importorskip("pettingzoo")
 from pettingzoo.butterfly import knights_archers_zombies_v11, pistonball_v6  # noqa: E402
 from pettingzoo.classic import connect_four_v3  # noqa: E402
 from pettingzoo.utils import wrappers as pz_wrappers  # noqa: E402
-from pettingzoo_loops import play_aec, play_parallel  # noqa: E402
-from videotools import decode, decode_count, psnr  # noqa: E402
 
 from agentreel.pettingzoo import RecordVideo, RecordVideoParallel  # noqa: E402
+from pettingzoo_loops import play_aec, play_parallel  # noqa: E402
+from videotools import decode, decode_count, psnr  # noqa: E402
 
 
 def kaz(**kwargs):
@@ -34,7 +34,7 @@ def assert_same_pictures(path, frames):
     h, w = frames[0].shape[:2]
     assert (video.height, video.width) == (h + h % 2, w + w % 2)   # odd sizes padded to even
     step = max(1, len(frames) // 12)  # a dozen frames spread over the video, and the last
-    pairs = list(zip(video.frames, frames))
+    pairs = list(zip(video.frames, frames, strict=True))
     worst = min(psnr(got[:h, :w], want) for got, want in pairs[::step] + pairs[-1:])
     assert worst > 30, f"PSNR {worst:.1f} dB"
 

@@ -69,7 +69,7 @@ def to_marl_eval(runs: Sequence[Sequence[EpisodeRecord]], *, environment: str, t
     if len(names) != len(runs) or len(set(names)) != len(names):
         raise ValueError("run_names must give each run its own name")
     out: dict[str, Any] = {}
-    for name, run in zip(names, runs):
+    for name, run in zip(names, runs, strict=True):
         entry: dict[str, Any] = {}
         step_count = 0
         for k in range(steps):

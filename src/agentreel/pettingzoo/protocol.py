@@ -23,7 +23,11 @@ import time
 from typing import Any
 
 from agentreel.analysis.agents import AGENTS_KEY
-from agentreel.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentEpisodeTracker, MultiAgentStep
+from agentreel.multi_agent_tracker import (
+    MultiAgentEpisodeEnd,
+    MultiAgentEpisodeTracker,
+    MultiAgentStep,
+)
 from agentreel.records import EpisodeRecord
 
 __all__ = ["AecTurn", "count_aec_step", "count_parallel_step", "episode_record"]

@@ -36,7 +36,12 @@ from agentreel.keep import KeepRule
 from agentreel.multi_agent_tracker import MultiAgentEpisodeTracker, MultiAgentStep
 from agentreel.overlay import OverlayFn
 from agentreel.pettingzoo.checks import check_env
-from agentreel.pettingzoo.protocol import AecTurn, count_aec_step, count_parallel_step, episode_record
+from agentreel.pettingzoo.protocol import (
+    AecTurn,
+    count_aec_step,
+    count_parallel_step,
+    episode_record,
+)
 from agentreel.recorder import ClipRecorder, VideoSaved
 from agentreel.records import EpisodeRecord
 from agentreel.video_wrapper import RecorderAttributes, prepare_recording

@@ -26,19 +26,27 @@ wrapper does) and starts counting afresh.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from typing import Any
 
 from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
+from agentreel.episode_tracker import EpisodeEnd
 from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
-from agentreel.episode_tracker import EpisodeEnd
-from agentreel.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentEpisodeTracker, MultiAgentStep
+from agentreel.multi_agent_tracker import (
+    MultiAgentEpisodeEnd,
+    MultiAgentEpisodeTracker,
+    MultiAgentStep,
+)
 from agentreel.pettingzoo.checks import check_env
-from agentreel.pettingzoo.protocol import AecTurn, count_aec_step, count_parallel_step, episode_record
+from agentreel.pettingzoo.protocol import (
+    AecTurn,
+    count_aec_step,
+    count_parallel_step,
+    episode_record,
+)
 from agentreel.records import EpisodeRecord
 
 __all__ = ["RecordEpisodeStatistics", "RecordEpisodeStatisticsParallel"]

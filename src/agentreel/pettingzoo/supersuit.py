@@ -55,9 +55,9 @@ from typing import Any
 
 import gymnasium as gym
 
+from agentreel.episode_tracker import EpisodeEnd
 from agentreel.log.emitter import EpisodeCallback
 from agentreel.log.sinks import LogTarget
-from agentreel.episode_tracker import EpisodeEnd
 from agentreel.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentStep
 from agentreel.pettingzoo.statistics import EpisodeStatistics, StatisticsAttributes
 
@@ -135,15 +135,15 @@ class SuperSuitEpisodeStatistics(StatisticsAttributes, gym.vector.VectorWrapper)
                 continue
             slots = range(c * n, (c + 1) * n)
             agents = self.agents_per_copy
-            for agent, i in zip(agents, slots):  # a RecordEpisodeStatisticsParallel inside
+            for agent, i in zip(agents, slots, strict=True):  # a RecordEpisodeStatisticsParallel inside
                 inner = infos[i].get(key) if isinstance(infos[i], dict) else None
                 if isinstance(inner, dict) and "r" in inner and "agent" not in inner:
                     self._inner[c][agent] = inner
             step = tracker.step(
-                {a: rewards[i] for a, i in zip(agents, slots)},
+                {a: rewards[i] for a, i in zip(agents, slots, strict=True)},
                 acted=[a for a in agents if tracker.live(a)],
-                terminations={a: terminations[i] for a, i in zip(agents, slots)},
-                truncations={a: truncations[i] for a, i in zip(agents, slots)})
+                terminations={a: terminations[i] for a, i in zip(agents, slots, strict=True)},
+                truncations={a: truncations[i] for a, i in zip(agents, slots, strict=True)})
             if step.ended:
                 self._deliver(c, step, infos)
         return obs, rewards, terminations, truncations, infos

@@ -38,8 +38,8 @@ from typing import Any
 from urllib.parse import quote
 
 from agentreel.analysis import summarize_runs
-from agentreel.report.agents import agents_section
 from agentreel.analysis.summary import format_number
+from agentreel.report.agents import agents_section
 from agentreel.report.folder import Run, RunVideo, load_run
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
