@@ -75,6 +75,15 @@ class MultiAgentEpisodeEnd:
         """The sum of the agents' returns."""
         return float(sum(self.returns.values()))
 
+    def team_end(self, env_index: int | None = None) -> EpisodeEnd:
+        """The whole episode as one :class:`EpisodeEnd`: team return, env steps, duration, seed;
+        ``terminated`` when every agent terminated, ``truncated`` when any was truncated."""
+        ends = list(self.agents.values())
+        return EpisodeEnd(self.team_return, self.length, self.duration,
+                          terminated=bool(ends) and all(e.terminated for e in ends),
+                          truncated=any(e.truncated for e in ends), seed=self.seed,
+                          env_index=env_index)
+
     @property
     def terminated_agents(self) -> tuple[Any, ...]:
         """The agents whose episode ended in a terminal state."""
@@ -145,6 +154,11 @@ class MultiAgentEpisodeTracker:
     def team_return(self) -> float:
         """The sum of the agents' running returns."""
         return float(sum(self.returns().values()))
+
+    @property
+    def episode_return(self) -> float:
+        """The team's running return (so the tracker is a recorder's ``progress``)."""
+        return self.team_return
 
     def live(self, agent: AgentId) -> bool:
         """``agent`` is in the episode and has not ended."""

@@ -19,7 +19,6 @@ An agent's episode ends on the step that sets its ``terminated`` or
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from agentreel.analysis.agents import AGENTS_KEY
@@ -30,7 +29,7 @@ from agentreel.multi_agent_tracker import (
 )
 from agentreel.records import EpisodeRecord
 
-__all__ = ["AecTurn", "count_aec_step", "count_parallel_step", "episode_record"]
+__all__ = ["AecTurn", "agent_results", "count_aec_step", "count_parallel_step", "episode_record"]
 
 
 def _done(env: Any, agent: Any) -> bool:
@@ -93,17 +92,16 @@ def episode_record(episode: MultiAgentEpisodeEnd, index: int,
     >>> episode_record(ep, 0).extras
     {'agents': {'a': {'return': 2.0, 'length': 1, 'terminated': True, 'truncated': False}}}
     """
+    return episode.team_end().to_record(index, extras=agent_results(episode, agent_extras))
+
+
+def agent_results(episode: MultiAgentEpisodeEnd,
+                  agent_extras: dict[Any, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``{"agents": {agent: {"return", "length", "terminated", "truncated", ...}}}``."""
     agent_extras = agent_extras or {}
-    agents = {
+    return {AGENTS_KEY: {
         str(agent): {"return": float(end.episode_return), "length": end.length,
                      "terminated": end.terminated, "truncated": end.truncated,
                      **agent_extras.get(agent, {})}
         for agent, end in episode.agents.items()
-    }
-    ends = list(episode.agents.values())
-    return EpisodeRecord(
-        index=index, episode_return=episode.team_return, length=episode.length,
-        duration=episode.duration, terminated=bool(ends) and all(e.terminated for e in ends),
-        truncated=any(e.truncated for e in ends), seed=episode.seed, end_time=time.time(),
-        extras={AGENTS_KEY: agents},
-    )
+    }}

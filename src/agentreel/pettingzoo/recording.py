@@ -42,8 +42,8 @@ from agentreel.pettingzoo.protocol import (
     count_parallel_step,
     episode_record,
 )
-from agentreel.recorder import ClipRecorder, VideoSaved
-from agentreel.records import EpisodeRecord
+from agentreel.recorder import ClipRecorder
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.video_wrapper import RecorderAttributes, prepare_recording
 
 __all__ = ["RecordVideo", "RecordVideoParallel"]
@@ -81,9 +81,10 @@ class _MultiAgentVideo(RecorderAttributes):
         self.render_history: list[Any] = []
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
-        self._recorders = [ClipRecorder(video_folder, name_prefix=kwargs["name_prefix"],
-                                        overlay=setup.overlay, **setup.recorder_settings)]
         self._tracker = MultiAgentEpisodeTracker()
+        self._recorders = [ClipRecorder(video_folder, name_prefix=kwargs["name_prefix"],
+                                        overlay=setup.overlay, progress=self._tracker,
+                                        **setup.recorder_settings)]
 
     @property
     def name_prefix(self) -> str:
@@ -91,26 +92,23 @@ class _MultiAgentVideo(RecorderAttributes):
         return self._recorder.name_prefix
 
     def _begin_episode(self, seed: int | None) -> None:
+        self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
         self._tracker.reset(self.env.agents, seed)
-        self._recorder.begin_episode()
         if self._recorder.recording:
             self._capture_frame()
 
     def _counted_step(self, counted: tuple[MultiAgentStep, float] | None, move: bool) -> None:
         recorder = self._recorder
+        recorder.begin_step()
         if counted is None or not move:  # a dead step, or a step outside any episode
-            recorder.begin_step(in_episode=False)
             if recorder.recording and recorder.clip_frames == 0:
                 self._capture_frame()  # a clip that starts at this step needs its first frame
             return
-        step, team_reward = counted
-        recorder.begin_step(team_reward)
         if recorder.recording:
             self._capture_frame()
-        episode = step.episode
+        episode = counted[0].episode
         if episode is not None:
-            record = episode_record(episode, recorder.episode_id)
-            recorder.end_episode(record.terminated, record.truncated, extras=record.extras)
+            recorder.end_episode(episode.team_end(), extras=agent_results(episode))
 
     def _capture_frame(self) -> None:
         frame = self.env.render()

@@ -22,10 +22,16 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from agentreel.analysis.agents import is_multi_agent, summarize_agents
+from agentreel.analysis.agents import (
+    AGENTS_KEY,
+    agent_returns_text,
+    is_multi_agent,
+    summarize_agents,
+)
 from agentreel.analysis.summary import format_number, summarize_records
+from agentreel.records import EpisodeRecord
 
-__all__ = ["agents_section"]
+__all__ = ["agents_section", "video_agent_returns"]
 
 
 def _row(name: str, summary: Any) -> str:
@@ -79,3 +85,21 @@ def agents_section(runs: Sequence[Any], *, seed: int = 0, plot: str = "auto") ->
     if not parts:
         return ""
     return f'<section id="agents"><h2>Per agent</h2>{"".join(parts)}</section>'
+
+
+def video_agent_returns(video: Any) -> str:
+    """Each agent's return for a video's caption (``a 1.0, b 2.0``), ``""`` when single-agent.
+
+    From the sidecar's ``"agents"`` tag of a whole-episode video, else from its joined record.
+
+    >>> class V:
+    ...     tags = {"agents": {"a": {"return": 1.0}}}
+    ...     record = None
+    >>> video_agent_returns(V())
+    'a 1.0'
+    """
+    agents = (getattr(video, "tags", None) or {}).get(AGENTS_KEY)
+    if isinstance(agents, dict):
+        return agent_returns_text(EpisodeRecord(0, 0.0, 0, extras={AGENTS_KEY: agents}))
+    record = getattr(video, "record", None)
+    return agent_returns_text(record) if record is not None else ""
