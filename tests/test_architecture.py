@@ -17,18 +17,22 @@ ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 #: Lowest first. A module belongs to the layer of the longest prefix that names it;
 #: it may import modules of its own layer or lower ones, never a higher one.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("base", ["agentreel._version", "agentreel.extras", "agentreel.hooks", "agentreel.media_html",
+    ("base", ["agentreel._version", "agentreel.env_kinds", "agentreel.extras", "agentreel.hooks", "agentreel.media_html",
               "agentreel.text", "agentreel.tiling", "agentreel.triggers"]),
     ("records", ["agentreel.records", "agentreel.videofiles"]),
     ("core", ["agentreel.analysis", "agentreel.claims", "agentreel.episode_tracker",
-              "agentreel.keep", "agentreel.keeper", "agentreel.log", "agentreel.overlay",
+              "agentreel.keep", "agentreel.keeper", "agentreel.log",
+              "agentreel.multi_agent_tracker", "agentreel.overlay",
               "agentreel.video"]),
     ("recording", ["agentreel.recorder", "agentreel.video_wrapper"]),
-    ("wrappers", ["agentreel.recording", "agentreel.statistics", "agentreel.vector"]),
+    ("wrappers", ["agentreel.pettingzoo", "agentreel.recording", "agentreel.statistics",
+                  "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
-    ("report", ["agentreel.notebook", "agentreel.plots", "agentreel.report",
+    ("report", ["agentreel.agent_plots", "agentreel.export_marl_eval", "agentreel.notebook",
+                "agentreel.plots", "agentreel.report",
                 "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.evaluate", "agentreel.policies",
+    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_export", "agentreel.cli_pettingzoo",
+             "agentreel.evaluate", "agentreel.pettingzoo.run", "agentreel.policies",
              "agentreel.run"]),
 ]
 
