@@ -38,9 +38,9 @@ from agentreel.overlay import OverlayFn
 from agentreel.pettingzoo.checks import check_env
 from agentreel.pettingzoo.protocol import (
     AecTurn,
+    agent_results,
     count_aec_step,
     count_parallel_step,
-    episode_record,
 )
 from agentreel.recorder import ClipRecorder
 from agentreel.records import EpisodeRecord, VideoSaved

@@ -40,8 +40,8 @@ from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
 from agentreel.media_html import mime_type, relative_src
 from agentreel.records import VideoSaved
-from agentreel.report.folder import RunFolder, load_run
 from agentreel.report.agents import agents_section, video_agent_returns
+from agentreel.report.folder import RunFolder, load_run
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
