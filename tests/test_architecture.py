@@ -17,23 +17,25 @@ ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 #: Lowest first. A module belongs to the layer of the longest prefix that names it;
 #: it may import modules of its own layer or lower ones, never a higher one.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("base", ["agentreel._version", "agentreel.extras", "agentreel.hooks", "agentreel.media_html",
-              "agentreel.safe_files", "agentreel.text", "agentreel.tiling",
-              "agentreel.triggers"]),
+    ("base", ["agentreel._version", "agentreel.env_kinds", "agentreel.extras", "agentreel.hooks",
+              "agentreel.media_html", "agentreel.safe_files", "agentreel.text",
+              "agentreel.tiling", "agentreel.triggers"]),
     ("records", ["agentreel.records", "agentreel.videofiles"]),
     ("core", ["agentreel.analysis", "agentreel.claims", "agentreel.episode_tracker",
-              "agentreel.keep", "agentreel.keeper", "agentreel.log", "agentreel.overlay",
-              "agentreel.sub_env", "agentreel.video"]),
+              "agentreel.keep", "agentreel.keeper", "agentreel.log",
+              "agentreel.multi_agent_tracker", "agentreel.overlay", "agentreel.sub_env",
+              "agentreel.video"]),
     ("recording", ["agentreel.recorder", "agentreel.video_wrapper"]),
-    ("wrappers", ["agentreel.episode_videos", "agentreel.recording", "agentreel.sb3",
-                  "agentreel.statistics",
-                  "agentreel.vector"]),
+    ("wrappers", ["agentreel.episode_videos", "agentreel.pettingzoo", "agentreel.recording",
+                  "agentreel.sb3", "agentreel.statistics", "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
-    ("report", ["agentreel.compare_plots", "agentreel.compare_tables", "agentreel.notebook",
-                "agentreel.plots", "agentreel.report", "agentreel.run_groups",
-                "agentreel.sidebyside", "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.env_setup",
-             "agentreel.evaluate", "agentreel.policies", "agentreel.run"]),
+    ("report", ["agentreel.agent_plots", "agentreel.compare_plots", "agentreel.compare_tables",
+                "agentreel.export_marl_eval", "agentreel.notebook", "agentreel.plots",
+                "agentreel.report", "agentreel.run_groups", "agentreel.sidebyside",
+                "agentreel.timelapse"]),
+    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.cli_export",
+             "agentreel.cli_pettingzoo", "agentreel.env_setup", "agentreel.evaluate",
+             "agentreel.pettingzoo.run", "agentreel.policies", "agentreel.run"]),
 ]
 
 

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("env_id", help="a Gymnasium environment id, e.g. CartPole-v1 or ALE/Pong-v5 "
                         "(the plugin packages ale_py, gymnasium_robotics, minigrid and shimmy "
-                        "are imported when installed)")
+                        "are imported when installed), or a PettingZoo env module, e.g. "
+                        "pettingzoo.butterfly.pistonball_v6[:env][,max_cycles=50] (README, Multi-agent)")
     record.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                         help="import MODULE first, e.g. a package that registers your "
                         "environments (repeatable; modules in the current folder are found)")
@@ -199,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--title", default=None, help="the page's title")
     report.set_defaults(handler=cmd_report)
     cli_compare.add_group_options(report)  # runs with labels: a comparison section
+
+    from agentreel.cli_export import register_export
+
+    register_export(commands)  # agentreel export --format marl-eval (agentreel.cli_export)
     return parser
 
 
@@ -249,6 +254,10 @@ def _print_notes(runs: list[Any]) -> None:
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
+    from agentreel.cli_pettingzoo import cmd_record_pettingzoo, is_pettingzoo_spec
+
+    if is_pettingzoo_spec(args.env_id):  # multi-agent: agentreel.cli_pettingzoo
+        return cmd_record_pettingzoo(args)
 
     result: Any
     parallel = args.workers is not None or args.backend != "local" or args.address is not None
@@ -301,6 +310,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     rows, aggregate = summary_rows(runs, seed=args.seed)
     for row in rows:  # the short names scripts expect
         row["episodes"] = row["count"]
+    from agentreel.cli_pettingzoo import add_agent_summaries, print_agent_summaries
+
+    add_agent_summaries(rows, runs, args.seed)
     if args.json:
         print(json.dumps({"runs": rows, "aggregate": aggregate}, indent=2))
         return 0
@@ -341,6 +353,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         note += (f"; last line: mean of run means, std of run means, "
                  f"{aggregate['method']} bootstrap")
     print(note)
+    print_agent_summaries(runs, args.seed)
     return 0
 
 
@@ -358,6 +371,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from agentreel.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
+    from agentreel.cli_pettingzoo import plot_agent_run
+
+    if plot_agent_run(runs, args):  # one multi-agent run: a curve per agent
+        return 0
     records = [run.require_records().records for run in runs]
     plot_learning_curve(
         records[0] if len(records) == 1 else records, x=args.x, metric=args.metric,

@@ -214,6 +214,7 @@ class ClipRecorder:
         self._clip_final_path: str | None = None
         self._speculative = False
         self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
+        self._end_tags: dict[str, Any] = {}
         self._claims = NameClaims(self.video_folder)
         # Start the encoder process now: its start-up then overlaps the env's own
         # set-up instead of stalling the first recorded frames (BENCHMARKS.md).
@@ -316,21 +317,25 @@ class ClipRecorder:
             warnings.warn(message, RuntimeWarning, stacklevel=4)
             self.stop(frame_error=message)
 
-    def end_episode(self, ended: EpisodeEnd, success: Any = None) -> None:
+    def end_episode(self, ended: EpisodeEnd, success: Any = None,
+                    extras: dict[str, Any] | None = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
 
         ``ended`` is the tracker's account of the episode; ``success`` is the final
-        ``info["is_success"]`` when the env reports one.
+        ``info["is_success"]`` when the env reports one; ``extras`` go into the record's
+        ``extras`` and the whole-episode clip's tags (its sidecar), e.g. a multi-agent
+        episode's per-agent results.
         """
         whole_clip = self.recording and self.video_length == float("inf")
         needs_record = self.episode_hooks or (whole_clip and self._speculative)
         record = None
         if needs_record:
-            record = ended.to_record(self.episode_id,
-                                     extras=None if success is None else {"is_success": success})
+            record = ended.to_record(self.episode_id, extras={
+                **(extras or {}), **({} if success is None else {"is_success": success})})
             record.env_index = self.env_index
         video: str | None = None
         if whole_clip:
+            self._end_tags = dict(extras or {})
             video = self.stop(terminated=ended.terminated, truncated=ended.truncated,
                               episode=record, ended=ended)
         if self.episode_hooks and record is not None:
@@ -414,6 +419,8 @@ class ClipRecorder:
                 tags["episode_length"] = int(source.length)
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
+            tags.update(self._end_tags)
+        self._end_tags = {}
         kept: str | None = None
         if speculative:
             if episode is not None and self.keeper is not None:

@@ -28,6 +28,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agentreel.env_kinds import reject_multi_agent_env
 from agentreel.episode_tracker import EpisodeTracker
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
@@ -123,6 +124,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         overlay: bool | OverlayFn = False,
         max_saved_videos: int | None = 1000,
     ) -> None:
+        reject_multi_agent_env(env, "RecordVideo")
         # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
             self,

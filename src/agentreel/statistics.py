@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.core import ActType, ObsType
 
+from agentreel.env_kinds import reject_multi_agent_env
 from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
 from agentreel.episode_videos import EpisodeVideos
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
@@ -96,6 +97,7 @@ class RecordEpisodeStatistics(
         env_id: str | None = None,
         on_episode_end: EpisodeCallback | None = None,
     ) -> None:
+        reject_multi_agent_env(env, "RecordEpisodeStatistics")
         # Sinks and callbacks are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
             self, _disable_deepcopy=True, buffer_length=buffer_length, stats_key=stats_key,

@@ -40,6 +40,7 @@ from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
 from agentreel.media_html import mime_type, relative_src
 from agentreel.records import VideoSaved
+from agentreel.report.agents import agents_section, video_agent_returns
 from agentreel.report.folder import RunFolder, load_run
 from agentreel.report.gym_names import MISSING_LOG_HINT
 from agentreel.report.posters import poster_data_uri
@@ -297,6 +298,9 @@ def _run_section(i: int, run: RunFolder, page_dir: Path, max_rows: int) -> str:
             caption.append(f"clip from step {video.step_id}")
         caption.append(f"return <b>{format_number(ret, 1)}</b>" if ret is not None else "return n/a")
         caption.append(f"length <b>{length}</b>" if length is not None else "length n/a")
+        agents = video_agent_returns(video)
+        if agents:
+            caption.append(escape(agents))
         anchor = f"run-{i}-video-{j}"
         cards.append(
             f'<figure class="clip" id="{anchor}" {attrs}>{_video_element(video, page_dir)}'
@@ -395,7 +399,8 @@ def render_report(
     logged = [r for r in loaded if r.records]  # a folder of videos only has no returns
     if logged:
         curve = learning_curve_html(logged, engine=plot)
-        overview = (f"{_summary_section(logged, seed)}{''.join(extra_sections)}"
+        overview = (f"{_summary_section(logged, seed)}"
+                    f"{agents_section(logged, seed=seed, plot=plot)}{''.join(extra_sections)}"
                     f'<section id="curve"><h2>Learning curve</h2>'
                     f'<div class="chart-box">{curve}</div></section>')
     else:
