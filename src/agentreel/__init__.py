@@ -13,6 +13,7 @@ from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
 from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord
+from agentreel.replay import RecordReplay
 from agentreel.report.folder import Run
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.triggers import capped_cubic_video_schedule
@@ -25,6 +26,7 @@ __all__ = [
     "LoggingSink",
     "MonitorCsvSink",
     "RecordEpisodeStatistics",
+    "RecordReplay",
     "RecordVideo",
     "Run",
     "VideoSaved",
