@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
@@ -30,11 +31,25 @@ import numpy as np
 
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
-from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
+from agentreel.recorder import ClipRecorder, VideoKeeper, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
+from agentreel.replay.wrapper import EpisodeLogger
 from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
 
 logger = logging.getLogger("agentreel")
+
+
+def wanted_by(keeper: VideoKeeper | None) -> Callable[[str], bool]:
+    """``wanted(path)``: a video at ``path`` is still wanted by the keep rule (if any)."""
+    if keeper is None:
+        return lambda path: True
+
+    def wanted(path: str) -> bool:
+        if os.path.dirname(path) != keeper.pending_folder:
+            return True
+        return keeper.wants(os.path.join(keeper.video_folder, os.path.basename(path)))
+
+    return wanted
 
 
 class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -87,6 +102,15 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         overlay: ``True`` burns ``STEP n R x`` (steps and running return) into the recorded
             frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
             What ``render()`` returns to you is not changed.
+        replay: ``True``: never render in the agent's loop. Every episode is logged to
+            ``video_folder/replay.jsonl`` (:class:`~agentreel.replay.RecordReplay`'s log) and
+            the episodes the trigger or ``keep=`` rule selects are replayed, verified and
+            encoded in a background process into the same files, sidecars and
+            ``VideoSaved`` events. A replay that diverges writes no video; its
+            ``VideoSaved.error`` names the episode and the step. Whole episodes only (no
+            ``step_trigger``, ``video_length`` or ``overlay``).
+        env_fn: with ``replay=True``, ``"module:callable"`` that rebuilds the env when its
+            ``env.spec`` cannot.
 
     Several writers, one folder: each file name is claimed first (:mod:`agentreel.claims`);
     if another live process or wrapper holds ``NAME``, this clip is written as
@@ -116,6 +140,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         keep: KeepRule | Callable[[EpisodeRecord], bool] | None = None,
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
+        replay: bool = False,
+        env_fn: str | None = None,
     ) -> None:
         # Callbacks and rules are recorded as given, not deep-copied.
         gym.utils.RecordConstructorArgs.__init__(
@@ -136,6 +162,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             keep=keep,
             on_episode_end=on_episode_end,
             overlay=overlay,
+            replay=replay,
+            env_fn=env_fn,
         )
         gym.Wrapper.__init__(self, env)
         setup = prepare_recording(
@@ -143,13 +171,17 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             video_length=video_length, name_prefix=name_prefix, fps=fps,
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
-            on_episode_end=on_episode_end, overlay=overlay,
+            on_episode_end=on_episode_end, overlay=overlay, replay=replay,
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
         self._episode_over = False
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
+        self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
+        if self._replay is not None:
+            setup.recorder_settings["engine"] = self._replay_engine = self._replay.replay_engine()
+            self._replay_engine.wanted = wanted_by(setup.keeper)
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                         overlay=setup.overlay, **setup.recorder_settings)]
 
@@ -163,16 +195,22 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
+        if self._replay is not None:
+            self._replay.before_reset(seed, options)
         obs, info = super().reset(seed=seed, options=options)
+        if self._replay is not None:
+            self._replay.after_reset(obs)
         self._episode_over = False
         self._recorder.begin_episode()
-        if self._recorder.recording:
+        if self._recorder.recording and self._replay is None:
             self._capture_frame()
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._replay is not None:
+            self._replay.step(action, obs, reward, terminated, truncated)
         if self._episode_over:
             # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
             # wrapper) and this step's frame is the next episode's first.
@@ -181,7 +219,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         else:
             self._recorder.begin_step(reward)
         self._episode_over = bool(terminated or truncated)
-        if self._recorder.recording:
+        if self._recorder.recording and self._replay is None:
             self._capture_frame()
         if terminated or truncated:
             self._recorder.end_episode(terminated, truncated,
@@ -201,7 +239,12 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         try:
             super().close()
         finally:
-            self._close_recorders()
+            try:
+                self._close_recorders()
+            finally:
+                if self._replay is not None:
+                    self._replay.close()
+                    self._replay_engine.close()
 
     def _capture_frame(self) -> None:
         frame = self.env.render()

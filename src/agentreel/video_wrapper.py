@@ -102,6 +102,15 @@ def run_close_hooks(hooks: list[Callable[[], object]]) -> None:
         call_hook("on_close", lambda _, hook=hook: hook(), None, "closing RecordVideo")
 
 
+def check_replay_arguments(step_trigger: Any, video_length: int, overlay: Any) -> None:
+    """``replay=True`` renders whole logged episodes; say so for what it cannot do."""
+    for given, name in ((step_trigger is not None, "step_trigger"), (bool(video_length), "video_length"),
+                        (overlay is not False and overlay is not None, "overlay")):
+        if given:
+            raise ValueError(f"replay=True renders whole episodes from the replay log and does "
+                             f"not support {name}= yet; record live (replay=False) for it")
+
+
 @dataclass
 class RecordingSetup:
     """Validated constructor arguments: settings for ClipRecorders, keeper and overlay."""
@@ -129,9 +138,13 @@ def prepare_recording(
     keep: KeepRule | Callable[..., bool] | None,
     on_episode_end: EpisodeHook | None,
     overlay: bool | OverlayFn,
+    replay: bool = False,
 ) -> RecordingSetup:
     """Check every argument now (not at the first frame or at save time)."""
-    check_render_mode(env.render_mode)
+    if replay:
+        check_replay_arguments(step_trigger, video_length, overlay)
+    else:
+        check_render_mode(env.render_mode)
     for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger),
                           ("gc_trigger", gc_trigger)):
         check_trigger(name, trigger)

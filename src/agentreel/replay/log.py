@@ -140,13 +140,14 @@ class ReplayLogWriter:
                   "created": round(time.time(), 6)}
         self._file.append(json.dumps(header, separators=(",", ":")) + "\n")
 
-    def write_first_reset(self, buffer: EpisodeBuffer) -> None:
+    def write_first_reset(self, buffer: EpisodeBuffer) -> dict[str, Any]:
         """Log how the env's (or sub-env's) very first episode began (see ``first-reset``)."""
         row = {"type": "first-reset", "run": self.run, "env_index": buffer.env_index,
                "seed": buffer.seed, "rng": buffer.rng, "options": buffer.options}
         if buffer.hidden:
             row["hidden"] = buffer.hidden
         self._file.append(json.dumps(row, separators=(",", ":")) + "\n")
+        return row
 
     def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool) -> None:
         """Append the finished episode in ``buffer`` (one system call)."""

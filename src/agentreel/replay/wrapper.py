@@ -27,6 +27,7 @@ import numpy as np
 
 from agentreel.episode_tracker import EpisodeTracker
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
+from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
@@ -67,6 +68,7 @@ class EpisodeLogger:
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.tracker = EpisodeTracker()
         self.buffer: EpisodeBuffer | None = None
+        self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
         self._start: tuple[Any, ...] = (None, None, None, None)
         self._autoreset = _has_autoreset(env)
@@ -91,7 +93,7 @@ class EpisodeLogger:
             data, ok = jsonable_options(options)
             self.buffer.options = data if ok else {"not_json": repr(options)}
         if self.episodes_started == 1 and self.buffer is not None:
-            self.writer.write_first_reset(self.buffer)
+            self.first_reset = self.writer.write_first_reset(self.buffer)
 
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> None:
         self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden)
@@ -118,6 +120,11 @@ class EpisodeLogger:
     def close(self) -> None:
         """Close the log (the unfinished episode, if any, is not written)."""
         self.writer.close()
+
+    def replay_engine(self) -> ReplayEngine:
+        """A :class:`ReplayEngine` that renders this logger's episodes in the background."""
+        return ReplayEngine(lambda: self.buffer, self.recipe, self.action_space, self.writer.run,
+                            lambda: self.first_reset)
 
 
 class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
