@@ -9,6 +9,7 @@
     agentreel plot runs/rand -o curve.png        # learning curve (needs agentreel[plot])
     agentreel timelapse runs/rand -o timelapse.mp4
     agentreel report runs/rand runs/demo -o report.html
+    agentreel render runs/rand --best 3 --workers 2   # videos from a RecordReplay log
 
 Errors are one line on stderr and exit status 2, not a traceback.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
+from agentreel.cli_render import add_render_command
 
 EPILOG = """\
 A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the page (default: RUN/report.html for one run, else ./report.html)")
     report.add_argument("--title", default=None, help="the page's title")
     report.set_defaults(handler=cmd_report)
+    add_render_command(commands, _Formatter)
     return parser
 
 
