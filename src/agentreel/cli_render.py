@@ -21,7 +21,7 @@ def add_render_command(commands: Any, formatter: type[argparse.HelpFormatter]) -
         "diverges gets no video and an error naming the step. With no selection every "
         "episode is rendered; several selections add up.",
     )
-    render.add_argument("run", metavar="RUN", help="the run folder holding replay.jsonl")
+    render.add_argument("run", metavar="RUN", help="the run folder holding replay.ndjson")
     render.add_argument("--episodes", type=int, nargs="+", default=None, metavar="K",
                         help="episode numbers to render")
     render.add_argument("--best", type=int, default=None, metavar="K",

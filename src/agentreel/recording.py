@@ -103,7 +103,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             frames, or pass an :class:`agentreel.overlay.Overlay` or ``callable(frame, state)``.
             What ``render()`` returns to you is not changed.
         replay: ``True``: never render in the agent's loop. Every episode is logged to
-            ``video_folder/replay.jsonl`` (:class:`~agentreel.replay.RecordReplay`'s log) and
+            ``video_folder/replay.ndjson`` (:class:`~agentreel.replay.RecordReplay`'s log) and
             the episodes the trigger or ``keep=`` rule selects are replayed, verified and
             encoded in a background process into the same files, sidecars and
             ``VideoSaved`` events. A replay that diverges writes no video; its

@@ -1,7 +1,7 @@
 """Record every episode without rendering it; render the ones worth watching later.
 
 * :class:`RecordReplay` (and ``agentreel.vector.RecordReplay``) log each episode's
-  replay data to ``FOLDER/replay.jsonl`` (format: :mod:`agentreel.replay.log`);
+  replay data to ``FOLDER/replay.ndjson`` (format: :mod:`agentreel.replay.log`);
 * :func:`replay_frames` replays one logged episode, verifying every step;
 * :func:`render_episodes` renders chosen episodes of a log into videos, in parallel;
 * ``RecordVideo(..., replay=True)`` re-renders only the episodes its trigger or

@@ -165,6 +165,8 @@ class ReplayEngine:
         self._ids = itertools.count(1)
         self._waiting: dict[int, ReplayStream] = {}
         self._queued: deque[ReplayStream] = deque()
+        #: Videos sent to the replay process so far (the others were dropped unrendered).
+        self.rendered = 0
         #: ``wanted(path) -> bool``: asked just before a video is sent to be rendered;
         #: ``False`` (a keep rule evicted it meanwhile) skips the rendering.
         self.wanted: Callable[[str], bool] = lambda path: True
@@ -227,6 +229,7 @@ class ReplayEngine:
 
     def _send(self, stream: ReplayStream) -> None:
         self.start()
+        self.rendered += 1
         job_id = next(self._ids)
         self._waiting[job_id] = stream
         try:

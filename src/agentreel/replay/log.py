@@ -1,6 +1,8 @@
 """The replay log: one JSON Lines file, a header line then one line per finished episode.
 
-File ``FOLDER/replay.jsonl`` (format 1), written only by appending whole lines
+File ``FOLDER/replay.ndjson`` (format 1; newline-delimited JSON, i.e. JSON Lines, named
+``.ndjson`` so that episode-log readers, which take every ``*.jsonl`` of a run folder,
+leave it alone), written only by appending whole lines
 (:class:`~agentreel.log._appendfile.AppendFile`: one ``os.write`` per line), so a
 process killed with SIGKILL leaves every finished episode readable and at most
 the unfinished episode missing. Readable with any JSON parser, zlib and base64:
@@ -60,7 +62,7 @@ __all__ = ["EpisodeBuffer", "LoggedEpisode", "ReplayLog", "ReplayLogWriter", "re
            "LOG_NAME"]
 
 #: The log's file name inside its folder.
-LOG_NAME = "replay.jsonl"
+LOG_NAME = "replay.ndjson"
 FORMAT = 1
 
 
@@ -123,7 +125,7 @@ class ReplayLogWriter:
     """Appends a header now and one line per finished episode (see the module docs).
 
     Args:
-        folder: where ``replay.jsonl`` goes (created if missing).
+        folder: where ``replay.ndjson`` goes (created if missing).
         recipe: how to rebuild the env (:func:`~agentreel.replay.recipe.recipe_of`).
         action_space: the (single) action space, to split actions into leaves.
         num_envs: the number of sub-envs for a vector env, else ``None``.
@@ -253,7 +255,7 @@ class ReplayLog:
 
 def read_replay(path: str | os.PathLike[str], *,
                 action_space: spaces.Space | None = None) -> ReplayLog:
-    """Read ``replay.jsonl`` (or the folder holding it).
+    """Read ``replay.ndjson`` (or the folder holding it).
 
     Actions are decoded with ``action_space`` when given, else with the space of the
     env the header's recipe rebuilds (built once, lazily, by :mod:`agentreel.replay.player`).

@@ -41,7 +41,7 @@ def _base(env: Any) -> Any:
 
 
 class VectorRecordReplay(gym.vector.VectorWrapper):
-    """Logs each sub-env's episodes to ``folder/replay.jsonl``; never renders.
+    """Logs each sub-env's episodes to ``folder/replay.ndjson``; never renders.
 
     The same log as :class:`agentreel.RecordReplay`, with ``env_index`` set: episode
     ``K`` of sub-env ``I`` replays on a single env built from the sub-env's spec.
@@ -52,7 +52,7 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
 
     Args:
         env: the vector env.
-        folder: where ``replay.jsonl`` goes.
+        folder: where ``replay.ndjson`` goes.
         env_fn: ``"module:callable"`` returning one sub-env (called with ``render_mode=``).
     """
 

@@ -130,7 +130,7 @@ class EpisodeLogger:
 class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Logs each episode so that it can be replayed and rendered later; never renders.
 
-    Per episode, one line is appended to ``folder/replay.jsonl`` when it ends (see
+    Per episode, one line is appended to ``folder/replay.ndjson`` when it ends (see
     :mod:`agentreel.replay.log` for the format): the reset seed, or for an unseeded
     reset the env's ``np_random`` state (and ALE's own generator state), the exact
     actions, and per step the reward, the terminated/truncated flags and a CRC-32 of
@@ -141,7 +141,7 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Args:
         env: the env; it must be rebuildable in another process: made by ``gym.make``
             from an importable entry point, with wrappers that record their arguments.
-        folder: where ``replay.jsonl`` goes (created if missing).
+        folder: where ``replay.ndjson`` goes (created if missing).
         env_fn: ``"module:callable"`` returning the env (called with ``render_mode=``),
             for envs without a usable spec.
 
