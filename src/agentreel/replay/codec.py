@@ -143,36 +143,57 @@ def _leaf_kind(value: Any) -> tuple[str, str, list[int]]:
     return scalar, array.dtype.str, list(array.shape)
 
 
+def _uniform(values: list[Any]) -> bool:
+    """Every value has the first one's type (and, for arrays, dtype and shape)."""
+    first = values[0]
+    if type(first) is np.ndarray:
+        return all(type(v) is np.ndarray and v.dtype == first.dtype and v.shape == first.shape
+                   for v in values)
+    return len(set(map(type, values))) == 1
+
+
 def encode_actions(space: spaces.Space, actions: Sequence[Any]) -> dict[str, Any]:
-    """One episode's actions as ``{"leaves": [...], "data": pack(bytes)}``.
+    """One episode's actions as ``{"steps": L, "leaves": [...], "data": pack(bytes)}``.
 
     Every leaf keeps the dtype, shape and Python type the agent passed at the
     episode's first step; a later step that differs raises :class:`NotReplayable`.
     """
+    leaves, blob = encode_action_leaves(space, actions, 0)
+    return {"steps": len(actions), "leaves": leaves, "data": pack(blob)}
+
+
+def encode_action_leaves(space: spaces.Space, actions: Sequence[Any],
+                         offset: int) -> tuple[list[dict[str, Any]], bytes]:
+    """The leaf descriptions and their bytes, placed from ``offset`` in a shared blob."""
     leaves = []
     chunks = []
-    for name, path in _space_paths(space):
-        values = [_get(a, path) for a in actions]
+    paths = _space_paths(space)
+    for name, path in paths:
+        values = [_get(a, path) for a in actions] if path else list(actions)
+        if values and not _uniform(values):
+            kinds = sorted({str(_leaf_kind(v)) for v in values})
+            raise NotReplayable(f"action leaf {name or 'action'!r} changed type during the "
+                                f"episode ({' then '.join(kinds)})")
         kind, dtype, shape = _leaf_kind(values[0]) if values else ("np", "<i8", [])
-        for v in values[1:]:
-            if _leaf_kind(v) != (kind, dtype, shape):
-                raise NotReplayable(
-                    f"action leaf {name or 'action'!r} changed type during the episode "
-                    f"({kind} {dtype}{shape} then {_leaf_kind(v)})")
         leaf: dict[str, Any] = {"path": list(path), "kind": kind, "dtype": dtype, "shape": shape}
         if kind == "str":
             leaf["values"] = values
         else:
             column = np.asarray(values, dtype=dtype) if values else np.zeros(0, dtype)
-            leaf["offset"] = sum(len(c) for c in chunks)
+            leaf["offset"] = offset + sum(len(c) for c in chunks)
             chunks.append(column.tobytes())
         leaves.append(leaf)
-    return {"steps": len(actions), "leaves": leaves, "data": pack(b"".join(chunks))}
+    return leaves, b"".join(chunks)
 
 
-def decode_actions(space: spaces.Space, column: dict[str, Any]) -> list[Any]:
-    """The actions :func:`encode_actions` stored, with their dtypes and Python types."""
-    data = unpack(column["data"])
+def decode_actions(space: spaces.Space, column: dict[str, Any],
+                   data: bytes | None = None) -> list[Any]:
+    """The actions :func:`encode_actions` stored, with their dtypes and Python types.
+
+    ``data``: the unpacked blob the leaves point into, when it is not ``column["data"]``.
+    """
+    if data is None:
+        data = unpack(column["data"])
     steps = int(column["steps"])
     per_leaf: list[list[Any]] = []
     for leaf in column["leaves"]:
@@ -210,8 +231,15 @@ def _assemble(space: spaces.Space, values: list[Any]) -> Any:
 
 # -- random number generators -------------------------------------------------------------
 def rng_state(generator: np.random.Generator) -> dict[str, Any]:
-    """A numpy ``Generator``'s bit-generator state as JSON-able data."""
-    return json.loads(json.dumps(generator.bit_generator.state, default=_jsonable))
+    """A numpy ``Generator``'s bit-generator state as JSON-able data.
+
+    PCG64 (numpy's default) gives plain ints (128-bit: parse them as big integers);
+    bit generators holding arrays (MT19937) get lists.
+    """
+    state = generator.bit_generator.state
+    if state.get("bit_generator") == "PCG64":
+        return state
+    return json.loads(json.dumps(state, default=_jsonable))
 
 
 def restore_rng(state: dict[str, Any]) -> np.random.Generator:

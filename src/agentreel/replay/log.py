@@ -13,16 +13,22 @@ the unfinished episode missing. Readable with any JSON parser, zlib and base64:
   new header with a new ``run`` id; episodes name the run they belong to.
 * episode: ``{"type": "episode", "run": ID, "env_index": I or null, "episode": K,
   "seed": S or null, "rng": STATE or null, "hidden": {...} or absent, "steps": L,
-  "return": R, "terminated": B, "truncated": B, "end_time": T, "actions": COLUMN,
-  "rewards": PACKED, "flags": PACKED, "digests": PACKED}`` where ``K`` counts the
+  "return": R, "terminated": B, "truncated": B, "end_time": T, "actions": {"steps": L,
+  "leaves": [LEAF, ...]}, "columns": {"rewards": [OFFSET, "<f8"], "flags": [OFFSET, "u1"],
+  "digests": [OFFSET, "<u4"]}, "data": PACKED}`` where ``K`` counts the
   episodes of sub-env ``I`` (of the env) from 0; ``STATE`` is numpy's
   ``bit_generator.state`` of the env's ``np_random`` at an unseeded reset;
   ``hidden`` holds env-specific random state numpy does not cover (``"ale"``:
   ALE's ``cloneState(include_rng=True).serialize()``, packed); ``PACKED`` is
-  ``base64(zlib(bytes))``: ``rewards`` ``L`` little-endian float64, ``flags``
-  ``L`` uint8 (bit 0 terminated, bit 1 truncated), ``digests`` ``L + 1``
-  little-endian uint32 (the reset observation's first); ``COLUMN`` is
-  :func:`agentreel.replay.codec.encode_actions`'s dictionary.
+  ``base64(zlib(bytes))`` of one byte string holding every column at its ``OFFSET``:
+  ``rewards`` ``L`` little-endian float64, ``flags`` ``L`` uint8 (bit 0 terminated,
+  bit 1 truncated), ``digests`` ``L + 1`` little-endian uint32 (CRC-32 of the reset
+  observation first, then of each step's), and each action ``LEAF`` (``{"path": [keys],
+  "kind": "np" | "np0" | "py:int" | "py:float" | "py:bool" | "str", "dtype": "<i8",
+  "shape": [...], "offset": OFFSET}``) ``L`` values of ``dtype`` and ``shape`` in C order
+  (``"str"`` leaves hold ``"values"`` in the JSON instead). ``"np0"`` marks numpy scalars,
+  ``"py:*"`` Python scalars. An episode whose actions changed type mid-episode has
+  ``"not_replayable"`` instead of ``"actions"``.
 * first reset: ``{"type": "first-reset", "run": ID, "env_index": I or null, "seed": S,
   "rng": STATE, "options": ...}``, once per env (or sub-env), at its first ``reset()``.
   Replay repeats that reset and renders once before the episode it replays, because some
@@ -56,7 +62,13 @@ import numpy as np
 from gymnasium import spaces
 
 from agentreel.log._appendfile import AppendFile
-from agentreel.replay.codec import NotReplayable, decode_actions, encode_actions, pack, unpack
+from agentreel.replay.codec import (
+    NotReplayable,
+    decode_actions,
+    encode_action_leaves,
+    pack,
+    unpack,
+)
 
 __all__ = ["EpisodeBuffer", "LoggedEpisode", "ReplayLog", "ReplayLogWriter", "read_replay",
            "LOG_NAME"]
@@ -98,12 +110,15 @@ class EpisodeBuffer:
         last = self.flags[-1] if self.flags else 0
         return bool(last & 1), bool(last & 2)
 
-    def row(self, run: str, space: spaces.Space, terminated: bool, truncated: bool) -> dict:
-        """The episode's JSON object (see the module docs)."""
+    def row(self, run: str, space: spaces.Space, terminated: bool, truncated: bool,
+            episode_return: float | None = None) -> dict:
+        """The episode's JSON object (see the module docs); ``episode_return`` if known."""
+        if episode_return is None:
+            episode_return = float(np.sum(np.asarray(self.rewards, dtype=np.float64)))
         row: dict[str, Any] = {
             "type": "episode", "run": run, "env_index": self.env_index, "episode": self.episode,
             "seed": self.seed, "rng": self.rng, "steps": len(self.actions),
-            "return": float(np.sum(np.asarray(self.rewards, dtype=np.float64))),
+            "return": float(episode_return),
             "terminated": bool(terminated), "truncated": bool(truncated),
             "end_time": round(time.time(), 6),
         }
@@ -111,13 +126,20 @@ class EpisodeBuffer:
             row["hidden"] = self.hidden
         if self.options is not None:
             row["options"] = self.options
+        steps = len(self.actions)
         try:
-            row["actions"] = encode_actions(space, self.actions)
+            leaves, blob = encode_action_leaves(space, self.actions, 0)
+            row["actions"] = {"steps": steps, "leaves": leaves}
         except NotReplayable as exc:
             row["not_replayable"] = str(exc)
-        row["rewards"] = pack(np.asarray(self.rewards, dtype="<f8").tobytes())
-        row["flags"] = pack(np.asarray(self.flags, dtype=np.uint8).tobytes())
-        row["digests"] = pack(np.asarray(self.digests, dtype="<u4").tobytes())
+            blob = b""
+        rewards = np.asarray(self.rewards, dtype="<f8").tobytes()
+        flags = np.asarray(self.flags, dtype=np.uint8).tobytes()
+        digests = np.asarray(self.digests, dtype="<u4").tobytes()
+        row["columns"] = {"rewards": [len(blob), "<f8"],
+                          "flags": [len(blob) + len(rewards), "u1"],
+                          "digests": [len(blob) + len(rewards) + len(flags), "<u4"]}
+        row["data"] = pack(blob + rewards + flags + digests)
         return row
 
 
@@ -151,9 +173,10 @@ class ReplayLogWriter:
         self._file.append(json.dumps(row, separators=(",", ":")) + "\n")
         return row
 
-    def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool) -> None:
+    def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool,
+              episode_return: float | None = None) -> None:
         """Append the finished episode in ``buffer`` (one system call)."""
-        row = buffer.row(self.run, self.action_space, terminated, truncated)
+        row = buffer.row(self.run, self.action_space, terminated, truncated, episode_return)
         self._file.append(json.dumps(row, separators=(",", ":")) + "\n")
 
     def close(self) -> None:
@@ -164,7 +187,7 @@ class ReplayLogWriter:
         return self  # an open file is shared, not copied (Gymnasium deep-copies wrapper args)
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoggedEpisode:
     """One episode read back from a replay log (columns decoded on demand)."""
 
@@ -172,6 +195,17 @@ class LoggedEpisode:
     recipe: dict[str, Any] = field(repr=False)
     action_space: spaces.Space | None = field(default=None, repr=False)
     first_reset: dict[str, Any] | None = field(default=None, repr=False)
+    _blob: bytes | None = field(default=None, repr=False, compare=False)
+
+    def data(self) -> bytes:
+        """The episode's unpacked binary data (actions, rewards, flags, digests)."""
+        if self._blob is None:
+            self._blob = unpack(self.row["data"])
+        return self._blob
+
+    def _column(self, name: str, count: int) -> np.ndarray:
+        offset, dtype = self.row["columns"][name]
+        return np.frombuffer(self.data(), dtype=dtype, count=count, offset=offset)
 
     @property
     def episode(self) -> int:
@@ -221,19 +255,19 @@ class LoggedEpisode:
         space = space or self.action_space
         if space is None:
             raise ValueError("the action space is needed to decode actions")
-        return decode_actions(space, self.row["actions"])
+        return decode_actions(space, self.row["actions"], self.data())
 
     def rewards(self) -> np.ndarray:
         """The logged rewards (float64)."""
-        return np.frombuffer(unpack(self.row["rewards"]), dtype="<f8")
+        return self._column("rewards", self.steps)
 
     def flags(self) -> np.ndarray:
         """Per step: bit 0 terminated, bit 1 truncated."""
-        return np.frombuffer(unpack(self.row["flags"]), dtype=np.uint8)
+        return self._column("flags", self.steps)
 
     def digests(self) -> np.ndarray:
         """CRC-32 of the reset observation, then of each step's observation."""
-        return np.frombuffer(unpack(self.row["digests"]), dtype="<u4")
+        return self._column("digests", self.steps + 1)
 
 
 @dataclass

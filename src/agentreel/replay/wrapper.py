@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from zlib import crc32
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -102,17 +103,24 @@ class EpisodeLogger:
 
     def step(self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any) -> None:
         """Log one step; write the episode when it ends."""
-        ended = self.tracker.step(reward, terminated, truncated)
+        tracker = self.tracker
+        ended = tracker.step(reward, terminated, truncated)
         buffer = self.buffer
-        if self.tracker.restarted:  # the env reset itself (Autoreset): a new, unseeded episode
+        if tracker.restarted:  # the env reset itself (Autoreset): a new, unseeded episode
             rng, hidden = self._end_state
             self._begin(None, rng, hidden, obs)
             return
         if buffer is None:
             return  # step() before reset(): the env itself complains
-        buffer.add(self._copy(action), reward, terminated, truncated, obs_digest(obs))
+        # buffer.add(), inlined: this runs at every step
+        buffer.actions.append(self._copy(action))
+        buffer.rewards.append(reward)
+        buffer.flags.append((1 if terminated else 0) | (2 if truncated else 0))
+        buffer.digests.append(crc32(obs) if type(obs) is np.ndarray and obs.flags.c_contiguous
+                              else obs_digest(obs))
         if ended is not None:
-            self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated))
+            self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
+                              episode_return=ended.episode_return)
             self.buffer = None
             if self._autoreset:
                 self._end_state = self._random_state()
