@@ -16,8 +16,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from helpers.replay_envs import CountRenders  # (importing registers the test envs)
-from videotools import decode
 
 from agentreel import RecordEpisodeStatistics, RecordReplay, RecordVideo, Run
 from agentreel.keep import best
@@ -29,6 +27,8 @@ from agentreel.replay import (
 )
 from agentreel.replay.codec import decode_actions, encode_actions
 from agentreel.replay.render import render_episodes
+from helpers.replay_envs import CountRenders  # (importing registers the test envs)
+from videotools import decode
 
 HELPERS = Path(__file__).parent / "helpers"
 
@@ -61,10 +61,10 @@ def test_actions_of_every_space_round_trip_bit_exactly_with_their_types():
         action["move"] = int(action["move"])
         action["more"] = (action["more"][0], action["more"][1], np.float64(action["more"][2]))
     back = decode_actions(space, json.loads(json.dumps(encode_actions(space, actions))))
-    for a, b in zip(actions, back):
+    for a, b in zip(actions, back, strict=True):
         assert type(b["move"]) is int and b["move"] == a["move"]
         assert b["force"].dtype == np.float32 and b["force"].tobytes() == a["force"].tobytes()
-        for x, y in zip(a["more"], b["more"]):
+        for x, y in zip(a["more"], b["more"], strict=True):
             assert np.asarray(y).dtype == np.asarray(x).dtype
             assert np.asarray(y).tobytes() == np.asarray(x).tobytes()
     # float64 actions given to a float32 Box keep their float64 bits
@@ -134,7 +134,7 @@ def test_composite_actions_replay_bit_exactly_and_a_changed_action_is_caught(tmp
     for episode in log.episodes:
         frames = list(replay_frames(episode))
         assert len(frames) == len(live[episode.episode]) == episode.steps + 1
-        assert all(np.array_equal(a, b) for a, b in zip(frames, live[episode.episode]))
+        assert all(np.array_equal(a, b) for a, b in zip(frames, live[episode.episode], strict=True))
     # one float32 bit flipped in the logged actions: the observation digest catches it
     episode = log.episodes[1]
     data = bytearray(zlib.decompress(base64.b64decode(episode.row["data"])))
@@ -205,7 +205,7 @@ def test_replay_recording_keeps_the_same_videos_as_live_recording_without_render
     assert kept == sorted(p.name for p in (tmp_path / "live").glob("*.mp4")) and len(kept) == 2
     for name in kept:
         a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
-        assert a.count == b.count and all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
+        assert a.count == b.count and all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
         side_live = json.loads((tmp_path / "live" / name).with_suffix(".json").read_text())
         side_replay = json.loads((tmp_path / "replay" / name).with_suffix(".json").read_text())
         assert side_replay == side_live
@@ -250,7 +250,7 @@ def test_each_sub_env_episode_replays_as_its_own_episode(tmp_path, mode):
         replayed = list(replay_frames(episode))
         expected = live[(episode.env_index, episode.episode)]
         assert len(replayed) == len(expected) == episode.steps + 1
-        assert all(np.array_equal(a, b) for a, b in zip(replayed, expected))
+        assert all(np.array_equal(a, b) for a, b in zip(replayed, expected, strict=True))
 
 
 # -- crashes and agentreel render ----------------------------------------------------------

@@ -56,6 +56,6 @@ def test_replayed_frames_equal_live_frames_seeded_then_unseeded(tmp_path, env_id
         replayed = list(replay_frames(episode, envs.get(episode)))
         expected = live[episode.episode]
         assert len(replayed) == len(expected) == episode.steps + 1
-        for step, (a, b) in enumerate(zip(replayed, expected)):
+        for step, (a, b) in enumerate(zip(replayed, expected, strict=True)):
             assert a.shape == b.shape and np.array_equal(a, b), f"{episode.label} frame {step}"
     envs.close()

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from zlib import crc32
 from typing import Any, SupportsFloat
+from zlib import crc32
 
 import gymnasium as gym
 import numpy as np
