@@ -310,3 +310,31 @@ def test_render_selections_add_up(tmp_path):
     assert [e.episode for e in chosen] == sorted({5, top, 0, 4})
     assert len(select_episodes(episodes, failures=True)) == sum(e.terminated for e in episodes)
     assert len(select_episodes(episodes)) == 6
+
+
+def test_vector_record_video_per_env_replay_matches_live_recording(tmp_path):
+    from agentreel.vector import RecordVideo as VectorRecordVideo
+
+    def record(folder, replay):
+        envs = gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",
+                            render_mode="rgb_array")
+        envs = VectorRecordVideo(envs, folder, per_env=True, keep=best(2), sidecar=True,
+                                 replay=replay)
+        envs.action_space.seed(3)
+        envs.reset(seed=20)
+        for _ in range(70):
+            envs.step(envs.action_space.sample())
+        envs.close()
+        return envs
+
+    live = record(tmp_path / "live", False)
+    replayed = record(tmp_path / "replay", True)
+    names = [v.name for v in replayed.saved_videos]
+    assert names == [v.name for v in live.saved_videos] and len(names) == 2
+    for name in names:
+        a, b = decode(tmp_path / "live" / f"{name}.mp4"), decode(tmp_path / "replay" / f"{name}.mp4")
+        assert a.count == b.count
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+    with pytest.raises(ValueError, match="per_env=True"):
+        VectorRecordVideo(gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",
+                                       render_mode="rgb_array"), tmp_path / "x", replay=True)

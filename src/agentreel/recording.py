@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
@@ -31,25 +30,17 @@ import numpy as np
 
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
-from agentreel.recorder import ClipRecorder, VideoKeeper, VideoSaved, final_info_value
+from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
 from agentreel.replay.wrapper import EpisodeLogger
-from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
+from agentreel.video_wrapper import (
+    RecorderAttributes,
+    depth_to_image,
+    prepare_recording,
+    wanted_by,
+)
 
 logger = logging.getLogger("agentreel")
-
-
-def wanted_by(keeper: VideoKeeper | None) -> Callable[[str], bool]:
-    """``wanted(path)``: a video at ``path`` is still wanted by the keep rule (if any)."""
-    if keeper is None:
-        return lambda path: True
-
-    def wanted(path: str) -> bool:
-        if os.path.dirname(path) != keeper.pending_folder:
-            return True
-        return keeper.wants(os.path.join(keeper.video_folder, os.path.basename(path)))
-
-    return wanted
 
 
 class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorArgs):

@@ -111,6 +111,19 @@ def check_replay_arguments(step_trigger: Any, video_length: int, overlay: Any) -
                              f"not support {name}= yet; record live (replay=False) for it")
 
 
+def wanted_by(keeper: VideoKeeper | None) -> Callable[[str], bool]:
+    """``wanted(path)``: a video at ``path`` is still wanted by the keep rule (if any)."""
+    if keeper is None:
+        return lambda path: True
+
+    def wanted(path: str) -> bool:
+        if os.path.dirname(path) != keeper.pending_folder:
+            return True
+        return keeper.wants(os.path.join(keeper.video_folder, os.path.basename(path)))
+
+    return wanted
+
+
 @dataclass
 class RecordingSetup:
     """Validated constructor arguments: settings for ClipRecorders, keeper and overlay."""

@@ -26,12 +26,13 @@ from gymnasium.vector.utils import iterate
 
 from agentreel.episode_tracker import VectorEpisodeTracker, sub_env_seeds
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
+from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import RebuildError, recipe_of
 from agentreel.replay.wrapper import jsonable_options
 
-__all__ = ["VectorRecordReplay"]
+__all__ = ["VectorEpisodeLogger", "VectorRecordReplay"]
 
 
 def _base(env: Any) -> Any:
@@ -40,25 +41,15 @@ def _base(env: Any) -> Any:
     return env
 
 
-class VectorRecordReplay(gym.vector.VectorWrapper):
-    """Logs each sub-env's episodes to ``folder/replay.ndjson``; never renders.
-
-    The same log as :class:`agentreel.RecordReplay`, with ``env_index`` set: episode
-    ``K`` of sub-env ``I`` replays on a single env built from the sub-env's spec.
-    Works on ``SyncVectorEnv`` and ``AsyncVectorEnv`` under ``NEXT_STEP`` (the default)
-    and ``DISABLED`` autoreset; ``SAME_STEP`` resets a sub-env inside ``step()``, before
-    its random state can be read, so it is refused. ALE's own generator state is captured
-    for ``SyncVectorEnv`` only.
-
-    Args:
-        env: the vector env.
-        folder: where ``replay.ndjson`` goes.
-        env_fn: ``"module:callable"`` returning one sub-env (called with ``render_mode=``).
-    """
+class VectorEpisodeLogger:
+    """The logging side of :class:`VectorRecordReplay` (also used by the vector
+    ``RecordVideo(replay=True, per_env=True)``): call :meth:`reset` and :meth:`step`
+    with what the vector env's own calls returned."""
 
     def __init__(self, env: gym.vector.VectorEnv, folder: str | os.PathLike[str],
                  env_fn: str | None = None) -> None:
-        super().__init__(env)
+        self.env = env
+        self.num_envs = env.num_envs
         base = _base(env)
         mode = AutoresetMode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
         if mode == AutoresetMode.SAME_STEP:
@@ -83,15 +74,10 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
         self.writer = ReplayLogWriter(folder, self.recipe, env.single_action_space, env.num_envs)
         self.tracker = VectorEpisodeTracker(env.num_envs, mode)
         self.buffers: list[EpisodeBuffer | None] = [None] * env.num_envs
+        self.first_resets: list[dict[str, Any] | None] = [None] * env.num_envs
         self.started = [0] * env.num_envs
-        self._first_done = [False] * env.num_envs
         self._end_state: dict[int, tuple[Any, Any]] = {}
         self._fast_obs = isinstance(env.single_observation_space, gym.spaces.Box)
-
-    @property
-    def log_path(self) -> str:
-        """The path of the replay log."""
-        return str(self.writer.path)
 
     def _random_states(self, indices: list[int]) -> dict[int, tuple[Any, Any]]:
         if not indices:
@@ -115,19 +101,22 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
         buffer.digests.append(obs_digest(obs_i))
         self.started[i] += 1
         self.buffers[i] = buffer
-        if not self._first_done[i]:
-            self._first_done[i] = True
-            self.writer.write_first_reset(buffer)
+        if self.first_resets[i] is None:
+            self.first_resets[i] = self.writer.write_first_reset(buffer)
 
-    def reset(self, *, seed: int | list[int | None] | None = None,
-              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        """Reset (all sub-envs, or those in ``options["reset_mask"]``) and log new episodes."""
-        n = self.num_envs
+    def before_reset(self, seed: Any, options: dict[str, Any] | None) -> Any:
+        """Read the random states that the sub-envs about to be reset without a seed start from."""
         mask = None if options is None else options.get("reset_mask")
-        chosen = list(range(n)) if mask is None else [int(i) for i in np.flatnonzero(mask)]
-        seeds = sub_env_seeds(seed, n)
-        states = self._random_states([i for i in chosen if seeds[i] is None])
-        obs, info = self.env.reset(seed=seed, options=options)
+        chosen = list(range(self.num_envs)) if mask is None else \
+            [int(i) for i in np.flatnonzero(mask)]
+        seeds = sub_env_seeds(seed, self.num_envs)
+        return seed, options, chosen, seeds, self._random_states(
+            [i for i in chosen if seeds[i] is None])
+
+    def after_reset(self, before: Any, obs: Any) -> None:
+        """The sub-envs reset; each begins a new logged episode."""
+        seed, options, chosen, seeds, states = before
+        mask = None if options is None else options.get("reset_mask")
         self.tracker.reset(seed, None if mask is None else np.asarray(mask, dtype=bool))
         rest = None if options is None else {k: v for k, v in options.items() if k != "reset_mask"}
         data, ok = jsonable_options(rest or None)
@@ -135,11 +124,10 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
         for i in chosen:
             self._begin(i, seeds[i], states.get(i), per_obs[i],
                         data if ok else {"not_json": repr(rest)})
-        return obs, info
 
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        """Step every sub-env and log each one's step."""
-        obs, rewards, terminations, truncations, info = self.env.step(actions)
+    def step(self, actions: Any, obs: Any, rewards: Any, terminations: Any,
+             truncations: Any) -> None:
+        """Log one vector step; write each sub-env episode that ended."""
         result = self.tracker.step(rewards, terminations, truncations)
         per_action = list(iterate(self.env.action_space, actions))
         per_obs = self._obs(obs)
@@ -161,6 +149,56 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
                                       truncated=bool(truncations[i]))
                 self.buffers[i] = None
             self._end_state.update(self._random_states(done))
+
+    def close(self) -> None:
+        """Close the log."""
+        self.writer.close()
+
+    def replay_engine(self, index: int) -> ReplayEngine:
+        """A :class:`ReplayEngine` rendering sub-env ``index``'s episodes in the background."""
+        return ReplayEngine(lambda: self.buffers[index], self.recipe,
+                            self.env.single_action_space, self.writer.run,
+                            lambda: self.first_resets[index])
+
+
+class VectorRecordReplay(gym.vector.VectorWrapper):
+    """Logs each sub-env's episodes to ``folder/replay.ndjson``; never renders.
+
+    The same log as :class:`agentreel.RecordReplay`, with ``env_index`` set: episode
+    ``K`` of sub-env ``I`` replays on a single env built from the sub-env's spec.
+    Works on ``SyncVectorEnv`` and ``AsyncVectorEnv`` under ``NEXT_STEP`` (the default)
+    and ``DISABLED`` autoreset; ``SAME_STEP`` resets a sub-env inside ``step()``, before
+    its random state can be read, so it is refused. ALE's own generator state is captured
+    for ``SyncVectorEnv`` only.
+
+    Args:
+        env: the vector env.
+        folder: where ``replay.ndjson`` goes.
+        env_fn: ``"module:callable"`` returning one sub-env (called with ``render_mode=``).
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv, folder: str | os.PathLike[str],
+                 env_fn: str | None = None) -> None:
+        super().__init__(env)
+        self.logger = VectorEpisodeLogger(env, folder, env_fn)
+
+    @property
+    def log_path(self) -> str:
+        """The path of the replay log."""
+        return str(self.logger.writer.path)
+
+    def reset(self, *, seed: int | list[int | None] | None = None,
+              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """Reset (all sub-envs, or those in ``options["reset_mask"]``) and log new episodes."""
+        before = self.logger.before_reset(seed, options)
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.logger.after_reset(before, obs)
+        return obs, info
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Step every sub-env and log each one's step."""
+        obs, rewards, terminations, truncations, info = self.env.step(actions)
+        self.logger.step(actions, obs, rewards, terminations, truncations)
         return obs, rewards, terminations, truncations, info
 
     def close(self, **kwargs: Any) -> None:
@@ -168,4 +206,4 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
         try:
             self.env.close(**kwargs)
         finally:
-            self.writer.close()
+            self.logger.close()
