@@ -338,3 +338,16 @@ def test_vector_record_video_per_env_replay_matches_live_recording(tmp_path):
     with pytest.raises(ValueError, match="per_env=True"):
         VectorRecordVideo(gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",
                                        render_mode="rgb_array"), tmp_path / "x", replay=True)
+
+
+def test_sub_envs_wrapped_one_by_one_share_one_log(tmp_path):
+    # e.g. Stable-Baselines3's make_vec_env(wrapper_class=...): one RecordReplay per sub-env
+    envs = [RecordReplay(gym.make("CartPole-v1"), tmp_path, env_index=i) for i in range(2)]
+    for i, env in enumerate(envs):
+        env.action_space.seed(i)
+        run_episodes(env, 2, first_seed=i)
+        env.close()
+    log = read_replay(tmp_path)
+    assert sorted((e.env_index, e.episode) for e in log.episodes) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    for episode in log.episodes:
+        assert len(list(replay_frames(episode, render=False))) == episode.steps + 1

@@ -62,8 +62,9 @@ class EpisodeLogger:
     """
 
     def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
-                 env_fn: str | None = None) -> None:
+                 env_fn: str | None = None, env_index: int | None = None) -> None:
         self.env = env
+        self.env_index = env_index
         self.recipe = recipe_of(env, env_fn)
         self.action_space = env.action_space
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
@@ -97,7 +98,7 @@ class EpisodeLogger:
             self.first_reset = self.writer.write_first_reset(self.buffer)
 
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> None:
-        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden)
+        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden, self.env_index)
         self.episodes_started += 1
         self.buffer.digests.append(obs_digest(obs))
 
@@ -116,8 +117,11 @@ class EpisodeLogger:
         buffer.actions.append(self._copy(action))
         buffer.rewards.append(reward)
         buffer.flags.append((1 if terminated else 0) | (2 if truncated else 0))
-        buffer.digests.append(crc32(obs) if type(obs) is np.ndarray and obs.flags.c_contiguous
-                              else obs_digest(obs))
+        try:
+            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
+        except (TypeError, ValueError, BufferError):
+            digest = obs_digest(obs)
+        buffer.digests.append(digest)
         if ended is not None:
             self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
                               episode_return=ended.episode_return)
@@ -152,16 +156,20 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
         folder: where ``replay.ndjson`` goes (created if missing).
         env_fn: ``"module:callable"`` returning the env (called with ``render_mode=``),
             for envs without a usable spec.
+        env_index: for a sub-env of a vector env built elsewhere (e.g. wrapped inside
+            Stable-Baselines3's ``make_vec_env(wrapper_class=...)``): logged as the episodes'
+            ``env_index``. Several processes may append to one folder's log.
 
     Raises:
         RebuildError: (a ``ValueError``) at construction when the env cannot be rebuilt.
     """
 
     def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
-                 env_fn: str | None = None) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, folder=os.fspath(folder), env_fn=env_fn)
+                 env_fn: str | None = None, *, env_index: int | None = None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, folder=os.fspath(folder), env_fn=env_fn,
+                                                 env_index=env_index)
         gym.Wrapper.__init__(self, env)
-        self.logger = EpisodeLogger(env, folder, env_fn)
+        self.logger = EpisodeLogger(env, folder, env_fn, env_index)
 
     @property
     def log_path(self) -> str:
