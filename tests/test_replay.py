@@ -351,3 +351,21 @@ def test_sub_envs_wrapped_one_by_one_share_one_log(tmp_path):
     assert sorted((e.env_index, e.episode) for e in log.episodes) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     for episode in log.episodes:
         assert len(list(replay_frames(episode, render=False))) == episode.steps + 1
+
+
+def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
+    from videotools import wait_gone
+
+    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_video_child.py"),
+                              str(tmp_path)], stdout=subprocess.PIPE, text=True, env=_cli_env())
+    try:
+        replayer = int(child.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("*.mp4")) and time.monotonic() < deadline:
+            time.sleep(0.1)                       # it has rendered videos meanwhile
+        assert list(tmp_path.glob("*.mp4"))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    wait_gone(replayer)                           # raises if it outlives the agent

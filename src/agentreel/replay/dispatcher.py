@@ -52,13 +52,20 @@ def serve(fd: int) -> int:
     """The replay process: render jobs from the connection ``fd`` until it closes."""
     from multiprocessing.connection import Connection
 
-    from agentreel.replay.player import EnvCache, render_episode
+    from agentreel.replay.player import EnvCache, ReplayCancelled, render_episode
     from agentreel.video import VideoEngine
 
     conn = Connection(fd)
+    parent = os.getppid()
+
+    def orphaned() -> bool:  # the agent died: stop at the next frame
+        return os.getppid() != parent
+
     with contextlib.suppress(OSError):
         os.nice(10)  # the agent's loop comes first; its encoder inherits this too
-    engine = VideoEngine()
+    # The encoder runs as a thread of this (already background) process: one process
+    # fewer to start, and PyAV encodes without holding the GIL.
+    engine = VideoEngine(backend="thread")
     envs = EnvCache()
     try:
         while True:
@@ -70,7 +77,10 @@ def serve(fd: int) -> int:
                 return 0
             job_id, episode, path, options = job
             try:
-                saved = render_episode(episode, path, engine=engine, envs=envs, **options)
+                saved = render_episode(episode, path, engine=engine, envs=envs,
+                                       cancelled=orphaned, **options)
+            except ReplayCancelled:
+                return 0
             except Exception as exc:  # reported on the episode's VideoSaved
                 saved = SavedVideo(path=path, frames=0, fps=float(options.get("fps") or 0),
                                    width=0, height=0, format=options.get("format") or "mp4",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -48,6 +48,10 @@ class ReplayDivergence(RuntimeError):
         self.episode = episode.episode
         self.env_index = episode.env_index
         self.step = step
+
+
+class ReplayCancelled(RuntimeError):
+    """Rendering stopped because its requester went away."""
 
 
 class EnvCache:
@@ -162,10 +166,13 @@ def episode_tags(episode: LoggedEpisode, name: str) -> dict[str, Any]:
 def render_episode(episode: LoggedEpisode, path: str | os.PathLike[str], *,
                    engine: VideoEngine, envs: EnvCache, fps: float | None = None,
                    format: str | None = None, quality: int | None = None,
-                   tags: dict[str, Any] | None = None, sidecar: bool = True) -> SavedVideo:
+                   tags: dict[str, Any] | None = None, sidecar: bool = True,
+                   cancelled: Callable[[], bool] | None = None) -> SavedVideo:
     """Replay ``episode`` into the video ``path`` (nothing is written if replay diverges).
 
     ``fps`` defaults to the env's ``render_fps`` (else 30), as in live recording.
+    ``cancelled()`` is asked at every frame; when it returns True the video is dropped
+    and :class:`ReplayCancelled` raised.
     """
     env = envs.get(episode)
     rate = fps if fps is not None else resolve_fps(None, env.metadata)
@@ -173,6 +180,8 @@ def render_episode(episode: LoggedEpisode, path: str | os.PathLike[str], *,
                          sidecar=sidecar)
     try:
         for frame in replay_frames(episode, env):
+            if cancelled is not None and cancelled():
+                raise ReplayCancelled(f"rendering of {episode.label} was cancelled")
             stream.add_frame(frame)
     except BaseException:
         stream.abort()
