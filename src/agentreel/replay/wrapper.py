@@ -75,8 +75,7 @@ class EpisodeLogger:
         self._start: tuple[Any, ...] = (None, None, None, None)
         self._autoreset = _has_autoreset(env)
         self._end_state: tuple[Any, Any] = (None, None)
-        simple = not isinstance(env.action_space, (gym.spaces.Dict, gym.spaces.Tuple))
-        self._copy = (lambda a: a.copy() if type(a) is np.ndarray else a) if simple else copy_action
+        self._simple = not isinstance(env.action_space, (gym.spaces.Dict, gym.spaces.Tuple))
 
     def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
         return rng_state(self.env.unwrapped.np_random), capture_hidden(self.env)
@@ -103,18 +102,23 @@ class EpisodeLogger:
         self.buffer.digests.append(obs_digest(obs))
 
     def step(self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any) -> None:
-        """Log one step; write the episode when it ends."""
+        """Log one step; write the episode when it ends.
+
+        The tracker is asked at the episode's boundaries only (its ``ended`` flag is
+        Gymnasium's autoreset rule: a step after an ended episode, with no reset, starts
+        a new one); the per-step work is four list appends and a CRC-32.
+        """
         tracker = self.tracker
-        ended = tracker.step(reward, terminated, truncated)
-        buffer = self.buffer
-        if tracker.restarted:  # the env reset itself (Autoreset): a new, unseeded episode
+        if tracker.ended:  # the env reset itself (Autoreset): a new, unseeded episode
+            tracker.step(reward, terminated, truncated)
             rng, hidden = self._end_state
             self._begin(None, rng, hidden, obs)
             return
+        buffer = self.buffer
         if buffer is None:
             return  # step() before reset(): the env itself complains
-        # buffer.add(), inlined: this runs at every step
-        buffer.actions.append(self._copy(action))
+        buffer.actions.append(action.copy() if type(action) is np.ndarray else
+                              action if self._simple else copy_action(action))
         buffer.rewards.append(reward)
         buffer.flags.append((1 if terminated else 0) | (2 if truncated else 0))
         try:
@@ -122,7 +126,9 @@ class EpisodeLogger:
         except (TypeError, ValueError, BufferError):
             digest = obs_digest(obs)
         buffer.digests.append(digest)
-        if ended is not None:
+        if terminated or truncated:
+            tracker.add(sum(buffer.rewards), steps=len(buffer.rewards))
+            ended = tracker.end(terminated, truncated)
             self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
                               episode_return=ended.episode_return)
             self.buffer = None
