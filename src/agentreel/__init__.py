@@ -9,16 +9,14 @@ Drop-in replacements for Gymnasium's recording wrappers::
 from __future__ import annotations
 
 from agentreel import trackers  # agentreel.trackers.attach(env, ...)
+from agentreel._version import __version__
 from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
-from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.replay import RecordReplay
-from agentreel.report.folder import Run
+from agentreel.report.run import Run
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.triggers import capped_cubic_video_schedule
-
-__version__ = "0.1.0"
 
 __all__ = [
     "EpisodeRecord",

@@ -29,15 +29,18 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium.vector import AutoresetMode
 
-__all__ = ["EpisodeEnd", "EpisodeTracker", "VectorEpisodeTracker", "VectorStep", "sub_env_seeds"]
+from agentreel.records import EpisodeRecord
+
+__all__ = ["EpisodeEnd", "EpisodeProgress", "EpisodeTracker", "SubEnvProgress",
+           "VectorEpisodeTracker", "VectorStep", "read_reset_mask", "sub_env_seeds"]
 
 Clock = Callable[[], float]
 
@@ -65,6 +68,35 @@ class EpisodeEnd:
     truncated: bool
     seed: int | None = None
     env_index: int | None = None
+
+    def to_record(self, index: int, *, extras: Mapping[str, Any] | None = None,
+                  end_time: float | None = None) -> EpisodeRecord:
+        """This episode as the :class:`~agentreel.records.EpisodeRecord` every sink reads.
+
+        The one place a finished episode becomes a record (statistics wrappers,
+        ``RecordVideo``'s ``on_episode_end`` and keep rules all come here).
+
+        >>> EpisodeEnd(2.5, 3, 0.1, True, False, seed=4).to_record(7, end_time=0.0).seed
+        4
+        """
+        return EpisodeRecord(
+            index=index, episode_return=float(self.episode_return), length=self.length,
+            duration=self.duration, terminated=self.terminated, truncated=self.truncated,
+            seed=self.seed, end_time=time.time() if end_time is None else end_time,
+            env_index=self.env_index, extras=dict(extras) if extras else {},
+        )
+
+
+class EpisodeProgress(Protocol):
+    """The running numbers of one episode, read by overlays and clip tags."""
+
+    @property
+    def episode_return(self) -> Any:
+        """The return so far."""
+
+    @property
+    def length(self) -> int:
+        """The steps taken so far."""
 
 
 class EpisodeTracker:
@@ -155,6 +187,39 @@ class EpisodeTracker:
         self.start_time = self._clock()
         self.seed = seed
         self.ended = False
+
+
+def read_reset_mask(options: Mapping[str, Any] | None, num_envs: int) -> np.ndarray | None:
+    """The validated ``options["reset_mask"]`` of a partial reset (a copy), or ``None``.
+
+    The rules (and errors) are Gymnasium's ``SyncVectorEnv.reset``: a numpy bool
+    array of shape ``(num_envs,)`` with at least one True. Read it before calling
+    the inner env: Gymnasium's vector envs pop it out of the options they get.
+
+    >>> read_reset_mask({"reset_mask": np.array([True, False])}, 2).tolist()
+    [True, False]
+    >>> read_reset_mask(None, 2) is None
+    True
+    """
+    if not options or "reset_mask" not in options:
+        return None
+    reset_mask = options["reset_mask"]
+    if not isinstance(reset_mask, np.ndarray):
+        raise TypeError(f"`options['reset_mask']` must be a numpy array, got {type(reset_mask)}")
+    if reset_mask.shape != (num_envs,):
+        raise ValueError(
+            f"`options['reset_mask']` must have shape `({num_envs},)`, got {reset_mask.shape}"
+        )
+    if reset_mask.dtype != np.bool_:
+        raise TypeError(
+            f"`options['reset_mask']` must have `dtype=np.bool_`, got {reset_mask.dtype}"
+        )
+    if not np.any(reset_mask):
+        raise ValueError(
+            "`options['reset_mask']` must contain a boolean array with at least one True "
+            f"value, got reset_mask={reset_mask}"
+        )
+    return reset_mask.copy()
 
 
 def sub_env_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
@@ -307,3 +372,34 @@ class VectorEpisodeTracker:
         self.prev_dones = dones
         self._any_prev_done = any_done and not self._same_step
         return result
+
+    def progress(self, i: int) -> SubEnvProgress:
+        """A live view of sub-env ``i``'s running return and length."""
+        return SubEnvProgress(self, i)
+
+
+class SubEnvProgress:
+    """The running return and length of one sub-env of a :class:`VectorEpisodeTracker`.
+
+    >>> t = VectorEpisodeTracker(2, AutoresetMode.NEXT_STEP)
+    >>> t.reset()
+    >>> _ = t.step(np.array([1.0, 2.0]), np.zeros(2, bool), np.zeros(2, bool))
+    >>> t.progress(1).episode_return, t.progress(1).length
+    (2.0, 1)
+    """
+
+    __slots__ = ("_tracker", "index")
+
+    def __init__(self, tracker: VectorEpisodeTracker, index: int) -> None:
+        self._tracker = tracker
+        self.index = index
+
+    @property
+    def episode_return(self) -> float:
+        """The sub-env's return so far."""
+        return float(self._tracker.returns[self.index])
+
+    @property
+    def length(self) -> int:
+        """The sub-env's steps so far."""
+        return int(self._tracker.lengths[self.index])

@@ -28,6 +28,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agentreel.episode_tracker import EpisodeTracker
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
@@ -35,7 +36,7 @@ from agentreel.records import EpisodeRecord
 from agentreel.replay.wrapper import EpisodeLogger
 from agentreel.video_wrapper import (
     RecorderAttributes,
-    depth_to_image,
+    frame_from_render,
     prepare_recording,
     wanted_by,
 )
@@ -166,15 +167,16 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
-        self._episode_over = False
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
+        self._tracker = EpisodeTracker()
         self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
         if self._replay is not None:
             setup.recorder_settings["engine"] = self._replay_engine = self._replay.replay_engine()
             self._replay_engine.wanted = wanted_by(setup.keeper)
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
-                                        overlay=setup.overlay, **setup.recorder_settings)]
+                                        overlay=setup.overlay, progress=self._tracker,
+                                        **setup.recorder_settings)]
 
     @property
     def name_prefix(self) -> str:
@@ -191,8 +193,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         obs, info = super().reset(seed=seed, options=options)
         if self._replay is not None:
             self._replay.after_reset(obs)
-        self._episode_over = False
-        self._recorder.begin_episode()
+        self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
+        self._tracker.reset(seed=seed)
         if self._recorder.recording and self._replay is None:
             self._capture_frame()
         return obs, info
@@ -202,19 +204,16 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self._replay is not None:
             self._replay.step(action, obs, reward, terminated, truncated)
-        if self._episode_over:
+        ended = self._tracker.step(reward, terminated, truncated)
+        if self._tracker.restarted:
             # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
             # wrapper) and this step's frame is the next episode's first.
             self._recorder.begin_episode()
-            self._recorder.begin_step(in_episode=False)
-        else:
-            self._recorder.begin_step(reward)
-        self._episode_over = bool(terminated or truncated)
+        self._recorder.begin_step()
         if self._recorder.recording and self._replay is None:
             self._capture_frame()
-        if terminated or truncated:
-            self._recorder.end_episode(terminated, truncated,
-                                       final_info_value(info, "is_success"))
+        if ended is not None:
+            self._recorder.end_episode(ended, final_info_value(info, "is_success"))
         return obs, reward, terminated, truncated, info
 
     def render(self) -> Any:
@@ -238,20 +237,16 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                     self._replay_engine.close()
 
     def _capture_frame(self) -> None:
-        frame = self.env.render()
-        if isinstance(frame, list):
-            if not frame:
+        rendered = self.env.render()
+        if isinstance(rendered, list):
+            if not rendered:
                 logger.warning(
                     "agentreel: env.render() returned an empty list (render() was just called); "
                     "no frame captured for this step."
                 )
                 return
-            self.render_history += frame
-            frame = frame[-1]
-        if isinstance(frame, tuple) and frame and isinstance(frame[0], np.ndarray):
-            frame = frame[0]  # rgbd_tuple: record the RGB part
-        elif self.env.render_mode in ("depth_array", "depth_array_list"):
-            frame = depth_to_image(frame)  # distances, not an image in [0, 1]
+            self.render_history += rendered
+        frame = frame_from_render(rendered, self.env.render_mode)
         if not isinstance(frame, np.ndarray):
             self._recorder.stop()
             logger.warning(

@@ -33,9 +33,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
-import json
 import logging
-import math
 import os
 import queue
 import socket
@@ -48,13 +46,13 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
+from agentreel.records import VideoSaved as SavedVideo  # the one video event type
 from agentreel.video.frames import normalize_frame
 from agentreel.video.sharedmem import (
     CALLER_WAITING,
@@ -71,6 +69,7 @@ from agentreel.video.spec import (
     fps_fraction,
     quality_range,
 )
+from agentreel.videofiles import check_format, check_fps, prepare_folder, sidecar_json
 
 __all__ = ["EngineStats", "SavedVideo", "VideoEngine", "VideoStream", "default_engine"]
 
@@ -89,24 +88,6 @@ _STOP_TIMEOUT = 10.0
 #: 0.2 ms per 600x400 frame, paid on the caller's thread); a reused one does not.
 _POOL_PER_SHAPE = 2
 _POOL_MAX_BYTES = 64 * 2**20
-
-
-@dataclass(frozen=True)
-class SavedVideo:
-    """A finished video file, or a failed one (``error`` set, ``path`` absent).
-
-    ``tags`` is what the opener passed (merged with the tags given to
-    :meth:`VideoStream.finish`), returned untouched.
-    """
-
-    path: str
-    frames: int
-    fps: float
-    width: int
-    height: int
-    format: str
-    tags: dict = field(default_factory=dict)
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -400,7 +381,7 @@ _X264_PRESETS = (
 )
 
 
-_SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
+_SUFFIX_FORMATS = {f".{fmt}": fmt for fmt in FORMATS}
 
 
 class VideoEngine:
@@ -507,17 +488,14 @@ class VideoEngine:
             OSError: the folder cannot be created or written to.
         """
         path = os.fspath(path)
-        if isinstance(fps, bool) or not isinstance(fps, Real):
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
-        if not math.isfinite(float(fps)) or float(fps) <= 0:
-            raise ValueError(f"fps must be a positive finite number, got {fps!r}")
+        check_fps(fps)
         suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
         if format is None:
             format = suffix_format or "mp4"
-        elif format not in FORMATS:
-            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-        elif suffix_format is not None and suffix_format != format:
-            raise ValueError(f"format={format!r} does not match the file name {path!r}")
+        else:
+            check_format(format)
+            if suffix_format is not None and suffix_format != format:
+                raise ValueError(f"format={format!r} does not match the file name {path!r}")
         if quality is not None and format != "gif":
             lo, hi = quality_range(format)
             if isinstance(quality, bool) or not isinstance(quality, int) or not lo <= quality <= hi:
@@ -525,9 +503,7 @@ class VideoEngine:
         folder = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(path):
             raise IsADirectoryError(f"video path is a directory: {path!r}")
-        os.makedirs(folder, exist_ok=True)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError(f"cannot write videos to {folder!r} (not writable)")
+        prepare_folder(folder)
         with self._lock:
             for other in self._streams.values():
                 if other.path == path:
@@ -898,16 +874,8 @@ class VideoEngine:
     @staticmethod
     def _sidecar_text(stream: VideoStream) -> str:
         height, width = (stream.shape or (0, 0, 3))[:2]
-        data = {
-            "path": os.path.basename(stream.path),
-            "frames": stream.frames,
-            "fps": float(stream.fps),
-            "width": int(width),
-            "height": int(height),
-            "format": stream.format,
-            "tags": stream.tags,
-        }
-        return json.dumps(data, indent=2, default=_json_default) + "\n"
+        return sidecar_json(stream.path, frames=stream.frames, fps=stream.fps, width=width,
+                            height=height, format=stream.format, tags=stream.tags)
 
     def _run_callbacks(self) -> None:
         while self._callbacks:
@@ -938,14 +906,6 @@ def _wait_slice(deadline: float | None) -> float:
     if deadline is None:
         return _POLL_INTERVAL
     return max(0.0, min(_POLL_INTERVAL, deadline - time.monotonic()))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def _close_at_exit(ref: weakref.ref) -> None:

@@ -11,8 +11,10 @@ Fraction(2997, 100)
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
+
+from agentreel.records import FORMATS  # the one list of formats, beside the video event type
+from agentreel.videofiles import sidecar_path  # the sidecar's one module
 
 __all__ = [
     "AUTO_LADDER",
@@ -29,9 +31,6 @@ __all__ = [
 
 #: Suffix of the file that is being written (never ends in the video suffix).
 PARTIAL_SUFFIX = ".partial"
-
-#: Supported container formats.
-FORMATS = ("mp4", "webm", "gif")
 
 #: x264 preset used for MP4. Chosen by measurement on CartPole frames (see
 #: bench/video_engine_bench.py): "veryfast" gives ~112 bytes/frame (moviepy's
@@ -95,12 +94,3 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
     """
     frac = fps if isinstance(fps, Fraction) else Fraction(repr(float(fps)))
     return frac.limit_denominator(1_000_000)
-
-
-def sidecar_path(video_path: str) -> str:
-    """Where the JSON sidecar of a video goes: ``folder/NAME.mp4`` → ``folder/NAME.json``.
-
-    >>> sidecar_path("videos/rl-video-episode-0.mp4")
-    'videos/rl-video-episode-0.json'
-    """
-    return os.path.splitext(os.fspath(video_path))[0] + ".json"

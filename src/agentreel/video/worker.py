@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
+from agentreel.video.encoder import VideoFileWriter
 from agentreel.video.sharedmem import (
     CALLER_WAITING,
     CONSUMED,
@@ -60,6 +60,7 @@ from agentreel.video.sharedmem import (
     attach_name,
     ring_views,
 )
+from agentreel.videofiles import write_sidecar
 
 __all__ = ["EncoderServer", "main"]
 
@@ -239,7 +240,7 @@ class EncoderServer:
             try:
                 frames = rec.writer.finish()
                 if sidecar is not None:
-                    _write_sidecar(rec.writer.path, sidecar)
+                    write_sidecar(rec.writer.path, sidecar)
             except Exception as exc:
                 error = _error_text(exc)
                 with contextlib.suppress(Exception):
@@ -294,15 +295,6 @@ class EncoderServer:
             with contextlib.suppress(Exception):
                 shm.close()
         self._mapped.clear()
-
-
-def _write_sidecar(video_path: str, text: str) -> None:
-    """Write ``NAME.json`` next to ``NAME.EXT`` atomically."""
-    path = sidecar_path(video_path)
-    tmp = path + PARTIAL_SUFFIX
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
