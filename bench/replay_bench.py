@@ -17,7 +17,7 @@ with each figure (the machine may be shared).
 
 Usage::
 
-    MUJOCO_GL=egl python bench/replay_bench.py              # CartPole 20k, Pong 3k, Cheetah 600
+    MUJOCO_GL=egl python bench/replay_bench.py              # CartPole 20k, Pong 3k, Cheetah 300
     python bench/replay_bench.py --only CartPole-v1 --repeats 1
 """
 
@@ -39,7 +39,7 @@ ENVS = {
     # id: (steps, max_episode_steps, make kwargs)
     "CartPole-v1": (20_000, None, {}),
     "ALE/Pong-v5": (3_000, 300, {}),
-    "HalfCheetah-v5": (600, 100, {}),
+    "HalfCheetah-v5": (300, 50, {}),
 }
 
 
@@ -163,7 +163,7 @@ def main() -> None:
                   f"{last['videos']:>7}{last['load']:>7.2f}")
         folder = results["RecordReplay"][-1]["folder"]
         replay_fps, render_fps = renderer_rates(env_id, folder, max_steps, kwargs,
-                                                frames_wanted=min(steps, 600))
+                                                frames_wanted=min(steps, 150))
         print(f"replay renderer {replay_fps:.1f} frames/s vs render-only loop {render_fps:.1f} "
               f"frames/s: {replay_fps / render_fps:.2f}x (load {load():.2f})")
 
