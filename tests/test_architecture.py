@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [
               "agentreel.keep", "agentreel.keeper", "agentreel.log",
               "agentreel.multi_agent_tracker", "agentreel.overlay", "agentreel.sub_env",
               "agentreel.video"]),
-    ("recording", ["agentreel.recorder", "agentreel.video_wrapper"]),
+    ("recording", ["agentreel.recorder", "agentreel.replay", "agentreel.video_wrapper"]),
     ("wrappers", ["agentreel.episode_videos", "agentreel.pettingzoo", "agentreel.recording",
                   "agentreel.sb3", "agentreel.statistics", "agentreel.vector"]),
     ("trackers", ["agentreel.trackers"]),
@@ -34,8 +34,9 @@ LAYERS: list[tuple[str, list[str]]] = [
                 "agentreel.report", "agentreel.run_groups", "agentreel.sidebyside",
                 "agentreel.timelapse"]),
     ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.cli_export",
-             "agentreel.cli_pettingzoo", "agentreel.env_setup", "agentreel.evaluate",
-             "agentreel.pettingzoo.run", "agentreel.policies", "agentreel.run"]),
+             "agentreel.cli_pettingzoo", "agentreel.cli_render", "agentreel.env_setup",
+             "agentreel.evaluate", "agentreel.pettingzoo.run", "agentreel.policies",
+             "agentreel.run"]),
 ]
 
 

@@ -13,6 +13,7 @@ from agentreel._version import __version__
 from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
 from agentreel.recording import RecordVideo
 from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.replay import RecordReplay
 from agentreel.report.run import Run
 from agentreel.statistics import RecordEpisodeStatistics
 from agentreel.triggers import capped_cubic_video_schedule
@@ -23,6 +24,7 @@ __all__ = [
     "LoggingSink",
     "MonitorCsvSink",
     "RecordEpisodeStatistics",
+    "RecordReplay",
     "RecordVideo",
     "Run",
     "VideoSaved",

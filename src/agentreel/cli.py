@@ -10,6 +10,7 @@
     agentreel timelapse runs/rand -o timelapse.mp4
     agentreel report runs/rand runs/demo -o report.html
     agentreel compare runs/a-* --vs runs/b-*     # IQM, P(B > A) with CIs (cli_compare)
+    agentreel render runs/rand --best 3 --workers 2   # videos from a RecordReplay log
 
 Errors are one line on stderr and exit status 2, not a traceback.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
+from agentreel.cli_render import add_render_command
 from agentreel.env_setup import headless_mujoco_gl, import_modules
 from agentreel.records import FORMATS
 
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agentreel.cli_export import register_export
 
     register_export(commands)  # agentreel export --format marl-eval (agentreel.cli_export)
+    add_render_command(commands, _Formatter)
     return parser
 
 

@@ -71,6 +71,10 @@ class VideoKeeper:
             self.evicted.discard(final_path)
         return verdict
 
+    def wants(self, final_path: str) -> bool:
+        """The rule kept ``final_path``'s video and has not evicted it (it is not in place yet)."""
+        return self._kept.get(final_path) == "encoding"
+
     def settle(self, saved: VideoSaved, final_path: str) -> bool:
         """A judged video is complete: move it into place if still kept; True if moved."""
         if saved.error is not None:

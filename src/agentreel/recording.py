@@ -34,8 +34,14 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, final_info_value
 from agentreel.records import EpisodeRecord, VideoSaved, float_return
+from agentreel.replay.wrapper import EpisodeLogger
 from agentreel.sub_env import SubEnvSlot, building_rank
-from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
+from agentreel.video_wrapper import (
+    RecorderAttributes,
+    frame_from_render,
+    prepare_recording,
+    wanted_by,
+)
 
 logger = logging.getLogger("agentreel")
 
@@ -93,6 +99,15 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         max_saved_videos: how many :class:`~agentreel.recorder.VideoSaved` events
             :attr:`saved_videos` keeps (the newest; default 1000, so a long run's memory
             stays bounded); ``None`` keeps every one.
+        replay: ``True``: never render in the agent's loop. Every episode is logged to
+            ``video_folder/replay.ndjson`` (:class:`~agentreel.replay.RecordReplay`'s log) and
+            the episodes the trigger or ``keep=`` rule selects are replayed, verified and
+            encoded in a background process into the same files, sidecars and
+            ``VideoSaved`` events. A replay that diverges writes no video; its
+            ``VideoSaved.error`` names the episode and the step. Whole episodes only (no
+            ``step_trigger``, ``video_length`` or ``overlay``).
+        env_fn: with ``replay=True``, ``"module:callable"`` that rebuilds the env when its
+            ``env.spec`` cannot.
 
     Several writers, one folder: each file name is claimed first (:mod:`agentreel.claims`);
     if another live process or wrapper holds ``NAME``, this clip is written as
@@ -123,6 +138,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
         max_saved_videos: int | None = 1000,
+        replay: bool = False,
+        env_fn: str | None = None,
     ) -> None:
         reject_multi_agent_env(env, "RecordVideo")
         # Callbacks and rules are recorded as given, not deep-copied.
@@ -145,6 +162,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             on_episode_end=on_episode_end,
             overlay=overlay,
             max_saved_videos=max_saved_videos,
+            replay=replay,
+            env_fn=env_fn,
         )
         gym.Wrapper.__init__(self, env)
         setup = prepare_recording(
@@ -153,12 +172,17 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
             on_episode_end=on_episode_end, overlay=overlay, max_saved_videos=max_saved_videos,
+            replay=replay,
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
         self._tracker = EpisodeTracker()
+        self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
+        if self._replay is not None:
+            setup.recorder_settings["engine"] = self._replay_engine = self._replay.replay_engine()
+            self._replay_engine.wanted = wanted_by(setup.keeper)
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                         overlay=setup.overlay, progress=self._tracker,
                                         **setup.recorder_settings)]
@@ -177,20 +201,26 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
+        if self._replay is not None:
+            self._replay.before_reset(seed, options)
         obs, info = super().reset(seed=seed, options=options)
+        if self._replay is not None:
+            self._replay.after_reset(obs)
         if self._sub_env is not None and self._recorder.episode_id == -1 and self._sub_env.shared():
             # other sub-envs record into this folder with this prefix: the rank goes in the name
             self._recorder.name_prefix = f"{self._sub_env.name}-env-{self._sub_env.rank}"
             self._recorder.env_index = self._sub_env.rank
         self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
         self._tracker.reset(seed=seed)
-        if self._recorder.recording:
+        if self._recorder.recording and self._replay is None:
             self._capture_frame()
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._replay is not None:
+            self._replay.step(action, obs, reward, terminated, truncated)
         # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
         # (None, arrays); overlays and tags read float_return's value (issue 12).
         ended = self._tracker.step(float_return(reward), terminated, truncated)
@@ -199,7 +229,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             # wrapper) and this step's frame is the next episode's first.
             self._recorder.begin_episode()
         self._recorder.begin_step()
-        if self._recorder.recording:
+        if self._recorder.recording and self._replay is None:
             self._capture_frame()
         if ended is not None:
             self._recorder.end_episode(ended, final_info_value(info, "is_success"))
@@ -218,9 +248,14 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         try:
             super().close()
         finally:
-            self._close_recorders()
-            if self._sub_env is not None:
-                self._sub_env.release()
+            try:
+                self._close_recorders()
+            finally:
+                if self._sub_env is not None:
+                    self._sub_env.release()
+                if self._replay is not None:
+                    self._replay.close()
+                    self._replay_engine.close()
 
     def _capture_frame(self) -> None:
         rendered = self.env.render()

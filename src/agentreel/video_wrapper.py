@@ -126,6 +126,28 @@ def _call_without_argument(hook: Callable[[], object]) -> Callable[[Any], object
     return lambda _: hook()
 
 
+def check_replay_arguments(step_trigger: Any, video_length: int, overlay: Any) -> None:
+    """``replay=True`` renders whole logged episodes; say so for what it cannot do."""
+    for given, name in ((step_trigger is not None, "step_trigger"), (bool(video_length), "video_length"),
+                        (overlay is not False and overlay is not None, "overlay")):
+        if given:
+            raise ValueError(f"replay=True renders whole episodes from the replay log and does "
+                             f"not support {name}= yet; record live (replay=False) for it")
+
+
+def wanted_by(keeper: VideoKeeper | None) -> Callable[[str], bool]:
+    """``wanted(path)``: a video at ``path`` is still wanted by the keep rule (if any)."""
+    if keeper is None:
+        return lambda path: True
+
+    def wanted(path: str) -> bool:
+        if os.path.dirname(path) != keeper.pending_folder:
+            return True
+        return keeper.wants(os.path.join(keeper.video_folder, os.path.basename(path)))
+
+    return wanted
+
+
 @dataclass
 class RecordingSetup:
     """Validated constructor arguments: settings for ClipRecorders, keeper and overlay."""
@@ -154,9 +176,13 @@ def prepare_recording(
     on_episode_end: EpisodeHook | None,
     overlay: bool | OverlayFn,
     max_saved_videos: int | None = 1000,
+    replay: bool = False,
 ) -> RecordingSetup:
     """Check every argument now (not at the first frame or at save time)."""
-    check_render_mode(env.render_mode)
+    if replay:
+        check_replay_arguments(step_trigger, video_length, overlay)
+    else:
+        check_render_mode(env.render_mode)
     for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger),
                           ("gc_trigger", gc_trigger)):
         check_trigger(name, trigger)

@@ -36,9 +36,15 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.recorder import ClipRecorder, final_info_value
 from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.replay.vector import VectorEpisodeLogger
 from agentreel.tiling import grid_shape, tile_frames
 from agentreel.video import normalize_frame
-from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
+from agentreel.video_wrapper import (
+    RecorderAttributes,
+    frame_from_render,
+    prepare_recording,
+    wanted_by,
+)
 
 logger = logging.getLogger("agentreel")
 
@@ -91,6 +97,8 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         on_episode_end: Callable[[EpisodeRecord], None] | None = None,
         overlay: bool | OverlayFn = False,
         max_saved_videos: int | None = 1000,
+        replay: bool = False,
+        env_fn: str | None = None,
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
@@ -115,7 +123,12 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             on_episode_end=on_episode_end,
             overlay=overlay,
             max_saved_videos=max_saved_videos,
+            replay=replay,
+            env_fn=env_fn,
         )
+        if replay and not per_env:
+            raise ValueError("replay=True replays each sub-env's episodes on their own: "
+                             "use it with per_env=True (tiled videos are recorded live)")
         if per_env and record_first_only:
             raise ValueError("choose one of per_env=True and record_first_only=True")
         grid_shape(1, 1, 1, video_aspect_ratio)  # validates the ratio now, not at the first frame
@@ -125,7 +138,9 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             disable_logger=disable_logger, gc_trigger=gc_trigger, format=format, quality=quality,
             on_video_saved=on_video_saved, sidecar=sidecar, keep=keep,
             on_episode_end=on_episode_end, overlay=overlay, max_saved_videos=max_saved_videos,
+            replay=replay,
         )
+        self._replay = VectorEpisodeLogger(env, video_folder, env_fn) if replay else None
         self.autoreset_mode = env.metadata.get("autoreset_mode")
         if self.autoreset_mode is None:
             logger.warning("agentreel: %s does not declare its autoreset mode; assuming next-step.", env)
@@ -145,10 +160,15 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         # Tiled/first-only overlays label each tile with its sub-env's own numbers.
         self._tile_overlay = None if per_env else setup.overlay
         if per_env:
+            self._replay_engines = [] if self._replay is None else \
+                [self._replay.replay_engine(i) for i in range(self.num_envs)]
+            for engine in self._replay_engines:
+                engine.wanted = wanted_by(setup.keeper)
             self._recorders = [
                 ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i,
                              overlay=setup.overlay, progress=self._tracker.progress(i),
-                             **setup.recorder_settings)
+                             **setup.recorder_settings,
+                             **({"engine": self._replay_engines[i]} if replay else {}))
                 for i in range(self.num_envs)
             ]
         else:
@@ -162,8 +182,11 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
     ) -> tuple[Any, dict[str, Any]]:
         """Reset (all, or the sub-envs of ``options["reset_mask"]``) and maybe start recordings."""
         mask = read_reset_mask(options, self.num_envs)
+        before = None if self._replay is None else self._replay.before_reset(seed, options)
         obs, info = self.env.reset(seed=seed,  # type: ignore[arg-type]  # (a list works too)
                                    options=dict(options) if options else options)
+        if self._replay is not None:
+            self._replay.after_reset(before, obs)
         reset_envs = np.ones(self.num_envs, dtype=bool) if mask is None else mask
         self.has_autoreset = False
         # Recorders first: a clip cut short by this reset is tagged with the old totals.
@@ -182,6 +205,8 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step; record the frames of the sub-envs being recorded."""
         obs, rewards, terminations, truncations, info = self.env.step(actions)
+        if self._replay is not None:
+            self._replay.step(actions, obs, rewards, terminations, truncations)
         result = self._tracker.step(rewards, terminations, truncations)
         dones = result.dones
         followed = range(self.num_envs) if self.per_env else (0,)
@@ -211,11 +236,19 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         try:
             super().close(**kwargs)
         finally:
-            self._close_recorders()
+            try:
+                self._close_recorders()
+            finally:
+                if self._replay is not None:
+                    self._replay.close()
+                    for engine in self._replay_engines:
+                        engine.close()
 
     # -- frames ----------------------------------------------------------------------------
     def _capture(self, only: np.ndarray | None = None) -> None:
         """Render once and hand each recording its frame (``only``: sub-envs just reset)."""
+        if self._replay is not None:
+            return  # replay=True: frames come from the replay process, never from here
         wanted = [
             r for i, r in enumerate(self._recorders)
             if r.recording and (only is None or not self.per_env or only[i])

@@ -1,0 +1,204 @@
+"""``RecordReplay``: log every episode's replay data; never render.
+
+Example:
+    >>> import gymnasium as gym, tempfile
+    >>> from agentreel import RecordReplay
+    >>> from agentreel.replay import read_replay
+    >>> folder = tempfile.mkdtemp()
+    >>> env = RecordReplay(gym.make("CartPole-v1"), folder)
+    >>> _ = env.reset(seed=1)
+    >>> done = False
+    >>> while not done:
+    ...     _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    ...     done = terminated or truncated
+    >>> env.close()
+    >>> [(e.episode, e.seed) for e in read_replay(folder).episodes]
+    [(0, 1)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, SupportsFloat
+from zlib import crc32
+
+import gymnasium as gym
+import numpy as np
+
+from agentreel.episode_tracker import EpisodeTracker
+from agentreel.replay.codec import copy_action, obs_digest, rng_state
+from agentreel.replay.dispatcher import ReplayEngine
+from agentreel.replay.hidden import capture_hidden
+from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
+from agentreel.replay.recipe import recipe_of
+
+__all__ = ["EpisodeLogger", "RecordReplay", "jsonable_options"]
+
+
+def jsonable_options(options: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """``(options, ok)``: the reset options as JSON data, ``ok`` False if they are not JSON."""
+    if options is None:
+        return None, True
+    try:
+        return json.loads(json.dumps(options)), True
+    except (TypeError, ValueError):
+        return None, False
+
+
+def _has_autoreset(env: gym.Env) -> bool:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.Autoreset):
+            return True
+        env = env.env
+    return False
+
+
+class EpisodeLogger:
+    """The logging side of :class:`RecordReplay`, also used by ``RecordVideo(replay=True)``.
+
+    Call :meth:`before_reset`, :meth:`after_reset` and :meth:`step` around the env's own
+    calls. :attr:`buffer` is the episode in progress (``None`` after it ended).
+    """
+
+    def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
+                 env_fn: str | None = None, env_index: int | None = None) -> None:
+        self.env = env
+        self.env_index = env_index
+        self.recipe = recipe_of(env, env_fn)
+        self.action_space = env.action_space
+        self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
+        self.tracker = EpisodeTracker()
+        self.buffer: EpisodeBuffer | None = None
+        self.first_reset: dict[str, Any] | None = None
+        self.episodes_started = 0
+        self._start: tuple[Any, ...] = (None, None, None, None)
+        self._autoreset = _has_autoreset(env)
+        self._end_state: tuple[Any, Any] = (None, None)
+        self._simple = not isinstance(env.action_space, (gym.spaces.Dict, gym.spaces.Tuple))
+
+    def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
+        return rng_state(self.env.unwrapped.np_random), capture_hidden(self.env)
+
+    def before_reset(self, seed: int | None, options: dict[str, Any] | None) -> None:
+        """Capture what replay needs to repeat this reset (the RNG state when unseeded)."""
+        rng, hidden = (None, None) if seed is not None else self._random_state()
+        self._start = (seed, rng, hidden, options)
+
+    def after_reset(self, obs: Any) -> None:
+        """A new episode began with ``obs``."""
+        seed, rng, hidden, options = self._start
+        self.tracker.reset(seed)
+        self._begin(seed, rng, hidden, obs)
+        if options is not None and self.buffer is not None:
+            data, ok = jsonable_options(options)
+            self.buffer.options = data if ok else {"not_json": repr(options)}
+        if self.episodes_started == 1 and self.buffer is not None:
+            self.first_reset = self.writer.write_first_reset(self.buffer)
+
+    def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> None:
+        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden, self.env_index)
+        self.episodes_started += 1
+        self.buffer.digests.append(obs_digest(obs))
+
+    def step(self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any) -> None:
+        """Log one step; write the episode when it ends.
+
+        The tracker is asked at the episode's boundaries only (its ``ended`` flag is
+        Gymnasium's autoreset rule: a step after an ended episode, with no reset, starts
+        a new one); the per-step work is four list appends and a CRC-32.
+        """
+        tracker = self.tracker
+        if tracker.ended:  # the env reset itself (Autoreset): a new, unseeded episode
+            tracker.step(reward, terminated, truncated)
+            rng, hidden = self._end_state
+            self._begin(None, rng, hidden, obs)
+            return
+        buffer = self.buffer
+        if buffer is None:
+            return  # step() before reset(): the env itself complains
+        buffer.actions.append(action.copy() if type(action) is np.ndarray else
+                              action if self._simple else copy_action(action))
+        buffer.rewards.append(reward)
+        buffer.flags.append((1 if terminated else 0) | (2 if truncated else 0))
+        try:
+            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
+        except (TypeError, ValueError, BufferError):
+            digest = obs_digest(obs)
+        buffer.digests.append(digest)
+        if terminated or truncated:
+            tracker.add(sum(buffer.rewards), steps=len(buffer.rewards))
+            ended = tracker.end(terminated, truncated)
+            self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
+                              episode_return=ended.episode_return)
+            self.buffer = None
+            if self._autoreset:
+                self._end_state = self._random_state()
+
+    def close(self) -> None:
+        """Close the log (the unfinished episode, if any, is not written)."""
+        self.writer.close()
+
+    def replay_engine(self) -> ReplayEngine:
+        """A :class:`ReplayEngine` that renders this logger's episodes in the background."""
+        return ReplayEngine(lambda: self.buffer, self.recipe, self.action_space, self.writer.run,
+                            lambda: self.first_reset)
+
+
+class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Logs each episode so that it can be replayed and rendered later; never renders.
+
+    Per episode, one line is appended to ``folder/replay.ndjson`` when it ends (see
+    :mod:`agentreel.replay.log` for the format): the reset seed, or for an unseeded
+    reset the env's ``np_random`` state (and ALE's own generator state), the exact
+    actions, and per step the reward, the terminated/truncated flags and a CRC-32 of
+    the observation. How to rebuild the env (its ``env.spec``, or ``env_fn``) is in the
+    log's header. Render the episodes later with ``agentreel render FOLDER`` or
+    :func:`agentreel.replay.render_episodes`.
+
+    Args:
+        env: the env; it must be rebuildable in another process: made by ``gym.make``
+            from an importable entry point, with wrappers that record their arguments.
+        folder: where ``replay.ndjson`` goes (created if missing).
+        env_fn: ``"module:callable"`` returning the env (called with ``render_mode=``),
+            for envs without a usable spec.
+        env_index: for a sub-env of a vector env built elsewhere (e.g. wrapped inside
+            Stable-Baselines3's ``make_vec_env(wrapper_class=...)``): logged as the episodes'
+            ``env_index``. Several processes may append to one folder's log.
+
+    Raises:
+        RebuildError: (a ``ValueError``) at construction when the env cannot be rebuilt.
+    """
+
+    def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
+                 env_fn: str | None = None, *, env_index: int | None = None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, folder=os.fspath(folder), env_fn=env_fn,
+                                                 env_index=env_index)
+        gym.Wrapper.__init__(self, env)
+        self.logger = EpisodeLogger(env, folder, env_fn, env_index)
+
+    @property
+    def log_path(self) -> str:
+        """The path of the replay log."""
+        return str(self.logger.writer.path)
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and start logging its new episode."""
+        self.logger.before_reset(seed, options)
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.logger.after_reset(obs)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env and log the step."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.logger.step(action, obs, reward, terminated, truncated)
+        return obs, reward, terminated, truncated, info
+
+    def close(self) -> None:
+        """Close the env and the log."""
+        try:
+            super().close()
+        finally:
+            self.logger.close()
