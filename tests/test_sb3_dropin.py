@@ -182,3 +182,16 @@ def test_missing_extra_names_the_install_command(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError, match=r'pip install "agentreel\[sb3\]"'):
         importlib.import_module("agentreel.sb3")
+
+
+def test_a_second_reset_at_the_same_step_replaces_the_clip_like_sb3(tmp_path, capsys):
+    for cls, name in ((VecVideoRecorder, "ours"), (SB3VecVideoRecorder, "sb3")):
+        venv = cls(_venv(), str(tmp_path / name), lambda s: s == 0, video_length=5)
+        venv.reset()
+        venv.reset()  # the trigger fires again at step 0: the clip starts over
+        for actions in _actions(6, 2):
+            venv.step(actions)
+        venv.close()
+    capsys.readouterr()
+    assert _names(tmp_path / "ours") == _names(tmp_path / "sb3") == ["rl-video-step-0-to-step-5.mp4"]
+    assert decode(tmp_path / "ours" / "rl-video-step-0-to-step-5.mp4").count == 6

@@ -222,9 +222,12 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         self._capture_frame()
 
     def _start_recording(self) -> None:
+        span = f"step-{self.step_id}-to-step-{self.step_id + self.video_length}"
         if self.recording:
             self._stop_recording()
-        span = f"step-{self.step_id}-to-step-{self.step_id + self.video_length}"
+            if self._clip_start == self.step_id:  # the same name again (reset() at that step):
+                for recorder in self._recorders:  # it replaces the clip, as in SB3, once done
+                    recorder.close()
         self._clip_start = self.step_id
         self._clip_rewards[:] = 0.0
         for recorder in self._recorders:
