@@ -6,11 +6,14 @@ Each trial records three short clips with one process-backend engine while a thr
 sends SIGINT to the main thread at random instants (every 0-4 ms). The loop catches
 every ``KeyboardInterrupt`` and goes on, as a user's loop that handles Ctrl-C would;
 then the interrupter stops and ``close()`` is called. Prints one JSON line: each
-clip's state after ``close()`` (done, frames, error, frames decoded back).
+clip's state after ``close()`` (done, frames, error, frames decoded back). A ``close()``
+still running after ``HANG_SECONDS`` is a hang: the stacks go to stderr, exit code 1.
 """
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import json
 import os
 import random
@@ -21,10 +24,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+
 import numpy as np  # noqa: E402
 
 from agentreel.video import VideoEngine  # noqa: E402
 from videotools import decode_count  # noqa: E402
+
+#: A close() that has not returned after this long hangs (generous: the machine may be loaded).
+HANG_SECONDS = 120
 
 
 class Interrupter:
@@ -34,10 +41,12 @@ class Interrupter:
         self.rng = rng
         self.count = 0
         self.stopped = threading.Event()
+        self.go = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.target = threading.main_thread().ident
 
     def run(self) -> None:
+        self.go.wait()
         while not self.stopped.wait(self.rng.uniform(0, 0.004)):
             signal.pthread_kill(self.target, signal.SIGINT)
             self.count += 1
@@ -48,11 +57,10 @@ class Interrupter:
 
     def __exit__(self, *exc: object) -> None:
         self.stopped.set()
+        self.go.set()
         while self.thread.is_alive():
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 self.thread.join()
-            except KeyboardInterrupt:
-                pass
 
 
 def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> tuple[list, int]:
@@ -89,20 +97,19 @@ def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> t
         position = 0
         while position < len(plan):
             try:
+                interrupter.go.set()  # (from here on every instant is protected)
                 while position < len(plan):
-                    try:
-                        run(plan[position])
-                    except RuntimeError:  # add_frame() after an interrupted finish()
-                        pass
+                    with contextlib.suppress(RuntimeError):  # add_frame() after an
+                        run(plan[position])  # interrupted finish()
                     position += 1
             except KeyboardInterrupt:
                 pass
     for _ in range(3):  # interrupts still in flight land here
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             time.sleep(0.01)
-        except KeyboardInterrupt:
-            pass
+    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)  # a hang: stacks, exit 1
     engine.close()
+    faulthandler.cancel_dump_traceback_later()
     return [streams[k] for k in sorted(streams)], interrupter.count
 
 

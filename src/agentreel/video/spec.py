@@ -11,8 +11,12 @@ Fraction(2997, 100)
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
+from numbers import Real
+
+from agentreel.video.presets import AUTO_LADDER, AUTO_MANY_CPUS, auto_start_level
 
 __all__ = [
     "AUTO_LADDER",
@@ -22,6 +26,7 @@ __all__ = [
     "FORMATS",
     "PARTIAL_SUFFIX",
     "auto_start_level",
+    "check_video_args",
     "fps_fraction",
     "quality_range",
     "sidecar_path",
@@ -33,40 +38,9 @@ PARTIAL_SUFFIX = ".partial"
 #: Supported container formats.
 FORMATS = ("mp4", "webm", "gif")
 
-#: x264 preset used for MP4. Chosen by measurement on CartPole frames (see
-#: bench/video_engine_bench.py): "veryfast" gives ~112 bytes/frame (moviepy's
-#: "medium" gives ~99), at ~550 frames/s on one core; "superfast" is faster
-#: (~650 frames/s) but files are about twice as large.
+#: x264 preset of a :class:`~agentreel.video.encoder.VideoFileWriter` when none is
+#: given (the engine passes its own, see :mod:`agentreel.video.presets`).
 DEFAULT_PRESET = "veryfast"
-
-#: ``preset="auto"`` ladder of x264 settings, (preset, x264-params), slowest
-#: first. Chosen by measurement on CartPole episodes (bench/x264_sweep.py, 40
-#: episodes, median of 5): most of what makes "veryfast" files small is the
-#: macroblock-tree rate control (mbtree with a lookahead), which "superfast" and
-#: "ultrafast" switch off. Level 0 (superfast + mbtree) writes veryfast's file
-#: sizes (161 bytes/frame) for 1.67 ms of encoder CPU per 600x400 frame instead
-#: of 2.41; level 1 (ultrafast + CABAC + B-frames + deblocking + AQ + mbtree)
-#: 177 bytes/frame for 1.26 ms, as cheap as plain "ultrafast" (1.31 ms, 413
-#: bytes/frame, so it is not on the ladder).
-AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
-    ("superfast", "mbtree=1:rc-lookahead=5"),
-    ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
-)
-
-#: With fewer usable CPUs than this, ``preset="auto"`` never goes below level 1
-#: of :data:`AUTO_LADDER`: the encoder then shares the CPUs with the agent's own
-#: loop, and every millisecond it spends slows the agent (measured on 2 CPUs:
-#: level 0 cost 0.81-0.93x of render-only throughput over 20k steps).
-AUTO_MANY_CPUS = 4
-
-
-def auto_start_level(cpus: int) -> int:
-    """The :data:`AUTO_LADDER` level ``preset="auto"`` starts at (and returns to).
-
-    >>> auto_start_level(2), auto_start_level(8)
-    (1, 0)
-    """
-    return 0 if cpus >= AUTO_MANY_CPUS else 1
 
 #: Default constant-rate-factor per format (lower = better quality, larger file).
 DEFAULT_QUALITY = {"mp4": 23, "webm": 32, "gif": 0}
@@ -104,3 +78,47 @@ def sidecar_path(video_path: str) -> str:
     'videos/rl-video-episode-0.json'
     """
     return os.path.splitext(os.fspath(video_path))[0] + ".json"
+
+
+_SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
+
+
+def check_video_args(
+    path: str | os.PathLike, fps: object, format: str | None, quality: object
+) -> tuple[str, Fraction, str, int | None]:
+    """Check a video's arguments and create its folder; returns ``(path, fps, format, quality)``.
+
+    ``format`` defaults from the suffix (else mp4); ``quality`` is dropped for gif.
+
+    >>> import tempfile
+    >>> check_video_args(os.path.join(tempfile.mkdtemp(), "a.gif"), 10, None, 5)[1:]
+    (Fraction(10, 1), 'gif', None)
+
+    Raises:
+        ValueError: bad fps, format or quality.
+        OSError: the folder cannot be created or written to, or ``path`` is a folder.
+    """
+    path = os.fspath(path)
+    if isinstance(fps, bool) or not isinstance(fps, Real):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if not math.isfinite(float(fps)) or float(fps) <= 0:
+        raise ValueError(f"fps must be a positive finite number, got {fps!r}")
+    suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
+    if format is None:
+        format = suffix_format or "mp4"
+    elif format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    elif suffix_format is not None and suffix_format != format:
+        raise ValueError(f"format={format!r} does not match the file name {path!r}")
+    if quality is not None and format != "gif":
+        lo, hi = quality_range(format)
+        if isinstance(quality, bool) or not isinstance(quality, int) or not lo <= quality <= hi:
+            raise ValueError(f"quality for {format} must be an int in [{lo}, {hi}], got {quality!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"video path is a directory: {path!r}")
+    os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write videos to {folder!r} (not writable)")
+    exact = fps if isinstance(fps, Fraction) else fps_fraction(float(fps))
+    return path, exact, format, quality if format != "gif" else None  # type: ignore[return-value]
