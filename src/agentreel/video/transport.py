@@ -58,8 +58,12 @@ class ProcessTransport:
                 p for p in (src_root, env.get("PYTHONPATH", "")) if p)
             cmd = [sys.executable, "-m", "agentreel.video.worker",
                    "--fd", str(theirs.fileno()), "--parent", str(os.getpid())]
+            # Its own session: Ctrl-C in a terminal (SIGINT to the foreground process
+            # group) must not kill it while it starts, before it can ignore SIGINT; the
+            # engine finishes its videos at exit, then stops it.
             self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),),
-                                         stdin=subprocess.DEVNULL, env=env)
+                                         stdin=subprocess.DEVNULL, env=env,
+                                         start_new_session=True)
         except BaseException:
             ours.close()
             raise
