@@ -180,9 +180,10 @@ def test_final_name_absent_until_complete(tmp_path):
     s = eng.open(path, fps=30)
     for f in make_frames(60):  # more than x264's lookahead, so packets reach the file
         s.add_frame(f)
-    deadline = time.monotonic() + 20
-    while not os.path.exists(path + ".partial") and time.monotonic() < deadline:
-        time.sleep(0.05)  # the encoder process may still be starting
+    deadline = time.monotonic() + 60  # the encoder process may still be starting (the
+    while not os.path.exists(path + ".partial") and time.monotonic() < deadline:  # first
+        eng.poll()  # frames wait in its start-up ring meanwhile)
+        time.sleep(0.05)
     assert os.path.exists(path + ".partial")
     assert not os.path.exists(path)
     s.finish()

@@ -218,7 +218,7 @@ class VideoEngine:
                     self._finish(stream, None, run_callbacks=False)
             self.flush()
             self._link.stop()
-            self._discard_pool(notify=False)
+            self._pool.discard_all()
         self._callbacks.run_mine()
 
     # -- the encoder's reports ----------------------------------------------------------
@@ -229,7 +229,7 @@ class VideoEngine:
 
     def _on_lost(self, why: str) -> None:
         """The encoder died or was abandoned: its videos fail, its rings go."""
-        self._discard_pool(notify=False)
+        self._pool.discard_all()
         for stream in list(self._streams.values()):
             if stream._gen != self._link.generation:
                 continue
@@ -383,34 +383,23 @@ class VideoEngine:
 
     def _release(self, stream: VideoStream, reuse: bool = False) -> None:
         ring, stream._ring = stream._ring, None
-        if ring is None:
-            return
-        if (reuse and self._link.transport is not None and ring.slots == self._queue_frames
-                and self._pool.put(ring)):
-            return
-        self._discard_ring(ring, notify=reuse)
+        if ring is not None:
+            alive = reuse and self._link.transport is not None
+            self._pool.give_back(ring, alive and ring.slots == self._queue_frames,
+                                 self._forget if alive else None)
 
-    def _discard_ring(self, ring: FrameRing, notify: bool) -> None:
-        if notify and self._link.transport is not None:
-            # The encoder keeps rings mapped for reuse: tell it to let this one go.
-            with contextlib.suppress(EncoderGone):
-                self._link.transport.send(Forget(ring.name))
-        ring.close()
-
-    def _discard_pool(self, notify: bool) -> None:
-        for ring in self._pool.clear():
-            self._discard_ring(ring, notify)
+    def _forget(self, ring_name: str) -> None:
+        """The encoder keeps rings mapped for reuse: tell it to let this one go."""
+        with contextlib.suppress(EncoderGone):
+            if self._link.transport is not None:
+                self._link.transport.send(Forget(ring_name))
 
     def _forget_parent(self) -> None:
         """In a forked child: everything belongs to the parent. Drop it untouched."""
         self._lock = threading.RLock()
         self._link.disown()
         for stream in self._streams.values():
-            stream._inherited = True
-            stream._ring, stream._gen = None, None
-            stream._broken = "recorded by the parent process (this process is a forked child)"
-            if stream._state != "open":
-                stream._result, stream._state = stream.saved(0, stream._broken), "done"
+            stream.orphan("recorded by the parent process (this process is a forked child)")
         self._streams = {}
         self._pool = RingPool()
         self._callbacks.clear()

@@ -27,6 +27,7 @@ import math
 import mmap
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -230,8 +231,19 @@ class RingPool:
         rings.append(ring)
         return True
 
-    def clear(self) -> list[FrameRing]:
-        """Empty the pool; returns the rings it held."""
+    def give_back(self, ring: FrameRing, reuse: bool,
+                  forget: Callable[[str], None] | None = None) -> None:
+        """Keep ``ring`` (``reuse``, room left), else unmap it, first telling the encoder
+        through ``forget(name)`` when it still maps it."""
+        if reuse and self.put(ring):
+            return
+        if forget is not None:
+            forget(ring.name)
+        ring.close()
+
+    def discard_all(self) -> None:
+        """Unmap every pooled ring (the encoder that mapped them is gone)."""
         rings = [ring for kept in self._rings.values() for ring in kept]
         self._rings = {}
-        return rings
+        for ring in rings:
+            ring.close()

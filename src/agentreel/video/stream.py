@@ -140,6 +140,13 @@ class VideoStream:
                           width=int(width), height=int(height), format=self.format,
                           tags=self.tags, error=error)
 
+    def orphan(self, why: str) -> None:
+        """This process is a forked child: the video is the parent's; never touch it."""
+        self._inherited = True
+        self._ring, self._gen, self._broken = None, None, why
+        if self._state != "open":
+            self._result, self._state = self.saved(0, why), "done"
+
     def sidecar_text(self) -> str:
         """The JSON written next to the video (``sidecar=True``)."""
         height, width = (self.shape or (0, 0, 3))[:2]
