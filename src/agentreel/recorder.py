@@ -33,6 +33,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from agentreel.claims import NameClaims
 from agentreel.keep import KeepRule, Verdict
 from agentreel.overlay import OverlayFn, OverlayState
@@ -476,6 +478,19 @@ class ClipRecorder:
                 step=self._episode_length, episode_return=self._episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
+        if self._stream.frames > self.video_length:
+            self.stop()
+
+    def capture_into(self, shape: tuple[int, int, int], fill: Callable[[Any], None]) -> None:
+        """Like :meth:`capture` for a frame that ``fill(out)`` writes in place (tiles)."""
+        if self._stream is None:
+            return
+        if self.overlay is not None:
+            frame = np.empty(shape, np.uint8)
+            fill(frame)
+            self.capture(frame)
+            return
+        self._stream.add_frame_into(shape, fill)
         if self._stream.frames > self.video_length:
             self.stop()
 

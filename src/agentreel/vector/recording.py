@@ -35,7 +35,7 @@ from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
-from agentreel.tiling import grid_shape, tile_frames
+from agentreel.tiling import grid_shape, tile_into
 from agentreel.video import normalize_frame
 from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
 
@@ -250,7 +250,11 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if self.frame_rows == -1:
             height, width = tiles[0].shape[:2]
             self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
-        self._first.capture(tile_frames(tiles, self.frame_rows, self.frame_cols))
+        rows, cols = self.frame_rows, self.frame_cols
+        height, width = tiles[0].shape[:2]
+        # Tiled straight into the video's frame queue: no grid-sized copy per step.
+        self._first.capture_into((rows * height, cols * width, 3),
+                                 lambda out: tile_into(out, tiles, rows, cols))
 
     def _count_tiles(self, rewards: np.ndarray, dones: np.ndarray) -> None:
         """Per-sub-env step counts and running returns for tile labels (overlay only)."""

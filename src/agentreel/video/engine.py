@@ -244,20 +244,27 @@ class VideoEngine:
         return sum(s._ring.consumed for s in self._streams.values() if s._ring is not None)
 
     # -- streams -------------------------------------------------------------------------
-    def _add(self, stream: VideoStream, rgb: np.ndarray) -> None:
+    def _add(self, stream: VideoStream, rgb: np.ndarray | None, shape: tuple = (),
+             fill: Callable[[np.ndarray], None] | None = None) -> None:
+        """Queue ``rgb``, or the frame of ``shape`` that ``fill(slot)`` writes in place."""
+        shape = tuple(rgb.shape) if rgb is not None else shape
         with self._lock:
             if stream._state != "open":
                 raise RuntimeError(f"add_frame() on a video that was already finished: {stream.path}")
             if stream._broken is None and stream._ring is None:
-                self._bind(stream, rgb.shape)
+                self._bind(stream, shape)
             if stream.shape is None:
-                stream.shape = tuple(rgb.shape)  # type: ignore[assignment]
+                stream.shape = shape  # type: ignore[assignment]
             ring = stream._ring
             if stream._broken is None and ring is not None:
                 if stream._written - ring.consumed >= ring.slots:
                     self._wait_for_slot(stream, ring)
                 if stream._broken is None:
-                    np.copyto(ring.frames[stream._written % ring.slots], rgb)
+                    slot = ring.frames[stream._written % ring.slots]
+                    if rgb is not None:
+                        np.copyto(slot, rgb)
+                    elif fill is not None:
+                        fill(slot)
                     stream._written += 1
                     ring.written = stream._written  # for the encoder, if we die
                     if stream._written - stream._announced >= max(1, self._queue_frames // 2):

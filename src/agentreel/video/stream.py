@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agentreel.video.frames import normalize_frame
+from agentreel.video.frames import FrameError, normalize_frame
 from agentreel.video.ring import FrameRing
 
 if TYPE_CHECKING:
@@ -113,6 +113,26 @@ class VideoStream:
             raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
         rgb = normalize_frame(frame, expected_shape=self.shape)
         self._engine._add(self, rgb)
+
+    def add_frame_into(self, shape: tuple[int, int, int],
+                       fill: Callable[[np.ndarray], None]) -> None:
+        """Append a frame that ``fill(out)`` writes straight into the frame queue.
+
+        ``out`` is a ``shape`` uint8 array (even H and W) that may hold an older frame:
+        ``fill`` must write every pixel. This saves the copy of a frame that is
+        assembled anyway (e.g. a grid of tiles); otherwise use :meth:`add_frame`.
+
+        >>> stream.add_frame_into((400, 1200, 3), lambda out: tile_into(out, tiles, 1, 2))  # doctest: +SKIP
+        """
+        if self._state != "open":
+            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
+        shape = tuple(int(n) for n in shape)
+        if len(shape) != 3 or shape[2] != 3 or shape[0] % 2 or shape[1] % 2 or min(shape) < 1:
+            raise ValueError(f"add_frame_into needs an (even H, even W, 3) shape, got {shape}")
+        if self.shape is not None and shape != self.shape:
+            raise FrameError(f"frame size changed: this video started with frames of shape "
+                             f"{self.shape} but got {shape}")
+        self._engine._add(self, None, shape, fill)
 
     def finish(self, tags: dict | None = None) -> None:
         """Request completion without waiting; ``tags`` are merged into the result.
