@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentreel import RecordEpisodeStatistics, RecordVideo
+from agentreel.episode_tracker import EpisodeTracker
 from agentreel.recorder import ClipRecorder
 from agentreel.video import FrameError, VideoEngine
 from videotools import PatternEnv, decode
@@ -71,9 +72,12 @@ def test_random_frames_are_recorded_or_refused_with_a_frame_error(tmp_path_facto
     whose message says what was received); the clip goes on and the video holds exactly
     the accepted frames; the next clip records normally."""
     folder = tmp_path_factory.mktemp("frames")
-    rec = ClipRecorder(folder, name_prefix="p", episode_trigger=lambda i: True, engine=_engine())
+    episode = EpisodeTracker()
+    rec = ClipRecorder(folder, name_prefix="p", episode_trigger=lambda i: True, engine=_engine(),
+                       progress=episode)
     good = np.full((6, 8, 3), 120, np.uint8)
     rec.begin_episode()
+    episode.reset()
     rec.capture(good)
     accepted = 1
     for frame in frames:
@@ -85,10 +89,11 @@ def test_random_frames_are_recorded_or_refused_with_a_frame_error(tmp_path_facto
                 "shape", "dtype", "frame", "values")), message
         else:
             accepted += 1
-    rec.end_episode(terminated=True)
+    rec.end_episode(episode.end(terminated=True, truncated=False))
     rec.begin_episode()  # the next episode records normally
+    episode.reset()
     rec.capture(good)
-    rec.end_episode(terminated=True)
+    rec.end_episode(episode.end(terminated=True, truncated=False))
     rec.close()
     assert decode(folder / "p-episode-0.mp4").count == accepted
     assert decode(folder / "p-episode-1.mp4").count == 1

@@ -284,6 +284,7 @@ def test_restart_takes_over_stale_claims_and_keeps_old_partials(tmp_path):
 def test_a_stale_sidecar_never_describes_a_new_video(tmp_path):
     """A restarted run without sidecars replaces an old video: its old sidecar must go
     (it would describe the new file with the old frame count)."""
+    from agentreel.episode_tracker import EpisodeEnd
     from agentreel.recorder import ClipRecorder
 
     (tmp_path / "v-episode-0.json").write_text('{"frames": 999}')
@@ -291,7 +292,7 @@ def test_a_stale_sidecar_never_describes_a_new_video(tmp_path):
     rec = ClipRecorder(tmp_path, name_prefix="v", episode_trigger=lambda i: True)
     rec.begin_episode()
     rec.capture(__import__("numpy").zeros((8, 8, 3), "uint8"))
-    rec.end_episode(terminated=True)
+    rec.end_episode(EpisodeEnd(0.0, 0, 0.0, terminated=True, truncated=False))
     rec.close()
     assert decode(tmp_path / "v-episode-0.mp4").count == 1
     assert not (tmp_path / "v-episode-0.json").exists()

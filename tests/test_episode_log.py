@@ -49,7 +49,7 @@ def test_monitor_csv_exact_format(tmp_path):
     assert json.loads(first[1:]) == {"t_start": t0, "env_id": "CartPole-v1"}
     # the csv module's default dialect, as SB3's DictWriter writes it
     assert rest == "r,l,t,is_success\r\n1.234568,3,2.5,True\r\n2.0,2,3.0,\r\n"
-    assert r.elapsed == 2.5
+    assert r.elapsed is None  # the sink does not change the record
 
 
 def test_monitor_csv_env_id_none_written_like_sb3(tmp_path):
@@ -121,7 +121,7 @@ def test_we_read_sb3_monitor_files(tmp_path):
 def test_jsonl_lines_are_to_dict_and_round_trip(tmp_path):
     path = tmp_path / "e.jsonl"
     sink = JsonlSink(path, fsync=True)
-    records = [rec(0, 100.0, seed=3, terminated=True, extras={"x": [1, 2]}),
+    records = [rec(0, 100.0, seed=3, terminated=True, extras={"x": [1, 2]}, elapsed=1.0),
                rec(1, 101.0, env_index=2, elapsed=7.0)]
     for r in records:
         sink.write(r)
@@ -133,13 +133,42 @@ def test_jsonl_lines_are_to_dict_and_round_trip(tmp_path):
         sink.write(records[0])
 
 
-def test_jsonl_fills_elapsed_from_its_start(tmp_path):
+def test_jsonl_fills_elapsed_from_its_start_without_changing_the_record(tmp_path):
+    """Sinks never mutate the record they are given (issue 13.5): the file has the
+    elapsed time, the caller's record is untouched."""
     sink = JsonlSink(tmp_path / "e.jsonl", t_start=1000.0)
     r = rec(0, 1002.25)
     sink.write(r)
     sink.close()
-    assert r.elapsed == 2.25
+    assert r.elapsed is None
     assert read_episodes(tmp_path / "e.jsonl")[0].elapsed == 2.25
+
+
+def test_monitor_csv_does_not_change_the_record(tmp_path):
+    sink = MonitorCsvSink(tmp_path / "monitor.csv", t_start=1000.0)
+    r = rec(0, 1001.5)
+    sink.write(r)
+    sink.close()
+    assert r.elapsed is None
+    assert read_episodes(tmp_path / "monitor.csv")[0].elapsed == 1.5
+
+
+def test_log_files_agree_whatever_the_sink_order(tmp_path):
+    """``elapsed`` is set once, before the sinks, from one start time that the files
+    opened by the log also use: monitor.csv's ``t`` and the JSON line's ``elapsed`` agree
+    even with the JSON Lines sink first (no "CSV sink first" rule)."""
+    from agentreel.log.emitter import EpisodeEmitter
+
+    emitter = EpisodeEmitter(log=[tmp_path / "episodes.jsonl", tmp_path / "monitor.csv"])
+    seen = []
+    emitter.callback = seen.append
+    for i in range(3):
+        emitter.emit(rec(i, time.time() + 0.25 * i))
+    emitter.close()
+    from_csv = read_episodes(tmp_path / "monitor.csv")
+    from_jsonl = read_episodes(tmp_path / "episodes.jsonl")
+    assert [r.elapsed for r in from_csv] == [r.elapsed for r in from_jsonl]
+    assert [r.elapsed for r in seen] == [r.elapsed for r in from_jsonl]
 
 
 def test_jsonl_appends_never_truncates(tmp_path):

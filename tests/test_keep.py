@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from agentreel import RecordEpisodeStatistics, RecordVideo, read_episodes
 from agentreel.keep import KeepRule, as_keep_rule, best, failures, new_best, successes, worst
-from agentreel.recorder import PENDING_FOLDER
+from agentreel.keeper import PENDING_FOLDER
 from agentreel.records import EpisodeRecord
 from agentreel.vector import RecordVideo as VectorRecordVideo
 from videotools import decode, mp4s

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from agentreel._version import __version__
 
 #: Public name -> the module that defines it.
 _LAZY = {
@@ -25,8 +25,8 @@ _LAZY = {
     "MonitorCsvSink": "agentreel.log",
     "RecordEpisodeStatistics": "agentreel.statistics",
     "RecordVideo": "agentreel.recording",
-    "Run": "agentreel.report.folder",
-    "VideoSaved": "agentreel.recorder",
+    "Run": "agentreel.report.run",
+    "VideoSaved": "agentreel.records",
     "capped_cubic_video_schedule": "agentreel.triggers",
     "read_episodes": "agentreel.log",
     "trackers": "agentreel.trackers",
@@ -50,10 +50,9 @@ __all__ = [
 if TYPE_CHECKING:
     from agentreel import trackers
     from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
-    from agentreel.recorder import VideoSaved
     from agentreel.recording import RecordVideo
-    from agentreel.records import EpisodeRecord
-    from agentreel.report.folder import Run
+    from agentreel.records import EpisodeRecord, VideoSaved
+    from agentreel.report.run import Run
     from agentreel.statistics import RecordEpisodeStatistics
     from agentreel.triggers import capped_cubic_video_schedule
 

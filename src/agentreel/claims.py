@@ -51,7 +51,7 @@ import socket
 import threading
 import time
 
-from agentreel.video import sidecar_path
+from agentreel.videofiles import sidecar_path
 
 __all__ = ["CLAIMS_FOLDER", "NameClaims", "pid_alive"]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
+from agentreel.records import FORMATS
 
 EPILOG = """\
 A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    from agentreel import __version__
+    from agentreel._version import __version__
 
     parser.add_argument("--version", action="version", version=f"agentreel {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--address", default=None, metavar="ADDR",
                         help="Ray cluster address (e.g. auto or ray://head:10001; default: "
                         "start a local Ray instance)")
-    record.add_argument("--format", default="mp4", choices=("mp4", "webm", "gif"), help="video format")
+    record.add_argument("--format", default="mp4", choices=FORMATS, help="video format")
     record.add_argument("--no-report", action="store_true", help="do not write report.html")
     record.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bar (it is drawn on stderr only when stderr is a terminal)")

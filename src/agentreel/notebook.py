@@ -22,58 +22,29 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import os
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentreel.media_html import EMBED_LIMIT, video_element, video_src
+from agentreel.records import VideoSaved
+
 if TYPE_CHECKING:  # pragma: no cover
-    from agentreel.report.folder import Run, RunVideo
+    from agentreel.report.folder import RunFolder
 
 __all__ = ["EMBED_LIMIT", "VideoFile", "run_html", "show_video", "video_html", "video_src"]
 
-#: Videos up to this many bytes are embedded in the notebook as data URLs.
-EMBED_LIMIT = 8 * 1024 * 1024
 #: At most this many videos are shown inline for a run.
 MAX_INLINE_VIDEOS = 12
 
-_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".gif": "image/gif"}
 
-
-def video_src(path: str | os.PathLike[str], *, embed: bool | None = None) -> str:
-    """A URL for ``path`` in a notebook: a ``data:`` URL (embedded) or a relative path.
-
-    ``embed=None`` embeds files up to :data:`EMBED_LIMIT` bytes.
-    """
-    path = Path(path)
-    if embed is None:
-        embed = path.is_file() and path.stat().st_size <= EMBED_LIMIT
-    if embed:
-        mime = _MIME.get(path.suffix.lower(), "video/mp4")
-        return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-    from agentreel.report.html import relative_src
-
-    return relative_src(path, os.getcwd())
-
-
-def _element(path: Path, caption: str, width: int | None, embed: bool | None) -> str:
-    src = escape(video_src(path, embed=embed), quote=True)
-    style = f"width:{width}px;max-width:100%" if width else "max-width:100%"
-    if path.suffix.lower() == ".gif":
-        media = f'<img src="{src}" style="{style}" alt="{escape(caption, quote=True)}">'
-    else:
-        media = f'<video controls muted preload="metadata" playsinline style="{style}" src="{src}"></video>'
-    return (f'<figure style="margin:4px;display:inline-block;vertical-align:top">{media}'
-            f'<figcaption style="font-size:12px">{escape(caption)}</figcaption></figure>')
-
-
-def video_html(video: RunVideo, *, width: int | None = 320, embed: bool | None = None) -> str:
+def video_html(video: VideoSaved, *, width: int | None = 320, embed: bool | None = None) -> str:
     """HTML for one recorded video with its caption (episode, return, length)."""
-    return _element(Path(video.path), video.caption, width, embed)
+    return video_element(video.path, video.caption, width, embed)
 
 
-def run_html(run: Run, *, max_videos: int = MAX_INLINE_VIDEOS, embed: bool | None = None) -> str:
+def run_html(run: RunFolder, *, max_videos: int = MAX_INLINE_VIDEOS, embed: bool | None = None) -> str:
     """HTML for a run: its summary table and up to ``max_videos`` of its videos."""
     summary = run.summary()
     rows = [
@@ -116,7 +87,7 @@ class VideoFile:
         return f"VideoFile({str(self.path)!r})"
 
     def _repr_html_(self) -> str:
-        return _element(self.path, self.caption, self.width, self.embed)
+        return video_element(self.path, self.caption, self.width, self.embed)
 
 
 def show_video(path: str | os.PathLike[str], **kwargs: Any) -> VideoFile:

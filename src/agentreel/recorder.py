@@ -3,16 +3,22 @@
 A :class:`ClipRecorder` owns the ids (``episode_id``, ``step_id``), asks the
 triggers when to start a clip, streams captured frames to the video engine and
 finishes a clip when its episode ends or it reaches ``video_length`` frames.
-It knows nothing of Gymnasium: the wrappers translate ``reset()``/``step()``
+It knows nothing of Gymnasium and counts no returns: the wrappers follow
+episodes with :mod:`agentreel.episode_tracker` and translate ``reset()``/``step()``
 into :meth:`ClipRecorder.begin_episode`, :meth:`ClipRecorder.begin_step`,
-:meth:`ClipRecorder.capture` and :meth:`ClipRecorder.end_episode`.
+:meth:`ClipRecorder.capture` and :meth:`ClipRecorder.end_episode`; the recorder
+reads the running return and length from the tracker it is given (``progress``).
 
 Example (frames are numpy arrays, here a tiny grey square):
     >>> import numpy as np, tempfile
     >>> folder = tempfile.mkdtemp()
-    >>> rec = ClipRecorder(folder, name_prefix="demo", episode_trigger=lambda i: True)
-    >>> rec.begin_episode(); rec.capture(np.zeros((4, 4, 3), np.uint8))
-    >>> rec.begin_step(); rec.capture(np.zeros((4, 4, 3), np.uint8)); rec.end_episode()
+    >>> from agentreel.episode_tracker import EpisodeTracker
+    >>> episode = EpisodeTracker()
+    >>> rec = ClipRecorder(folder, name_prefix="demo", episode_trigger=lambda i: True,
+    ...                    progress=episode)
+    >>> rec.begin_episode(); episode.reset(); rec.capture(np.zeros((4, 4, 3), np.uint8))
+    >>> ended = episode.step(1.0, terminated=True, truncated=False)
+    >>> rec.begin_step(); rec.capture(np.zeros((4, 4, 3), np.uint8)); rec.end_episode(ended)
     >>> rec.close()
     >>> [saved.frames for saved in rec.saved]
     [2]
@@ -20,100 +26,28 @@ Example (frames are numpy arrays, here a tiny grey square):
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import gc
 import logging
-import math
 import os
-import time
-import warnings
 from collections import deque
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agentreel.claims import NameClaims
-from agentreel.keep import KeepRule, Verdict
+from agentreel.hooks import call_hook
+from agentreel.keeper import VideoKeeper
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.triggers import Trigger, fires
-from agentreel.video import (
-    SavedVideo,
-    VideoEngine,
-    VideoStream,
-    default_engine,
-    normalize_frame,
-    sidecar_path,
-)
+from agentreel.video import VideoEngine, VideoStream, default_engine, normalize_frame
+from agentreel.videofiles import check_format, check_fps, prepare_folder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentreel.episode_tracker import EpisodeEnd, EpisodeProgress
 
 logger = logging.getLogger("agentreel")
-
-FORMATS = ("mp4", "webm", "gif")
-
-
-@dataclass(frozen=True)
-class VideoSaved:
-    """A video that is complete on disk (or failed to be written).
-
-    Attributes:
-        path: the final file path.
-        name: the clip's name (``{name_prefix}-episode-{id}`` or ``...-step-{id}``).
-        episode_id: the episode the clip started in.
-        step_id: the step the clip started at (``-1`` when it started at a reset).
-        frames: the number of frames in the file.
-        fps: its frame rate.
-        width, height: its size in pixels (even).
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        episode_return, episode_length: of the recorded episode, when the clip is
-            one whole episode.
-        env_index: the sub-environment for per-env vector recordings.
-        error: why writing failed (then ``path`` does not exist).
-        tags: everything the recorder attached (ids, ``terminated``/``truncated``, ``kept``).
-        kept: why a keep rule kept this video (e.g. ``"best(3): return 57 ranks 2"``),
-            ``None`` when no rule was asked.
-    """
-
-    path: str
-    name: str
-    episode_id: int | None
-    step_id: int | None
-    frames: int
-    fps: float
-    width: int
-    height: int
-    format: str
-    episode_return: float | None = None
-    episode_length: int | None = None
-    env_index: int | None = None
-    error: str | None = None
-    tags: dict[str, Any] = field(default_factory=dict)
-    kept: str | None = None
-
-    @classmethod
-    def from_saved(cls, saved: SavedVideo) -> VideoSaved:
-        """Build the public event from the engine's report."""
-        tags = dict(saved.tags)
-        return cls(
-            path=saved.path,
-            name=str(tags.get("name", os.path.splitext(os.path.basename(saved.path))[0])),
-            episode_id=tags.get("episode_id"),
-            step_id=tags.get("step_id"),
-            frames=saved.frames,
-            fps=saved.fps,
-            width=saved.width,
-            height=saved.height,
-            format=saved.format,
-            episode_return=tags.get("episode_return"),
-            episode_length=tags.get("episode_length"),
-            env_index=tags.get("env_index"),
-            error=saved.error,
-            tags=tags,
-            kept=tags.get("kept"),
-        )
-
 
 def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float = 30.0) -> float:
     """The frame rate to record at: ``fps``, else ``metadata["render_fps"]``, else 30.
@@ -127,9 +61,7 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
     12.0
     """
     if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
-        return float(fps)
+        return check_fps(fps)
     meta_fps = metadata.get("render_fps") if metadata else None
     if meta_fps is None:
         if metadata and "render_fps" in metadata:
@@ -138,13 +70,14 @@ def resolve_fps(fps: float | None, metadata: dict[str, Any], *, fallback: float 
                 "Pass fps= to RecordVideo to choose.", fallback,
             )
         return float(fallback)
-    if isinstance(meta_fps, bool) or not isinstance(meta_fps, (int, float)) or not math.isfinite(meta_fps) or meta_fps <= 0:
+    try:
+        return check_fps(meta_fps)
+    except ValueError:
         logger.warning(
             "The environment's metadata has an unusable render_fps=%r; recording at %s fps. "
             "Pass fps= to RecordVideo to choose.", meta_fps, fallback,
         )
         return float(fallback)
-    return float(meta_fps)
 
 
 def check_video_length(video_length: object) -> float:
@@ -157,52 +90,8 @@ def check_video_length(video_length: object) -> float:
     return float("inf") if video_length == 0 else video_length
 
 
-def check_format(fmt: str) -> str:
-    """Validate the container format early."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return fmt
-
-
-def prepare_folder(video_folder: str | os.PathLike[str]) -> str:
-    """Make the video folder (absolute path) or fail now with a clear message."""
-    folder = os.path.abspath(os.fspath(video_folder))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise NotADirectoryError(
-            f"video_folder {folder!r} is a file; pass a directory path for the videos"
-        )
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        # OSError(errno, ...) gives the matching subclass (PermissionError, ...).
-        raise OSError(exc.errno, f"video_folder {folder!r} cannot be created ({exc.strerror}): "
-                      "its parent is not writable; choose another folder") from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"video_folder {folder!r} is not writable; choose another folder")
-    return folder
-
-
 VideoHook = Callable[[VideoSaved], object]
 EpisodeHook = Callable[[EpisodeRecord], object]
-
-#: The hidden folder inside ``video_folder`` where speculative (``keep=``) videos are encoded.
-PENDING_FOLDER = ".agentreel-pending"
-
-
-def call_hook(kind: str, hook: Callable[[Any], object], arg: Any, about: str) -> None:
-    """Call a user's callback; if it raises, say so loudly (log + warning) and go on.
-
-    >>> call_hook("on_video_saved", print, "hello", "a video")
-    hello
-    """
-    try:
-        hook(arg)
-    except Exception as exc:  # a user's callback must not kill the agent's loop
-        message = (f"agentreel: {kind} callback {hook!r} raised {type(exc).__name__}: {exc} "
-                   f"({about}); the recording goes on")
-        logger.error(message, exc_info=True)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
 
 def final_info_value(info: dict[str, Any], key: str, index: int | None = None) -> Any:
     """``info[key]`` of an episode's last step; for vector infos, sub-env ``index``'s entry.
@@ -235,86 +124,11 @@ def final_info_value(info: dict[str, Any], key: str, index: int | None = None) -
     return None
 
 
-class VideoKeeper:
-    """The file side of a keep rule (:mod:`agentreel.keep`), shared by a wrapper's recorders.
+class _NoProgress:
+    """Progress of a recorder that follows no tracker: always the start of an episode."""
 
-    Whole-episode videos judged by a rule are encoded into a hidden folder
-    (``video_folder/.agentreel-pending``). When the episode ends, the rule decides:
-    a rejected video is discarded while still being encoded; a kept one is moved into
-    ``video_folder`` (sidecar first, then the video, each by an atomic rename) once it
-    is complete -- but only if the rule still wants it then. Videos the rule evicts are
-    deleted (with their sidecar) at the moment they are evicted, before anything new is
-    moved in; one still being encoded is deleted from the hidden folder when it
-    completes. So the final names in ``video_folder`` are always a subset of what the
-    rule currently keeps: with ``best(k)`` never more than ``k``.
-
-    All of this runs on the thread that drives the env (the engine's callbacks do).
-    """
-
-    def __init__(self, rule: KeepRule, video_folder: str) -> None:
-        self.rule = rule
-        self.video_folder = video_folder
-        self.pending_folder = os.path.join(video_folder, PENDING_FOLDER)
-        self._kept: dict[str, str] = {}  # final path -> "encoding" | "final"
-        self.evicted: set[str] = set()  # final paths deleted after they were kept
-
-    def pending_path(self, final_path: str) -> str:
-        """Where the speculative video of ``final_path`` is encoded."""
-        return os.path.join(self.pending_folder, os.path.basename(final_path))
-
-    def judge(self, episode: EpisodeRecord, final_path: str) -> Verdict:
-        """Ask the rule about a finished episode; delete what it evicts."""
-        verdict = self.rule.offer(episode, final_path)
-        for key in verdict.evict:
-            self._evict(key)
-        if verdict.keep:
-            self._kept[final_path] = "encoding"
-            self.evicted.discard(final_path)
-        return verdict
-
-    def settle(self, saved: SavedVideo, final_path: str) -> bool:
-        """A judged video is complete: move it into place if still kept; True if moved."""
-        if saved.error is not None:
-            if self._kept.pop(final_path, None) is not None:
-                self.rule.forget(final_path)
-            return False
-        if self._kept.get(final_path) != "encoding":  # evicted while it was encoded
-            _remove(saved.path, sidecar_path(saved.path))
-            return False
-        try:
-            side = sidecar_path(saved.path)
-            if os.path.exists(side):
-                os.replace(side, sidecar_path(final_path))
-            os.replace(saved.path, final_path)
-        except OSError as exc:
-            logger.error("agentreel: could not move %s into place: %s", saved.path, exc)
-            self._kept.pop(final_path, None)
-            self.rule.forget(final_path)
-            return False
-        self._kept[final_path] = "final"
-        return True
-
-    def close(self) -> None:
-        """Remove the hidden folder if nothing is left in it."""
-        with contextlib.suppress(OSError):
-            os.rmdir(self.pending_folder)
-
-    def _evict(self, final_path: Hashable) -> None:
-        state = self._kept.pop(final_path, None)  # type: ignore[arg-type]
-        if state == "final":
-            _remove(str(final_path), sidecar_path(str(final_path)))
-            self.evicted.add(str(final_path))
-        # "encoding": not in place yet; settle() deletes it when it completes
-
-
-def _remove(*paths: str) -> None:
-    for path in paths:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            logger.error("agentreel: could not delete %s: %s", path, exc)
+    episode_return = 0.0
+    length = 0
 
 
 class ClipRecorder:
@@ -339,6 +153,9 @@ class ClipRecorder:
         on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` for
             every finished episode (``video`` set when its video is kept).
         overlay: ``overlay(frame, state) -> frame`` applied to recorded frames.
+        progress: the running return and length of the followed episode (an
+            :class:`~agentreel.episode_tracker.EpisodeTracker` or a sub-env's
+            progress view), read for overlays and clip tags; the wrapper steps it.
     """
 
     def __init__(
@@ -361,6 +178,7 @@ class ClipRecorder:
         keeper: VideoKeeper | None = None,
         on_episode_end: EpisodeHook | None = None,
         overlay: OverlayFn | None = None,
+        progress: EpisodeProgress | None = None,
     ) -> None:
         self.video_folder = prepare_folder(video_folder)
         self.name_prefix = name_prefix
@@ -389,9 +207,7 @@ class ClipRecorder:
         self._clip_is_episode = False
         self._clip_final_path: str | None = None
         self._speculative = False
-        self._episode_return = 0.0
-        self._episode_length = 0
-        self._episode_start = time.perf_counter()
+        self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
         self._claims = NameClaims(self.video_folder)
         # Start the encoder process now: its start-up (~0.3 s) then overlaps the
         # env's own set-up instead of stalling the first recorded frames.
@@ -434,12 +250,12 @@ class ClipRecorder:
     @property
     def episode_return(self) -> float:
         """The running return of the current episode."""
-        return self._episode_return
+        return float(self.progress.episode_return)
 
     @property
     def episode_length(self) -> int:
         """Steps taken in the current episode."""
-        return self._episode_length
+        return int(self.progress.length)
 
     # -- events from the wrapper ----------------------------------------------------------
     def begin_episode(self) -> None:
@@ -447,21 +263,12 @@ class ClipRecorder:
         self.episode_id += 1
         if self.recording and self.video_length == float("inf"):
             self.stop()
-        self._episode_return = 0.0
-        self._episode_length = 0
-        self._episode_start = time.perf_counter()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
             self.start(f"{self.name_prefix}-episode-{self.episode_id}", whole_episode=True)
 
-    def begin_step(self, reward: float = 0.0, *, in_episode: bool = True) -> None:
-        """A step happened: count it and maybe start a step-triggered clip.
-
-        ``in_episode=False`` for a vector env's autoreset step, which belongs to no episode.
-        """
+    def begin_step(self) -> None:
+        """A step happened: count its id and maybe start a step-triggered clip."""
         self.step_id += 1
-        if in_episode:
-            self._episode_return += float(reward)
-            self._episode_length += 1
         if fires("step_trigger", self.step_trigger, self.step_id):
             self.start(f"{self.name_prefix}-step-{self.step_id}", whole_episode=False)
 
@@ -475,7 +282,7 @@ class ClipRecorder:
             return
         if self.overlay is not None:
             frame = self.overlay(normalize_frame(frame), OverlayState(
-                step=self._episode_length, episode_return=self._episode_return,
+                step=self.episode_length, episode_return=self.episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
         if self._stream.frames > self.video_length:
@@ -494,34 +301,27 @@ class ClipRecorder:
         if self._stream.frames > self.video_length:
             self.stop()
 
-    def end_episode(self, terminated: bool = False, truncated: bool = False,
-                    success: Any = None) -> None:
+    def end_episode(self, ended: EpisodeEnd, success: Any = None) -> None:
         """The episode just ended: a whole-episode clip is finished now, not at the next reset.
 
-        ``success`` is the final ``info["is_success"]`` when the env reports one.
+        ``ended`` is the tracker's account of the episode; ``success`` is the final
+        ``info["is_success"]`` when the env reports one.
         """
         whole_clip = self.recording and self.video_length == float("inf")
         needs_record = self.episode_hooks or (whole_clip and self._speculative)
-        record = self._record(terminated, truncated, success) if needs_record else None
+        record = None
+        if needs_record:
+            record = ended.to_record(self.episode_id,
+                                     extras=None if success is None else {"is_success": success})
+            record.env_index = self.env_index
         video: str | None = None
         if whole_clip:
-            video = self.stop(terminated=terminated, truncated=truncated, episode=record)
+            video = self.stop(terminated=ended.terminated, truncated=ended.truncated,
+                              episode=record, ended=ended)
         if self.episode_hooks and record is not None:
             record = record.replace(video=video)
             for hook in list(self.episode_hooks):
                 call_hook("on_episode_end", hook, record, f"episode {record.index}")
-
-    def _record(self, terminated: bool, truncated: bool, success: Any) -> EpisodeRecord:
-        return EpisodeRecord(
-            index=self.episode_id,
-            episode_return=self._episode_return,
-            length=self._episode_length,
-            duration=round(time.perf_counter() - self._episode_start, 6),
-            terminated=bool(terminated),
-            truncated=bool(truncated),
-            env_index=self.env_index,
-            extras={} if success is None else {"is_success": success},
-        )
 
     # -- clips -----------------------------------------------------------------------------
     def start(self, name: str, *, whole_episode: bool = False) -> None:
@@ -541,13 +341,13 @@ class ClipRecorder:
         }
         if self.env_index is not None:
             tags["env_index"] = self.env_index
-        self._clip_is_episode = whole_episode and self._episode_length == 0
+        self._clip_is_episode = whole_episode
         self._speculative = (self.keeper is not None and self._clip_is_episode
                              and self.video_length == float("inf"))
         self._clip_final_path = path
         open_path = self.keeper.pending_path(path) if self._speculative else path
 
-        def on_saved(saved: SavedVideo, final_path: str = path) -> None:
+        def on_saved(saved: VideoSaved, final_path: str = path) -> None:
             self._saved(saved, final_path)
 
         self._stream = self.engine.open(
@@ -562,12 +362,13 @@ class ClipRecorder:
         self.video_name = name
 
     def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
-             episode: EpisodeRecord | None = None) -> str | None:
+             episode: EpisodeRecord | None = None, ended: EpisodeEnd | None = None) -> str | None:
         """Finish the open clip; the file is completed in the background.
 
         Returns the path the video will have, or ``None`` when it is discarded: under a
         keep rule, a whole-episode clip is judged here (``episode`` is the finished
-        episode); one stopped before its episode ended is discarded.
+        episode's record, ``ended`` the tracker's account of it); one stopped before its
+        episode ended is discarded.
         """
         stream, self._stream = self._stream, None
         self.video_name = None
@@ -576,8 +377,9 @@ class ClipRecorder:
         speculative, self._speculative = self._speculative, False
         tags: dict[str, Any] = {}
         if self._clip_is_episode:
-            tags["episode_return"] = self._episode_return
-            tags["episode_length"] = self._episode_length
+            source = ended if ended is not None else self.progress
+            tags["episode_return"] = float(source.episode_return)
+            tags["episode_length"] = int(source.length)
             if terminated is not None:
                 tags["terminated"] = bool(terminated)
                 tags["truncated"] = bool(truncated)
@@ -610,12 +412,12 @@ class ClipRecorder:
         finally:
             self._claims.release_all()
 
-    def _saved(self, saved: SavedVideo, final_path: str) -> None:
+    def _saved(self, saved: VideoSaved, final_path: str) -> None:
         if saved.path != final_path and self.keeper is not None:  # a judged video
             if not self.keeper.settle(saved, final_path) and saved.error is None:
                 return  # evicted while it was being encoded
-            saved = dataclasses.replace(saved, path=final_path)
-        event = VideoSaved.from_saved(saved)
+            saved = saved.replace(path=final_path)
+        event = saved
         self.saved.append(event)
         if event.error:
             logger.error("agentreel: could not write %s: %s", event.path, event.error)

@@ -28,11 +28,12 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agentreel.episode_tracker import EpisodeTracker
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
-from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
+from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
 
 logger = logging.getLogger("agentreel")
 
@@ -147,11 +148,12 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         )
         self.disable_logger = disable_logger
         self.render_history: list[Any] = []
-        self._episode_over = False
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
+        self._tracker = EpisodeTracker()
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
-                                        overlay=setup.overlay, **setup.recorder_settings)]
+                                        overlay=setup.overlay, progress=self._tracker,
+                                        **setup.recorder_settings)]
 
     @property
     def name_prefix(self) -> str:
@@ -164,8 +166,8 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
         obs, info = super().reset(seed=seed, options=options)
-        self._episode_over = False
-        self._recorder.begin_episode()
+        self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
+        self._tracker.reset(seed=seed)
         if self._recorder.recording:
             self._capture_frame()
         return obs, info
@@ -173,19 +175,16 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if self._episode_over:
+        ended = self._tracker.step(reward, terminated, truncated)
+        if self._tracker.restarted:
             # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
             # wrapper) and this step's frame is the next episode's first.
             self._recorder.begin_episode()
-            self._recorder.begin_step(in_episode=False)
-        else:
-            self._recorder.begin_step(reward)
-        self._episode_over = bool(terminated or truncated)
+        self._recorder.begin_step()
         if self._recorder.recording:
             self._capture_frame()
-        if terminated or truncated:
-            self._recorder.end_episode(terminated, truncated,
-                                       final_info_value(info, "is_success"))
+        if ended is not None:
+            self._recorder.end_episode(ended, final_info_value(info, "is_success"))
         return obs, reward, terminated, truncated, info
 
     def render(self) -> Any:
@@ -204,20 +203,16 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._close_recorders()
 
     def _capture_frame(self) -> None:
-        frame = self.env.render()
-        if isinstance(frame, list):
-            if not frame:
+        rendered = self.env.render()
+        if isinstance(rendered, list):
+            if not rendered:
                 logger.warning(
                     "agentreel: env.render() returned an empty list (render() was just called); "
                     "no frame captured for this step."
                 )
                 return
-            self.render_history += frame
-            frame = frame[-1]
-        if isinstance(frame, tuple) and frame and isinstance(frame[0], np.ndarray):
-            frame = frame[0]  # rgbd_tuple: record the RGB part
-        elif self.env.render_mode in ("depth_array", "depth_array_list"):
-            frame = depth_to_image(frame)  # distances, not an image in [0, 1]
+            self.render_history += rendered
+        frame = frame_from_render(rendered, self.env.render_mode)
         if not isinstance(frame, np.ndarray):
             self._recorder.stop()
             logger.warning(

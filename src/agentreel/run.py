@@ -38,11 +38,10 @@ from typing import Any, TextIO
 import gymnasium as gym
 
 from agentreel.policies import load_policy
-from agentreel.recorder import VideoSaved
 from agentreel.recording import RecordVideo
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.statistics import RecordEpisodeStatistics
-from agentreel.video import sidecar_path
+from agentreel.videofiles import sidecar_path
 
 __all__ = ["RunResult", "Progress", "default_out_dir", "episode_seed", "make_env",
            "make_vector_env", "play_episode", "record_run", "recording_env", "safe_name"]

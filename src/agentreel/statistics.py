@@ -13,7 +13,6 @@ Stable-Baselines3's — seconds from the log's start to the episode's end.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, SupportsFloat
@@ -21,6 +20,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
+from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 
@@ -115,76 +115,67 @@ class RecordEpisodeStatistics(
         self._info_keywords: tuple[str, ...] = tuple(info_keywords)
 
         self.episode_count = 0
-        self.episode_start_time: float = -1
-        self.episode_returns: float = 0.0
-        self.episode_lengths: int = 0
-
         self.time_queue: deque[float] = deque(maxlen=buffer_length)
         self.return_queue: deque[float] = deque(maxlen=buffer_length)
         self.length_queue: deque[int] = deque(maxlen=buffer_length)
 
-        self._has_reset = False
-        self._after_episode_end = False
-        self._episode_seed: int | None = None
+        self._tracker = EpisodeTracker()
         self._emitter = EpisodeEmitter(
             log, on_episode_end,
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
 
+    # Gymnasium's attribute names, read from the tracker.
+    @property
+    def episode_returns(self) -> Any:
+        """The running return of the current episode."""
+        return self._tracker.episode_return
+
+    @property
+    def episode_lengths(self) -> int:
+        """The steps taken in the current episode."""
+        return self._tracker.length
+
+    @property
+    def episode_start_time(self) -> float:
+        """``time.perf_counter()`` when the current episode began (-1 before the first reset)."""
+        return self._tracker.start_time
+
     def step(
         self, action: ActType
     ) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the environment; on an episode's last step add ``info[stats_key]``."""
-        if not self._has_reset:
+        if not self._tracker.has_reset:
             raise StepBeforeResetError(
                 "Cannot call step() before reset(): call env.reset() first "
                 "(agentreel.RecordEpisodeStatistics)"
             )
         obs, reward, terminated, truncated, info = self.env.step(action)
-
-        if self._after_episode_end:
-            # Stepping on without reset(): the env autoresets (Gymnasium's Autoreset
-            # wrapper), and this step only resets it: it belongs to no episode.
-            self._after_episode_end = False
-            self.episode_returns = 0.0
-            self.episode_lengths = 0
-            self.episode_start_time = time.perf_counter()
-            return obs, reward, terminated, truncated, info
-
-        self.episode_returns += reward
-        self.episode_lengths += 1
-
-        if terminated or truncated:
-            self._end_episode(info, bool(terminated), bool(truncated))
-
-        return obs, reward, terminated, truncated, info
-
-    def _end_episode(self, info: dict[str, Any], terminated: bool, truncated: bool) -> None:
         key = self._stats_key
-        if key in info:
+        if (terminated or truncated) and not self._tracker.ended and key in info:
             raise ValueError(
                 f"Attempted to add episode stats with key {key!r} but this key already "
                 f"exists in info: {list(info)}. Pass a different stats_key."
             )
-        episode_time = round(time.perf_counter() - self.episode_start_time, 6)
-        episode_return = float(self.episode_returns)
-        length = int(self.episode_lengths)
-        info[key] = {"r": episode_return, "l": length, "t": episode_time}
+        # A step after an ended episode without reset() is the env's autoreset:
+        # the tracker counts it in no episode.
+        ended = self._tracker.step(reward, terminated, truncated)
+        if ended is not None:
+            self._end_episode(info, ended)
+        return obs, reward, terminated, truncated, info
 
-        self.time_queue.append(episode_time)
+    def _end_episode(self, info: dict[str, Any], ended: EpisodeEnd) -> None:
+        episode_return = float(ended.episode_return)
+        info[self._stats_key] = {"r": episode_return, "l": ended.length, "t": ended.duration}
+
+        self.time_queue.append(ended.duration)
         self.return_queue.append(episode_return)
-        self.length_queue.append(length)
+        self.length_queue.append(ended.length)
 
-        seed, self._episode_seed = self._episode_seed, None  # (no reset() next: unseeded)
         index, self.episode_count = self.episode_count, self.episode_count + 1
-        self.episode_start_time = time.perf_counter()
-        self._after_episode_end = True
-        self._emitter.emit_fields(
-            index=index, episode_return=episode_return, length=length,
-            duration=episode_time, terminated=terminated, truncated=truncated,
-            seed=seed, end_time=time.time(),
-            extras={k: info[k] for k in self._info_keywords if k in info},
+        self._emitter.emit_end(
+            ended, index, extras={k: info[k] for k in self._info_keywords if k in info},
         )
 
     def reset(
@@ -192,14 +183,7 @@ class RecordEpisodeStatistics(
     ) -> tuple[ObsType, dict[str, Any]]:
         """Reset the environment and the running return, length and clock."""
         obs, info = super().reset(seed=seed, options=options)
-
-        self.episode_start_time = time.perf_counter()
-        self.episode_returns = 0.0
-        self.episode_lengths = 0
-        self._has_reset = True
-        self._after_episode_end = False
-        self._episode_seed = seed
-
+        self._tracker.reset(seed=seed)
         return obs, info
 
     def close(self) -> None:

@@ -34,9 +34,10 @@ from typing import Any
 import av
 import numpy as np
 
-from agentreel.report.folder import Run, RunVideo, load_run
+from agentreel.records import VideoSaved
+from agentreel.report.folder import RunFolder, load_run
 from agentreel.text import auto_scale, label, text_size
-from agentreel.video import SavedVideo, VideoEngine, default_engine
+from agentreel.video import VideoEngine, default_engine
 
 __all__ = ["TimelapsePart", "decode_frames", "fit_frame", "make_timelapse", "part_label"]
 
@@ -79,11 +80,11 @@ def fit_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def part_label(video: RunVideo, width: int, scale: int) -> str:
+def part_label(video: VideoSaved, width: int, scale: int) -> str:
     """The label of a part: the longest of a few forms that fits ``width`` at ``scale``.
 
     >>> from pathlib import Path
-    >>> v = RunVideo(path=Path("a.mp4"), name="a", frames=1, fps=30.0, width=600, height=400,
+    >>> v = VideoSaved(path=Path("a.mp4"), name="a", frames=1, fps=30.0, width=600, height=400,
     ...              format="mp4", episode_id=250, episode_return=21.0, episode_length=21)
     >>> part_label(v, 600, 3), part_label(v, 80, 1)
     ('EPISODE 250  RETURN 21.0', 'EP 250 R 21')
@@ -105,7 +106,7 @@ def part_label(video: RunVideo, width: int, scale: int) -> str:
 
 
 def make_timelapse(
-    run: Run | str | os.PathLike[str],
+    run: RunFolder | str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     fps: float | None = None,
@@ -114,7 +115,7 @@ def make_timelapse(
     whole_episodes_only: bool = True,
     engine: VideoEngine | None = None,
     quality: int | None = None,
-) -> SavedVideo:
+) -> VideoSaved:
     """Join ``run``'s videos in episode order into one labelled video at ``out``.
 
     Args:
@@ -129,7 +130,7 @@ def make_timelapse(
         quality: encoder quality (CRF), as for :meth:`VideoEngine.open`.
 
     Returns:
-        The engine's :class:`~agentreel.video.SavedVideo` (``frames``, ``fps``,
+        The engine's :class:`~agentreel.records.VideoSaved` (``frames``, ``fps``,
         size, and ``tags["parts"]``: the joined files with their labels and frame counts).
 
     Raises:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from agentreel.hooks import call_hook
 from agentreel.keep import KeepRule, as_keep_rule
 from agentreel.overlay import OverlayFn, as_overlay
 from agentreel.recorder import (
@@ -26,7 +27,6 @@ from agentreel.recorder import (
     VideoHook,
     VideoKeeper,
     VideoSaved,
-    call_hook,
     check_video_length,
     resolve_fps,
 )
@@ -66,6 +66,26 @@ def depth_to_image(frame: Any) -> Any:
     near, far = float(frame[finite].min()), float(frame[finite].max())
     scaled = (frame.astype(np.float32) - near) / max(far - near, 1e-12)
     return np.where(finite, np.clip(scaled, 0.0, 1.0), 1.0).astype(np.float32)
+
+
+def frame_from_render(rendered: Any, render_mode: str | None) -> Any:
+    """The image to record from one env's ``render()`` output.
+
+    ``*_list`` modes give a list: the newest frame; ``rgbd_tuple`` gives
+    ``(rgb, depth)``: the RGB part; ``depth_array`` frames become gray images
+    (:func:`depth_to_image`). Anything else is returned as is (an empty list stays
+    empty), for the caller or :func:`~agentreel.video.normalize_frame` to judge.
+
+    >>> import numpy as np
+    >>> float(frame_from_render([np.zeros((2, 2, 3)), np.ones((2, 2, 3))], "rgb_array_list").max())
+    1.0
+    """
+    frame = rendered[-1] if isinstance(rendered, list) and rendered else rendered
+    if isinstance(frame, tuple) and frame and isinstance(frame[0], np.ndarray):
+        return frame[0]  # rgbd_tuple: record the RGB part
+    if render_mode in ("depth_array", "depth_array_list"):
+        return depth_to_image(frame)  # distances, not an image in [0, 1]
+    return frame
 
 
 def default_episode_trigger(keep: KeepRule | None) -> Callable[[int], bool]:

@@ -48,8 +48,9 @@ from agentreel.evaluate.plan import PARTS_DIR, ShardTask, check_count, plan_shar
 from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
 from agentreel.policies import demo_policy
-from agentreel.recorder import VideoSaved, check_format
+from agentreel.records import VideoSaved
 from agentreel.run import Progress, RunResult, default_out_dir
+from agentreel.videofiles import check_format, find_videos
 
 __all__ = ["EvaluationResult", "evaluate"]
 
@@ -269,15 +270,5 @@ def _span(indices: tuple[int, ...]) -> str:
 
 def _videos(folder: Path) -> list[VideoSaved]:
     """The run's videos (from their sidecars), in episode order."""
-    from agentreel.report.folder import find_videos
-
-    found = []
-    for video in find_videos(folder):
-        found.append(VideoSaved(
-            path=str(video.path), name=video.name, episode_id=video.episode_id,
-            step_id=video.step_id, frames=video.frames, fps=video.fps, width=video.width,
-            height=video.height, format=video.format, episode_return=video.episode_return,
-            episode_length=video.episode_length, env_index=video.env_index, tags=video.tags,
-        ))
-    return sorted(found, key=lambda v: (v.episode_id if v.episode_id is not None else -1, v.name))
-
+    return sorted(find_videos(folder),
+                  key=lambda v: (v.episode_id if v.episode_id is not None else -1, v.name))

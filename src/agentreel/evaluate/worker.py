@@ -38,10 +38,10 @@ from pathlib import Path
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask
 from agentreel.log.jsonl import JsonlSink
 from agentreel.policies import load_policy
-from agentreel.recorder import VideoSaved
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.run import episode_seed, play_episode, recording_env, safe_name
-from agentreel.video import default_engine, sidecar_path
+from agentreel.video import default_engine
+from agentreel.videofiles import sidecar_path
 
 __all__ = ["ShardReport", "run_shard", "TOKEN_NAME"]
 

@@ -96,3 +96,10 @@ class AppendFile:
         # An open file is a resource, not a value: copies share it (Gymnasium
         # deep-copies wrapper arguments when it builds an env's spec).
         return self
+
+
+def complete_lines(text: str) -> list[str]:
+    """The lines of ``text`` that end with a line end (a last line cut short is dropped)."""
+    lines = text.split("\n")
+    # The piece after the last line end is either "" or a line cut short.
+    return lines[:-1]

@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
-from agentreel.log._appendfile import AppendFile
+from agentreel.log._appendfile import AppendFile, complete_lines
 from agentreel.records import EpisodeRecord
 
 
@@ -36,9 +37,10 @@ class JsonlSink:
         t_start: the time (``time.time()``) that ``elapsed`` counts from for
             records that do not carry it yet; defaults to when the sink opened.
 
-    A record whose ``elapsed`` is ``None`` gets ``elapsed = end_time - t_start``
-    (Stable-Baselines3's meaning of ``t``, rounded to 6 places) before it is
-    written; ``duration`` is Gymnasium's ``t`` (seconds since the episode's reset).
+    A record whose ``elapsed`` is ``None`` is written with ``elapsed = end_time -
+    t_start`` (Stable-Baselines3's meaning of ``t``, rounded to 6 places); the
+    record itself is not changed. ``duration`` is Gymnasium's ``t`` (seconds since
+    the episode's reset).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False,
@@ -49,9 +51,10 @@ class JsonlSink:
 
     def write(self, record: EpisodeRecord) -> None:
         """Append ``record`` as one line."""
-        if record.elapsed is None:
-            record.elapsed = round(record.end_time - self.t_start, 6)
-        line = json.dumps(record.to_dict(), separators=(",", ":")) + "\n"
+        row = record.to_dict()
+        if row["elapsed"] is None:
+            row["elapsed"] = round(record.end_time - self.t_start, 6)
+        line = json.dumps(row, separators=(",", ":")) + "\n"
         self._file.append(line)
 
     def close(self) -> None:
@@ -63,3 +66,18 @@ class JsonlSink:
 
     def __deepcopy__(self, memo: dict[int, object]) -> JsonlSink:
         return self
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
+    """Read a JSON Lines episode log (one :meth:`EpisodeRecord.to_dict` per line)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    records = []
+    for number, line in enumerate(complete_lines(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(EpisodeRecord.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not an episode record: {exc}") from exc
+    return records

@@ -1,7 +1,8 @@
 """Stable-Baselines3's ``monitor.csv`` format, written crash-safely.
 
 The file is exactly what ``stable_baselines3.common.monitor.Monitor`` writes, so
-``stable_baselines3.common.monitor.load_results(folder)`` reads it:
+``stable_baselines3.common.monitor.load_results(folder)`` reads it; the reader,
+:func:`read_monitor_csv`, sits here beside the writer (as in SB3's ``monitor.py``):
 
 * line 1: ``#`` followed by the JSON object ``{"t_start": <unix time>, "env_id": "<id>"}``;
 * line 2: the CSV header ``r,l,t`` followed by any extra keys;
@@ -33,9 +34,10 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from agentreel.log._appendfile import AppendFile
+from agentreel.log._appendfile import AppendFile, complete_lines
 from agentreel.records import EpisodeRecord, to_plain
 
 #: The columns every monitor file starts with.
@@ -103,10 +105,8 @@ class MonitorCsvSink:
             self._file.append(header + _csv_line((*BASE_COLUMNS, *self.extra_keys)))
 
     def write(self, record: EpisodeRecord) -> None:
-        """Append ``record`` as one row; sets ``record.elapsed`` if it was ``None``."""
+        """Append ``record`` as one row (``t`` counted from this file's ``t_start``)."""
         t = round(record.end_time - self.t_start, 6)
-        if record.elapsed is None:
-            record.elapsed = t
         extras = record.extras
         row = [round(float(record.episode_return), 6), int(record.length), t]
         row.extend(to_plain(extras.get(k, "")) for k in self.extra_keys)
@@ -121,3 +121,45 @@ class MonitorCsvSink:
 
     def __deepcopy__(self, memo: dict[int, object]) -> MonitorCsvSink:
         return self
+
+
+def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
+    """Read a Stable-Baselines3 ``monitor.csv`` (ours or SB3's own)."""
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    lines = complete_lines(text)
+    if not lines:
+        return []
+    if not lines[0].startswith("#"):
+        raise ValueError(f"{path}: a monitor file starts with '#' and a JSON header")
+    try:
+        header = json.loads(lines[0][1:])
+        t_start = float(header.get("t_start", 0.0))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{path}:1: bad monitor header: {exc}") from exc
+    body = "\n".join(lines[1:]) + "\n"
+    records = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(body))):
+        try:
+            t = float(row["t"])
+            extras = {k: _parse_cell(v) for k, v in row.items()
+                      if k not in ("r", "l", "t") and k is not None and v not in ("", None)}
+            records.append(EpisodeRecord(
+                index=number, episode_return=float(row["r"]), length=int(float(row["l"])),
+                end_time=t_start + t, elapsed=t, extras=extras,
+            ))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: row {number + 1} is not an episode: {exc}") from exc
+    return records
+
+
+def _parse_cell(text: str) -> Any:
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -36,14 +36,15 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 from pathlib import Path
-from typing import Any
 
+from agentreel.log.jsonl import read_jsonl
+from agentreel.log.monitor_csv import read_monitor_csv
 from agentreel.records import EpisodeRecord
+
+__all__ = ["log_files", "read_episodes", "read_file", "read_jsonl", "read_monitor_csv",
+           "run_prefix"]
 
 _SEPARATORS = "._-"
 
@@ -96,66 +97,3 @@ def run_prefix(path: str | os.PathLike[str]) -> str:
         if stem.endswith("episodes"):
             stem = stem[: -len("episodes")]
     return stem.rstrip(_SEPARATORS)
-
-
-def _complete_lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    # The piece after the last line end is either "" or a line cut short.
-    return lines[:-1]
-
-
-def read_jsonl(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
-    """Read a JSON Lines episode log (one :meth:`EpisodeRecord.to_dict` per line)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    records = []
-    for number, line in enumerate(_complete_lines(text), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(EpisodeRecord.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: not an episode record: {exc}") from exc
-    return records
-
-
-def read_monitor_csv(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
-    """Read a Stable-Baselines3 ``monitor.csv`` (ours or SB3's own)."""
-    path = Path(path)
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    lines = _complete_lines(text)
-    if not lines:
-        return []
-    if not lines[0].startswith("#"):
-        raise ValueError(f"{path}: a monitor file starts with '#' and a JSON header")
-    try:
-        header = json.loads(lines[0][1:])
-        t_start = float(header.get("t_start", 0.0))
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise ValueError(f"{path}:1: bad monitor header: {exc}") from exc
-    body = "\n".join(lines[1:]) + "\n"
-    records = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(body))):
-        try:
-            t = float(row["t"])
-            extras = {k: _parse_cell(v) for k, v in row.items()
-                      if k not in ("r", "l", "t") and k is not None and v not in ("", None)}
-            records.append(EpisodeRecord(
-                index=number, episode_return=float(row["r"]), length=int(float(row["l"])),
-                end_time=t_start + t, elapsed=t, extras=extras,
-            ))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: row {number + 1} is not an episode: {exc}") from exc
-    return records
-
-
-def _parse_cell(text: str) -> Any:
-    if text in ("True", "False"):
-        return text == "True"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -103,42 +104,44 @@ def is_sink(obj: object) -> bool:
 
 
 def as_sink(target: LogTarget, *, env_id: str | None = None,
-            extra_keys: Sequence[str] = ()) -> Sink | None:
+            extra_keys: Sequence[str] = (), t_start: float | None = None) -> Sink | None:
     """Turn a path, directory, sink or list of them into one sink (``None`` stays ``None``).
 
     Args:
         target: see the module docstring.
         env_id: written into the header of any ``monitor.csv`` created.
         extra_keys: extra columns of any ``monitor.csv`` created.
+        t_start: the log's start time (``time.time()``) written in the files it opens.
     """
-    sink, _owned = open_sinks(target, env_id=env_id, extra_keys=extra_keys)
+    sink, _owned = open_sinks(target, env_id=env_id, extra_keys=extra_keys, t_start=t_start)
     return sink
 
 
-def open_sinks(target: LogTarget, *, env_id: str | None = None,
-               extra_keys: Sequence[str] = ()) -> tuple[Sink | None, list[Sink]]:
+def open_sinks(target: LogTarget, *, env_id: str | None = None, extra_keys: Sequence[str] = (),
+               t_start: float | None = None) -> tuple[Sink | None, list[Sink]]:
     """Like :func:`as_sink`, also returning the sinks it opened from paths.
 
     The caller owns (and should close) the opened sinks; sink objects passed in
     belong to whoever made them and may be shared, so they are not listed.
     """
     owned: list[Sink] = []
-    sink = _build(target, env_id, tuple(extra_keys), owned)
+    start = time.time() if t_start is None else float(t_start)
+    sink = _build(target, env_id, tuple(extra_keys), start, owned)
     return sink, owned
 
 
-def _build(target: LogTarget, env_id: str | None, extra_keys: tuple[str, ...],
+def _build(target: LogTarget, env_id: str | None, extra_keys: tuple[str, ...], t_start: float,
            owned: list[Sink]) -> Sink | None:
     if target is None:
         return None
     if isinstance(target, (str, os.PathLike)):
-        opened = _open_path(Path(target), env_id, extra_keys)
+        opened = _open_path(Path(target), env_id, extra_keys, t_start)
         owned.extend(opened)
         return opened[0] if len(opened) == 1 else CompositeSink(opened)
     if is_sink(target):
         return target  # type: ignore[return-value]
     if isinstance(target, (list, tuple)):
-        children = [_build(t, env_id, extra_keys, owned) for t in target]
+        children = [_build(t, env_id, extra_keys, t_start, owned) for t in target]
         return CompositeSink([c for c in children if c is not None])
     raise TypeError(
         "log= must be a path (.csv, .jsonl or a directory), an object with write() and "
@@ -146,21 +149,21 @@ def _build(target: LogTarget, env_id: str | None, extra_keys: tuple[str, ...],
     )
 
 
-def _open_path(path: Path, env_id: str | None, extra_keys: tuple[str, ...]) -> list[Sink]:
+def _open_path(path: Path, env_id: str | None, extra_keys: tuple[str, ...],
+               t_start: float) -> list[Sink]:
     suffix = path.suffix.lower()
     if not path.is_dir():
         if suffix == ".csv":
-            return [MonitorCsvSink(path, env_id=env_id, extra_keys=extra_keys)]
+            return [MonitorCsvSink(path, env_id=env_id, extra_keys=extra_keys, t_start=t_start)]
         if suffix == ".jsonl":
-            return [JsonlSink(path)]
+            return [JsonlSink(path, t_start=t_start)]
         if suffix:
             raise ValueError(
                 f"log={str(path)!r}: expected a .csv or .jsonl file or a directory "
                 f"(unknown suffix {suffix!r})"
             )
     path.mkdir(parents=True, exist_ok=True)
-    csv_sink = MonitorCsvSink(path / MONITOR_NAME, env_id=env_id, extra_keys=extra_keys)
-    jsonl_sink = JsonlSink(path / JSONL_NAME, t_start=csv_sink.t_start)
-    # The CSV sink first: it fills ``elapsed`` from its own t_start, which the
-    # JSON line then repeats, so both files agree.
-    return [csv_sink, jsonl_sink]
+    # One start time for both files, so their ``t``/``elapsed`` agree (in any order).
+    return [MonitorCsvSink(path / MONITOR_NAME, env_id=env_id, extra_keys=extra_keys,
+                           t_start=t_start),
+            JsonlSink(path / JSONL_NAME, t_start=t_start)]

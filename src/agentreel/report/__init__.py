@@ -12,7 +12,9 @@ Example::
 
 from __future__ import annotations
 
-from agentreel.report.folder import Run, RunVideo, find_videos, join_videos, load_run
+from agentreel.report.folder import RunFolder, RunVideo, find_videos, join_videos, load_run
 from agentreel.report.html import render_report, write_report
+from agentreel.report.run import Run
 
-__all__ = ["Run", "RunVideo", "find_videos", "join_videos", "load_run", "render_report", "write_report"]
+__all__ = ["Run", "RunFolder", "RunVideo", "find_videos", "join_videos", "load_run",
+           "render_report", "write_report"]

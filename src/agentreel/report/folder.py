@@ -20,179 +20,30 @@ Example:
     >>> from agentreel.run import record_run
     >>> folder = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(),
     ...                     policy="random", seed=0, progress=False, report=False).out
-    >>> run = Run(folder)
+    >>> run = RunFolder(folder)
     >>> len(run.records), [v.episode for v in run.videos]
     (2, [0, 1])
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentreel.log import read_episodes
-from agentreel.records import EpisodeRecord
+from agentreel.log.reader import read_episodes
+from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.videofiles import VIDEO_SUFFIXES, find_videos
 
-__all__ = ["Run", "RunVideo", "load_run", "find_videos", "VIDEO_SUFFIXES"]
+__all__ = ["RunFolder", "RunVideo", "load_run", "find_videos", "join_videos", "VIDEO_SUFFIXES"]
 
-#: File suffixes of the videos a sidecar may describe.
-VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
-
-
-def _opt_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+#: A video of a run: the :class:`~agentreel.records.VideoSaved` read back from its
+#: sidecar, with ``record`` set to its episode when one was found.
+RunVideo = VideoSaved
 
 
-def _opt_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-@dataclass(frozen=True)
-class RunVideo:
-    """One recorded video of a run, described by its sidecar.
-
-    Attributes:
-        path: absolute path of the video file.
-        name: the clip's name (file name without suffix).
-        frames, fps, width, height, format: from the sidecar.
-        episode_id, step_id, env_index: the recorder's ids (``tags``).
-        episode_return, episode_length: from the tags, for whole-episode clips.
-        record: the joined :class:`EpisodeRecord`, when one was found.
-        tags: all the sidecar's tags.
-
-    ``RunVideo`` displays itself in a notebook (``_repr_html_``).
-    """
-
-    path: Path
-    name: str
-    frames: int
-    fps: float
-    width: int
-    height: int
-    format: str
-    episode_id: int | None = None
-    step_id: int | None = None
-    env_index: int | None = None
-    episode_return: float | None = None
-    episode_length: int | None = None
-    record: EpisodeRecord | None = None
-    tags: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def whole_episode(self) -> bool:
-        """True when the clip is exactly one episode (its tags carry the episode's return)."""
-        return self.episode_return is not None
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds, ``frames / fps``."""
-        return self.frames / self.fps if self.fps > 0 else 0.0
-
-    @property
-    def episode(self) -> int | None:
-        """The episode number shown to people: the joined record's index, else ``episode_id``."""
-        if self.record is not None:
-            return self.record.index
-        return self.episode_id
-
-    @property
-    def display_return(self) -> float | None:
-        """The episode's return: from the tags, else from the joined record."""
-        if self.episode_return is not None:
-            return self.episode_return
-        return self.record.episode_return if self.record is not None else None
-
-    @property
-    def display_length(self) -> int | None:
-        """The episode's length: from the tags, else from the joined record."""
-        if self.episode_length is not None:
-            return self.episode_length
-        return self.record.length if self.record is not None else None
-
-    @property
-    def caption(self) -> str:
-        """A one-line description, e.g. ``episode 3 · return 200.0 · length 200``."""
-        parts = []
-        episode = self.episode
-        parts.append(f"episode {episode}" if episode is not None else self.name)
-        if self.env_index is not None:
-            parts.append(f"env {self.env_index}")
-        if not self.whole_episode and self.step_id is not None and self.step_id >= 0:
-            parts.append(f"from step {self.step_id}")
-        ret, length = self.display_return, self.display_length
-        if ret is not None:
-            parts.append(f"return {ret:.1f}")
-        if length is not None:
-            parts.append(f"length {length}")
-        return " · ".join(parts)
-
-    def _repr_html_(self) -> str:
-        from agentreel.notebook import video_html
-
-        return video_html(self)
-
-
-def _read_sidecar(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not {"path", "frames", "fps"} <= data.keys():
-        return None
-    return data
-
-
-def find_videos(folder: str | os.PathLike[str]) -> list[RunVideo]:
-    """Every video in ``folder`` that has a sidecar (not joined to records; see :func:`load_run`).
-
-    Sidecars whose video file is missing (deleted, or never completed) are skipped.
-    """
-    folder = Path(folder)
-    videos = []
-    for side in sorted(folder.glob("*.json")):
-        data = _read_sidecar(side)
-        if data is None:
-            continue
-        video_path = folder / Path(str(data["path"])).name
-        if video_path.suffix.lower() not in VIDEO_SUFFIXES or not video_path.is_file():
-            continue
-        tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
-        fps = _opt_float(data.get("fps")) or 0.0
-        videos.append(RunVideo(
-            path=video_path.resolve(),
-            name=str(tags.get("name") or video_path.stem),
-            frames=_opt_int(data.get("frames")) or 0,
-            fps=fps,
-            width=_opt_int(data.get("width")) or 0,
-            height=_opt_int(data.get("height")) or 0,
-            format=str(data.get("format") or video_path.suffix.lstrip(".")),
-            episode_id=_opt_int(tags.get("episode_id")),
-            step_id=_opt_int(tags.get("step_id")),
-            env_index=_opt_int(tags.get("env_index")),
-            episode_return=_opt_float(tags.get("episode_return")),
-            episode_length=_opt_int(tags.get("episode_length")),
-            tags=dict(tags),
-        ))
-    return videos
-
-
-def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[RunVideo]:
+def join_videos(videos: list[VideoSaved], records: list[EpisodeRecord]) -> list[VideoSaved]:
     """Attach each video's :class:`EpisodeRecord` (rules in the module docstring), sorted.
 
     The result is in episode order: by the joined record's position in the log,
@@ -216,7 +67,7 @@ def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[Ru
                 record = per_env[env][video.episode_id]
         joined.append(_with_record(video, record))
 
-    def order(v: RunVideo) -> tuple:
+    def order(v: VideoSaved) -> tuple:
         pos = position[id(v.record)] if v.record is not None else len(records)
         return (pos, v.episode_id if v.episode_id is not None else -1,
                 v.env_index if v.env_index is not None else -1,
@@ -225,12 +76,15 @@ def join_videos(videos: list[RunVideo], records: list[EpisodeRecord]) -> list[Ru
     return sorted(joined, key=order)
 
 
-def _with_record(video: RunVideo, record: EpisodeRecord | None) -> RunVideo:
-    return RunVideo(**{**video.__dict__, "record": record})
+def _with_record(video: VideoSaved, record: EpisodeRecord | None) -> VideoSaved:
+    return video.replace(record=record)
 
 
-class Run:
-    """A recorded run read back from its folder: records, videos and a summary.
+class RunFolder:
+    """A recorded run read back from its folder: records, videos and a summary (data only).
+
+    :class:`agentreel.Run` adds the report, the timelapse and notebook display;
+    everything that only reads a run (the report, the timelapse) takes a ``RunFolder``.
 
     Args:
         path: the run folder, or one of its log files (``episodes.jsonl``,
@@ -240,15 +94,6 @@ class Run:
     Raises:
         ValueError: no episodes in the folder ("empty run folder").
         FileNotFoundError: the path does not exist.
-
-    In a notebook, a ``Run`` displays its summary table and its videos inline.
-
-    Example::
-
-        run = agentreel.Run("agentreel-runs/CartPole-v1-001")
-        run.summary().mean, len(run.videos)
-        run              # in Jupyter: summary + videos
-        run.videos[0]    # one video, inline
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
@@ -264,10 +109,10 @@ class Run:
                 f"no episodes found in {path} (expected episodes.jsonl or monitor.csv with "
                 "at least one episode)"
             )
-        self.videos: list[RunVideo] = join_videos(find_videos(self.folder), self.records)
+        self.videos: list[VideoSaved] = join_videos(find_videos(self.folder), self.records)
 
     def __repr__(self) -> str:
-        return f"Run({str(self.source)!r}: {len(self.records)} episodes, {len(self.videos)} videos)"
+        return f"{type(self).__name__}({str(self.source)!r}: {len(self.records)} episodes, {len(self.videos)} videos)"
 
     def __len__(self) -> int:
         return len(self.records)
@@ -282,31 +127,14 @@ class Run:
 
         return summarize_records(self.records, seed=seed, n_resamples=n_resamples)
 
-    def video_for(self, episode: int) -> RunVideo | None:
+    def video_for(self, episode: int) -> VideoSaved | None:
         """The whole-episode video of episode ``episode`` (a record index), if one was kept."""
         for video in self.videos:
             if video.whole_episode and video.episode == episode:
                 return video
         return None
 
-    def report(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
-        """Write the HTML report of this run (default ``FOLDER/report.html``)."""
-        from agentreel.report.html import write_report
 
-        return write_report([self], path or self.folder / "report.html", **kwargs)
-
-    def timelapse(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
-        """Write the training timelapse (default ``FOLDER/timelapse.mp4``)."""
-        from agentreel.timelapse import make_timelapse
-
-        return make_timelapse(self, path or self.folder / "timelapse.mp4", **kwargs)
-
-    def _repr_html_(self) -> str:
-        from agentreel.notebook import run_html
-
-        return run_html(self)
-
-
-def load_run(path: str | Run | os.PathLike[str]) -> Run:
-    """``path`` as a :class:`Run` (a ``Run`` is returned as is)."""
-    return path if isinstance(path, Run) else Run(path)
+def load_run(path: str | RunFolder | os.PathLike[str]) -> RunFolder:
+    """``path`` read as a :class:`RunFolder` (a ``RunFolder`` or ``Run`` is returned as is)."""
+    return path if isinstance(path, RunFolder) else RunFolder(path)

@@ -35,11 +35,12 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
-from agentreel.report.folder import Run, RunVideo, load_run
+from agentreel.media_html import mime_type, relative_src
+from agentreel.records import VideoSaved
+from agentreel.report.folder import RunFolder, load_run
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
@@ -137,20 +138,7 @@ def _attr(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def relative_src(target: str | os.PathLike[str], page_dir: str | os.PathLike[str]) -> str:
-    """The URL of ``target`` relative to a page in ``page_dir`` (``/``-separated, %-quoted).
-
-    >>> relative_src("/runs/a/ep 1.mp4", "/runs")
-    'a/ep%201.mp4'
-    """
-    try:
-        rel = os.path.relpath(os.path.abspath(target), os.path.abspath(page_dir))
-    except ValueError:  # another drive on Windows: no relative path exists
-        return Path(os.path.abspath(target)).as_uri()
-    return quote(Path(rel).as_posix())
-
-
-def summary_rows(runs: Sequence[Run], *, seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def summary_rows(runs: Sequence[RunFolder], *, seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Per-run summary dictionaries and, for several runs, the aggregate (or ``None``).
 
     Each row is ``{"run", "path", **Summary.to_dict()}``; the aggregate is
@@ -170,7 +158,7 @@ def summary_rows(runs: Sequence[Run], *, seed: int = 0) -> tuple[list[dict[str, 
     return rows, aggregate
 
 
-def learning_curve_html(runs: Sequence[Run], *, engine: str = "auto", metric: str = "return") -> str:
+def learning_curve_html(runs: Sequence[RunFolder], *, engine: str = "auto", metric: str = "return") -> str:
     """The learning-curve figure as HTML: an embedded matplotlib SVG, or the fallback SVG.
 
     Args:
@@ -212,12 +200,12 @@ def _matplotlib_img(records: list, labels: list[str], metric: str) -> str:
             f'src="data:image/svg+xml;base64,{data}">')
 
 
-def _video_element(video: RunVideo, page_dir: Path) -> str:
+def _video_element(video: VideoSaved, page_dir: Path) -> str:
     src = relative_src(video.path, page_dir)
     size = f'width="{video.width}" height="{video.height}"' if video.width and video.height else ""
     if video.format == "gif":
         return f'<img src="{_attr(src)}" {size} loading="lazy" alt="{_attr(video.caption)}">'
-    mime = "video/webm" if video.format == "webm" else "video/mp4"
+    mime = mime_type(video.format)
     return (f'<video controls muted preload="metadata" playsinline {size} src="{_attr(src)}" '
             f'data-frames="{video.frames}" data-fps="{video.fps:g}" type="{mime}"></video>')
 
@@ -237,7 +225,7 @@ def _sort_th(label: str, key: str, *, active: bool = False, title: str = "") -> 
     return (f'<th data-sort-key="{key}"{sort}{tip}><button type="button">{escape(label)}</button></th>')
 
 
-def _summary_section(runs: Sequence[Run], seed: int) -> str:
+def _summary_section(runs: Sequence[RunFolder], seed: int) -> str:
     rows, aggregate = summary_rows(runs, seed=seed)
     pct = f"{100 * rows[0]['confidence']:g}%"
     head = "".join([
@@ -289,7 +277,7 @@ def _summary_section(runs: Sequence[Run], seed: int) -> str:
     )
 
 
-def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
+def _run_section(i: int, run: RunFolder, page_dir: Path, max_rows: int) -> str:
     videos = run.videos
     vector = any(r.env_index is not None for r in run.records)
     cards = []
@@ -350,7 +338,7 @@ def _run_section(i: int, run: Run, page_dir: Path, max_rows: int) -> str:
 
 
 def render_report(
-    runs: Sequence[Run | str | os.PathLike[str]],
+    runs: Sequence[RunFolder | str | os.PathLike[str]],
     *,
     page_dir: str | os.PathLike[str] = ".",
     title: str | None = None,
@@ -373,7 +361,7 @@ def render_report(
         raise ValueError("no runs given: pass at least one run folder")
     page_dir = Path(page_dir)
     title = title or "agentreel report: " + ", ".join(r.name for r in loaded)
-    from agentreel import __version__
+    from agentreel._version import __version__
 
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     episodes = sum(len(r.records) for r in loaded)
@@ -394,7 +382,7 @@ def render_report(
 
 
 def write_report(
-    runs: Sequence[Run | str | os.PathLike[str]],
+    runs: Sequence[RunFolder | str | os.PathLike[str]],
     path: str | os.PathLike[str] = "report.html",
     **kwargs: Any,
 ) -> Path:

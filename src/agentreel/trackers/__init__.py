@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from agentreel.hooks import call_hook
 from agentreel.log.sinks import CompositeSink
 from agentreel.trackers.base import Tracker, episode_scalars
 from agentreel.trackers.gif import GifClip, video_to_gif
@@ -58,7 +59,6 @@ class Trackers(CompositeSink):
 
     def on_video_saved(self, video: Any) -> None:
         """Hand a saved video to every tracker (each one's failure is reported, not raised)."""
-        from agentreel.recorder import call_hook
 
         for tracker in self.sinks:
             call_hook("on_video_saved", tracker.on_video_saved, video, video.path)

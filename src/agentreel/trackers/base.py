@@ -21,8 +21,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-from agentreel.recorder import VideoSaved
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 
 __all__ = ["Tracker", "episode_scalars"]
 

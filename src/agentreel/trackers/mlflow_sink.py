@@ -22,8 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentreel.extras import require
-from agentreel.recorder import VideoSaved
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.trackers.base import Tracker
 
 __all__ = ["MlflowTracker"]

@@ -34,8 +34,7 @@ import warnings
 from collections.abc import Callable
 
 from agentreel.extras import require
-from agentreel.recorder import VideoSaved
-from agentreel.records import EpisodeRecord
+from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.trackers.base import Tracker
 from agentreel.trackers.gif import video_to_gif
 

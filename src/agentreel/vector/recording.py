@@ -31,27 +31,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
+from agentreel.episode_tracker import VectorEpisodeTracker, read_reset_mask
 from agentreel.keep import KeepRule
 from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.recorder import ClipRecorder, VideoSaved, final_info_value
 from agentreel.records import EpisodeRecord
 from agentreel.tiling import grid_shape, tile_into
 from agentreel.video import normalize_frame
-from agentreel.video_wrapper import RecorderAttributes, depth_to_image, prepare_recording
+from agentreel.video_wrapper import RecorderAttributes, frame_from_render, prepare_recording
 
 logger = logging.getLogger("agentreel")
-
-
-def read_reset_mask(options: dict[str, Any] | None, num_envs: int) -> np.ndarray | None:
-    """The ``reset_mask`` of a partial reset, validated, or ``None`` for a full reset."""
-    if not options or "reset_mask" not in options:
-        return None
-    mask = options["reset_mask"]
-    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (num_envs,):
-        raise ValueError(
-            f"options['reset_mask'] must be a bool numpy array of shape ({num_envs},), got {mask!r}"
-        )
-    return mask
 
 
 class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructorArgs):
@@ -148,21 +137,21 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         self.frame_cols = -1
         self.has_autoreset = False
         self.render_history: list[Any] = []
-        self._prev_dones = np.zeros(self.num_envs, dtype=bool)
         self._keeper = setup.keeper
         self._close_hooks: list[Callable[[], object]] = []
+        self._tracker = VectorEpisodeTracker(self.num_envs, self.autoreset_mode)
         # Tiled/first-only overlays label each tile with its sub-env's own numbers.
         self._tile_overlay = None if per_env else setup.overlay
-        self._tile_steps = np.zeros(self.num_envs, dtype=np.int64)
-        self._tile_returns = np.zeros(self.num_envs, dtype=np.float64)
         if per_env:
             self._recorders = [
                 ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i,
-                             overlay=setup.overlay, **setup.recorder_settings)
+                             overlay=setup.overlay, progress=self._tracker.progress(i),
+                             **setup.recorder_settings)
                 for i in range(self.num_envs)
             ]
         else:
             self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
+                                            progress=self._tracker.progress(0),
                                             **setup.recorder_settings)]
 
     # -- the Gymnasium API ------------------------------------------------------------
@@ -173,48 +162,44 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         mask = read_reset_mask(options, self.num_envs)
         obs, info = self.env.reset(seed=seed, options=dict(options) if options else options)
         reset_envs = np.ones(self.num_envs, dtype=bool) if mask is None else mask
-        self._prev_dones[reset_envs] = False
         self.has_autoreset = False
-        if self._tile_overlay is not None:
-            self._tile_steps[reset_envs] = 0
-            self._tile_returns[reset_envs] = 0.0
+        # Recorders first: a clip cut short by this reset is tagged with the old totals.
         if self.per_env:
             for i in np.flatnonzero(reset_envs):
                 self._recorders[i].begin_episode()
-            self._capture(only=reset_envs)
         elif reset_envs[0]:
             self._first.begin_episode()
+        self._tracker.reset(seed, mask)
+        if self.per_env:
+            self._capture(only=reset_envs)
+        elif reset_envs[0]:
             self._capture()
         return obs, info
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step; record the frames of the sub-envs being recorded."""
         obs, rewards, terminations, truncations, info = self.env.step(actions)
-        dones = np.logical_or(terminations, truncations)
+        result = self._tracker.step(rewards, terminations, truncations)
+        dones = result.dones
         followed = range(self.num_envs) if self.per_env else (0,)
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         for i in followed:
             recorder = self._recorders[i if self.per_env else 0]
-            if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._prev_dones[i]:
+            if result.restarted[i]:
                 recorder.begin_episode()  # this step was sub-env i's autoreset
-                recorder.begin_step(in_episode=False)
-            else:
-                recorder.begin_step(rewards[i])
+            recorder.begin_step()
             if same_step and dones[i]:
                 # The sub-env has already been reset: its frame starts the next episode.
-                recorder.end_episode(bool(terminations[i]), bool(truncations[i]),
+                recorder.end_episode(result.ended(i, terminations, truncations),
                                      final_info_value(info, "is_success", i))
                 recorder.begin_episode()
-        if self._tile_overlay is not None:
-            self._count_tiles(rewards, dones)
         self._capture()
         if not same_step:
             for i in followed:
                 if dones[i]:
                     self._recorders[i if self.per_env else 0].end_episode(
-                        bool(terminations[i]), bool(truncations[i]),
+                        result.ended(i, terminations, truncations),
                         final_info_value(info, "is_success", i))
-        self._prev_dones = dones
         self.has_autoreset = bool(dones[0]) and self.autoreset_mode == AutoresetMode.NEXT_STEP
         return obs, rewards, terminations, truncations, info
 
@@ -243,8 +228,9 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             normalize_frame(f) for f in frames
         ]
         if self._tile_overlay is not None:
+            steps, returns = self._tracker.lengths, self._tracker.returns
             tiles = [self._tile_overlay(tile, OverlayState(
-                step=int(self._tile_steps[i]), episode_return=float(self._tile_returns[i]),
+                step=int(steps[i]), episode_return=float(returns[i]),
                 episode_id=self.episode_id if i == 0 else None, env_index=i,
             )) for i, tile in enumerate(tiles)]
         if self.frame_rows == -1:
@@ -256,21 +242,6 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         self._first.capture_into((rows * height, cols * width, 3),
                                  lambda out: tile_into(out, tiles, rows, cols))
 
-    def _count_tiles(self, rewards: np.ndarray, dones: np.ndarray) -> None:
-        """Per-sub-env step counts and running returns for tile labels (overlay only)."""
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            restarted = self._prev_dones  # this step was their autoreset: step 0 of a new episode
-            self._tile_steps[restarted] = 0
-            self._tile_returns[restarted] = 0.0
-            live = ~restarted
-        else:
-            live = np.ones(self.num_envs, dtype=bool)
-        self._tile_steps[live] += 1
-        self._tile_returns[live] += np.asarray(rewards, dtype=np.float64)[live]
-        if self.autoreset_mode == AutoresetMode.SAME_STEP:
-            self._tile_steps[dones] = 0  # already reset: the frame shows the new episode
-            self._tile_returns[dones] = 0.0
-
     def _render_all(self) -> Sequence[Any]:
         frames = self.env.render()
         if not isinstance(frames, Sequence) or len(frames) != self.num_envs:
@@ -279,9 +250,4 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
                 f"({self.num_envs}), got {type(frames).__name__}"
                 + (f" of length {len(frames)}" if isinstance(frames, Sequence) else "")
             )
-        frames = [f[-1] if isinstance(f, list) and f else f for f in frames]
-        frames = [f[0] if isinstance(f, tuple) and f and isinstance(f[0], np.ndarray) else f
-                  for f in frames]  # rgbd_tuple: the RGB part
-        if self.env.render_mode in ("depth_array", "depth_array_list"):
-            frames = [depth_to_image(f) for f in frames]
-        return frames
+        return [frame_from_render(f, self.env.render_mode) for f in frames]

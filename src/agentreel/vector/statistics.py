@@ -26,43 +26,12 @@ import numpy.typing as npt
 from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
+from agentreel.episode_tracker import VectorEpisodeTracker, VectorStep, read_reset_mask
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback, EpisodeEmitter
 from agentreel.log.sinks import LogTarget
 from agentreel.statistics import StepBeforeResetError, spec_env_id
 
 __all__ = ["RecordEpisodeStatistics"]
-
-
-def check_reset_mask(reset_mask: Any, num_envs: int) -> np.ndarray:
-    """Validate ``options["reset_mask"]`` the way Gymnasium's vector envs do."""
-    if not isinstance(reset_mask, np.ndarray):
-        raise TypeError(f"`options['reset_mask']` must be a numpy array, got {type(reset_mask)}")
-    if reset_mask.shape != (num_envs,):
-        raise ValueError(
-            f"`options['reset_mask']` must have shape `({num_envs},)`, got {reset_mask.shape}"
-        )
-    if reset_mask.dtype != np.bool_:
-        raise TypeError(
-            f"`options['reset_mask']` must have `dtype=np.bool_`, got {reset_mask.dtype}"
-        )
-    if not np.any(reset_mask):
-        raise ValueError(
-            "`options['reset_mask']` must contain a boolean array with at least one True "
-            f"value, got reset_mask={reset_mask}"
-        )
-    return reset_mask.copy()
-
-
-def sub_env_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
-    """The seed each sub-env gets from ``VectorEnv.reset(seed=...)``."""
-    if seed is None:
-        return [None] * num_envs
-    if isinstance(seed, (int, np.integer)):
-        return [int(seed) + i for i in range(num_envs)]
-    seeds = list(seed)
-    if len(seeds) != num_envs:
-        return [None] * num_envs  # the inner env will raise its own error
-    return [None if s is None else int(s) for s in seeds]
 
 
 class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordConstructorArgs):
@@ -104,10 +73,6 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
     """
 
     episode_count: int
-    episode_start_times: npt.NDArray[np.float64]
-    episode_returns: npt.NDArray[np.float64]
-    episode_lengths: npt.NDArray[np.int64]
-    prev_dones: npt.NDArray[np.bool_]
 
     def __init__(
         self,
@@ -148,25 +113,38 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         self._autoreset_mode: AutoresetMode = mode
         self._same_step = mode == AutoresetMode.SAME_STEP
 
-        n = self.num_envs
         self.episode_count = 0
-        self.episode_start_times = np.zeros((n,))
-        self.episode_returns = np.zeros((n,))
-        self.episode_lengths = np.zeros((n,), dtype=np.int64)
-        self.prev_dones = np.zeros((n,), dtype=bool)
-
         self.time_queue: deque[np.float64] = deque(maxlen=buffer_length)
         self.return_queue: deque[np.float64] = deque(maxlen=buffer_length)
         self.length_queue: deque[np.int64] = deque(maxlen=buffer_length)
 
-        self._has_reset = False
-        self._any_prev_done = False
-        self._seeds: list[int | None] = [None] * n
+        self._tracker = VectorEpisodeTracker(self.num_envs, mode)
         self._emitter = EpisodeEmitter(
             log, on_episode_end,
             env_id=env_id if env_id is not None else spec_env_id(env),
             extra_keys=self._info_keywords,
         )
+
+    # Gymnasium's attribute names, read from the tracker.
+    @property
+    def episode_returns(self) -> npt.NDArray[np.float64]:
+        """Each sub-env's running return."""
+        return self._tracker.returns
+
+    @property
+    def episode_lengths(self) -> npt.NDArray[np.int64]:
+        """Each sub-env's steps in its current episode."""
+        return self._tracker.lengths
+
+    @property
+    def episode_start_times(self) -> npt.NDArray[np.float64]:
+        """``time.perf_counter()`` when each sub-env's episode began."""
+        return self._tracker.start_times
+
+    @property
+    def prev_dones(self) -> npt.NDArray[np.bool_]:
+        """The sub-envs whose episode ended on the previous step."""
+        return self._tracker.prev_dones
 
     def reset(
         self,
@@ -177,30 +155,9 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
 
         The caller's ``options`` dict is never changed: the inner env gets a copy.
         """
-        mask = None
-        if options is not None:
-            if "reset_mask" in options:
-                mask = check_reset_mask(options["reset_mask"], self.num_envs)
-            options = dict(options)
-        obs, info = self.env.reset(seed=seed, options=options)
-
-        now = time.perf_counter()
-        seeds = sub_env_seeds(seed, self.num_envs)
-        if mask is None:
-            self.episode_start_times = np.full(self.num_envs, now)
-            self.episode_returns = np.zeros(self.num_envs)
-            self.episode_lengths = np.zeros(self.num_envs, dtype=np.int64)
-            self.prev_dones = np.zeros(self.num_envs, dtype=bool)
-            self._seeds = seeds
-        else:
-            self.episode_start_times[mask] = now
-            self.episode_returns[mask] = 0.0
-            self.episode_lengths[mask] = 0
-            self.prev_dones[mask] = False
-            for i in np.flatnonzero(mask):
-                self._seeds[i] = seeds[i]
-        self._any_prev_done = not self._same_step and bool(self.prev_dones.any())
-        self._has_reset = True
+        mask = read_reset_mask(options, self.num_envs)
+        obs, info = self.env.reset(seed=seed, options=None if options is None else dict(options))
+        self._tracker.reset(seed, mask)
         return obs, info
 
     def step(
@@ -208,7 +165,7 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
     ) -> tuple[ObsType, npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[np.bool_],
                dict[str, Any]]:
         """Step every sub-env; where episodes end, add ``info[stats_key]`` and its mask."""
-        if not self._has_reset:
+        if not self._tracker.has_reset:
             raise StepBeforeResetError(
                 "Cannot call step() before reset(): call envs.reset() first "
                 "(agentreel.vector.RecordEpisodeStatistics)"
@@ -220,56 +177,31 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
                 f"actual type is {type(infos)}. This may be due to usage of other wrappers "
                 "in the wrong order."
             )
-
-        self.episode_returns += rewards
-        self.episode_lengths += 1
-        if self._any_prev_done:
-            # NEXT_STEP: this step only reset the sub-envs that were done, so it
-            # is not part of their new episode. (Never true under SAME_STEP, and
-            # under DISABLED only if a done sub-env is stepped without a reset.)
-            prev = self.prev_dones
-            self.episode_returns[prev] = 0.0
-            self.episode_lengths[prev] = 0
-            self.episode_start_times[prev] = time.perf_counter()
-
-        dones = np.logical_or(terminations, truncations)
-        any_done = bool(dones.any())
-        if any_done:
-            self._end_episodes(dones, terminations, truncations, infos)
-        self.prev_dones = dones
-        # Under SAME_STEP the done sub-envs were reset within this step already.
-        self._any_prev_done = any_done and not self._same_step
-
-        return observations, rewards, terminations, truncations, infos
-
-    def _end_episodes(self, dones: npt.NDArray[np.bool_], terminations: npt.NDArray[np.bool_],
-                      truncations: npt.NDArray[np.bool_], infos: dict[str, Any]) -> None:
         key = self._stats_key
-        if key in infos or f"_{key}" in infos:
+        if (key in infos or f"_{key}" in infos) and np.any(np.logical_or(terminations, truncations)):
             raise ValueError(
                 f"Attempted to add episode stats with key {key!r} but this key already "
                 f"exists in info: {list(infos.keys())}. Pass a different stats_key."
             )
-        episode_time = np.round(time.perf_counter() - self.episode_start_times, 6)
-        returns = np.where(dones, self.episode_returns, 0.0)
-        lengths = np.where(dones, self.episode_lengths, 0)
-        times = np.where(dones, episode_time, 0.0)
-        infos[key] = {"r": returns, "l": lengths, "t": times}
+        result = self._tracker.step(rewards, terminations, truncations)
+        if result.any_done:
+            self._end_episodes(result, terminations, truncations, infos)
+        return observations, rewards, terminations, truncations, infos
+
+    def _end_episodes(self, result: VectorStep, terminations: npt.NDArray[np.bool_],
+                      truncations: npt.NDArray[np.bool_], infos: dict[str, Any]) -> None:
+        key = self._stats_key
+        dones = result.dones
+        infos[key] = {"r": result.returns, "l": result.lengths, "t": result.durations}
         infos[f"_{key}"] = dones.copy()
 
         done_idx = np.flatnonzero(dones)
-        self.time_queue.extend(times[done_idx])
-        self.return_queue.extend(returns[done_idx])
-        self.length_queue.extend(lengths[done_idx])
+        self.time_queue.extend(result.durations[done_idx])
+        self.return_queue.extend(result.returns[done_idx])
+        self.length_queue.extend(result.lengths[done_idx])
 
         first_index = self.episode_count
         self.episode_count += len(done_idx)
-        if self._same_step:
-            # The done sub-envs were already reset inside this step.
-            self.episode_returns[dones] = 0.0
-            self.episode_lengths[dones] = 0
-            self.episode_start_times[dones] = time.perf_counter()
-
         end_time = time.time()
         final_info = infos.get("final_info") if self._same_step else None
         done_envs = done_idx.tolist()
@@ -278,14 +210,10 @@ class RecordEpisodeStatistics(EmitsEpisodes, VectorWrapper, gym.utils.RecordCons
         built = done_envs if self._emitter.wants_records else done_envs[-1:]
         first_built = first_index + len(done_envs) - len(built)
         for n, i in enumerate(built):
-            self._emitter.emit_fields(
-                index=first_built + n, episode_return=float(returns[i]), length=int(lengths[i]),
-                duration=float(times[i]), terminated=bool(terminations[i]),
-                truncated=bool(truncations[i]), seed=self._seeds[i], end_time=end_time,
-                env_index=i, extras=self._extras(infos, final_info, i),
+            self._emitter.emit_end(
+                result.ended(i, terminations, truncations), first_built + n,
+                extras=self._extras(infos, final_info, i), end_time=end_time,
             )
-        for i in done_envs:
-            self._seeds[i] = None  # the next episode of this sub-env is an autoreset one
 
     def _extras(self, infos: dict[str, Any], final_info: Any, i: int) -> dict[str, Any]:
         if not self._info_keywords:

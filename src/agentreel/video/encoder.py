@@ -66,6 +66,7 @@ from agentreel.video.spec import (
     quality_range,
     sidecar_path,
 )
+from agentreel.videofiles import check_format
 
 #: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
 #: than averaging them ("bilinear", swscale's default): the RGB→yuv420p
@@ -107,8 +108,7 @@ class VideoFileWriter:
         preset: str = DEFAULT_PRESET,
         x264_params: str | None = None,
     ) -> None:
-        if format not in FORMATS:
-            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        check_format(format)
         self.path = os.fspath(path)
         self.partial_path = self.path + PARTIAL_SUFFIX
         self.format = format

@@ -11,12 +11,12 @@ Fraction(2997, 100)
 
 from __future__ import annotations
 
-import math
 import os
 from fractions import Fraction
-from numbers import Real
 
+from agentreel.records import FORMATS  # the one list of formats, beside the video event type
 from agentreel.video.presets import AUTO_LADDER, AUTO_MANY_CPUS, auto_start_level
+from agentreel.videofiles import check_format, check_fps, prepare_folder, sidecar_path
 
 __all__ = [
     "AUTO_LADDER",
@@ -34,9 +34,6 @@ __all__ = [
 
 #: Suffix of the file that is being written (never ends in the video suffix).
 PARTIAL_SUFFIX = ".partial"
-
-#: Supported container formats.
-FORMATS = ("mp4", "webm", "gif")
 
 #: x264 preset of a :class:`~agentreel.video.encoder.VideoFileWriter` when none is
 #: given (the engine passes its own, see :mod:`agentreel.video.presets`).
@@ -71,16 +68,7 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
     return frac.limit_denominator(1_000_000)
 
 
-def sidecar_path(video_path: str) -> str:
-    """Where the JSON sidecar of a video goes: ``folder/NAME.mp4`` → ``folder/NAME.json``.
-
-    >>> sidecar_path("videos/rl-video-episode-0.mp4")
-    'videos/rl-video-episode-0.json'
-    """
-    return os.path.splitext(os.fspath(video_path))[0] + ".json"
-
-
-_SUFFIX_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
+_SUFFIX_FORMATS = {f".{fmt}": fmt for fmt in FORMATS}
 
 
 def check_video_args(
@@ -99,26 +87,20 @@ def check_video_args(
         OSError: the folder cannot be created or written to, or ``path`` is a folder.
     """
     path = os.fspath(path)
-    if isinstance(fps, bool) or not isinstance(fps, Real):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if not math.isfinite(float(fps)) or float(fps) <= 0:
-        raise ValueError(f"fps must be a positive finite number, got {fps!r}")
+    check_fps(fps)
     suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
     if format is None:
         format = suffix_format or "mp4"
-    elif format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-    elif suffix_format is not None and suffix_format != format:
-        raise ValueError(f"format={format!r} does not match the file name {path!r}")
+    else:
+        check_format(format)
+        if suffix_format is not None and suffix_format != format:
+            raise ValueError(f"format={format!r} does not match the file name {path!r}")
     if quality is not None and format != "gif":
         lo, hi = quality_range(format)
         if isinstance(quality, bool) or not isinstance(quality, int) or not lo <= quality <= hi:
             raise ValueError(f"quality for {format} must be an int in [{lo}, {hi}], got {quality!r}")
-    folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"video path is a directory: {path!r}")
-    os.makedirs(folder, exist_ok=True)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write videos to {folder!r} (not writable)")
+    prepare_folder(os.path.dirname(os.path.abspath(path)))
     exact = fps if isinstance(fps, Fraction) else fps_fraction(float(fps))
     return path, exact, format, quality if format != "gif" else None  # type: ignore[return-value]

@@ -8,40 +8,22 @@ True
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentreel.records import VideoSaved as SavedVideo  # the one video event type
 from agentreel.video.frames import FrameError, normalize_frame
 from agentreel.video.ring import FrameRing
+from agentreel.videofiles import sidecar_json
 
 if TYPE_CHECKING:
     from agentreel.video.engine import VideoEngine
 
 __all__ = ["EngineStats", "SavedVideo", "VideoStream"]
-
-
-@dataclass(frozen=True)
-class SavedVideo:
-    """A finished video file, or a failed one (``error`` set, ``path`` absent).
-
-    ``tags`` is what the opener passed (merged with the tags given to
-    :meth:`VideoStream.finish`), returned untouched.
-    """
-
-    path: str
-    frames: int
-    fps: float
-    width: int
-    height: int
-    format: str
-    tags: dict = field(default_factory=dict)
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,24 +152,8 @@ class VideoStream:
     def sidecar_text(self) -> str:
         """The JSON written next to the video (``sidecar=True``)."""
         height, width = (self.shape or (0, 0, 3))[:2]
-        data = {
-            "path": os.path.basename(self.path),
-            "frames": self.frames,
-            "fps": float(self.fps),
-            "width": int(width),
-            "height": int(height),
-            "format": self.format,
-            "tags": self.tags,
-        }
-        return json.dumps(data, indent=2, default=_json_default) + "\n"
+        return sidecar_json(self.path, frames=self.frames, fps=self.fps, width=width,
+                            height=height, format=self.format, tags=self.tags)
 
     def __repr__(self) -> str:
         return f"VideoStream({self.path!r}, frames={self.frames}, state={self._state})"
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

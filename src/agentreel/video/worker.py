@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from agentreel.video.encoder import PARTIAL_SUFFIX, VideoFileWriter, sidecar_path
+from agentreel.video.encoder import VideoFileWriter
 from agentreel.video.messages import (
     Abort,
     Done,
@@ -39,6 +39,7 @@ from agentreel.video.messages import (
     Stop,
 )
 from agentreel.video.ring import FrameRing
+from agentreel.videofiles import write_sidecar
 
 __all__ = ["EncoderServer", "main", "serve"]
 
@@ -204,7 +205,7 @@ class EncoderServer:
             try:
                 frames = rec.writer.finish()
                 if sidecar is not None:
-                    _write_sidecar(rec.writer.path, sidecar)
+                    write_sidecar(rec.writer.path, sidecar)
             except Exception as exc:
                 error = _error_text(exc)
                 with contextlib.suppress(Exception):
@@ -333,15 +334,6 @@ class SocketChannel:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.conn.close()
-
-
-def _write_sidecar(video_path: str, text: str) -> None:
-    """Write ``NAME.json`` next to ``NAME.EXT`` atomically."""
-    path = sidecar_path(video_path)
-    tmp = path + PARTIAL_SUFFIX
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
