@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +19,6 @@ from agentreel.records import VideoSaved as SavedVideo  # the one video event ty
 from agentreel.video.frames import FrameError, normalize_frame
 from agentreel.video.ring import FrameRing
 from agentreel.videofiles import sidecar_json
-
-if TYPE_CHECKING:
-    from agentreel.video.engine import VideoEngine
 
 __all__ = ["EngineStats", "SavedVideo", "VideoStream"]
 
@@ -44,7 +41,7 @@ class VideoStream:
         shape: the normalised ``(H, W, 3)`` of the first frame, or None.
     """
 
-    def __init__(self, engine: VideoEngine, sid: int, path: str, *, fps: Any, format: str,
+    def __init__(self, engine: Any, sid: int, path: str, *, fps: Any, format: str,
                  quality: int | None, tags: dict,
                  on_saved: Callable[[SavedVideo], None] | None, sidecar: bool) -> None:
         self._engine = engine
