@@ -180,9 +180,10 @@ def test_final_name_absent_until_complete(tmp_path):
     s = eng.open(path, fps=30)
     for f in make_frames(60):  # more than x264's lookahead, so packets reach the file
         s.add_frame(f)
-    deadline = time.monotonic() + 20
-    while not os.path.exists(path + ".partial") and time.monotonic() < deadline:
-        time.sleep(0.05)  # the encoder process may still be starting
+    deadline = time.monotonic() + 60  # the encoder process may still be starting (the
+    while not os.path.exists(path + ".partial") and time.monotonic() < deadline:  # first
+        eng.poll()  # frames wait in its start-up ring meanwhile)
+        time.sleep(0.05)
     assert os.path.exists(path + ".partial")
     assert not os.path.exists(path)
     s.finish()
@@ -279,11 +280,11 @@ def test_backends_identical_frame_counts(tmp_path):
 
 
 def test_back_pressure_is_measured(tmp_path, monkeypatch):
-    from agentreel.video import engine as engine_module
+    from agentreel.video import presets
 
-    monkeypatch.setattr(engine_module, "_usable_cpus", lambda: 8)  # auto starts at level 0
+    monkeypatch.setattr(presets, "usable_cpus", lambda: 8)  # auto starts at level 0
     eng = VideoEngine(backend="process", queue_frames=1)
-    assert eng._auto_level == 0 and eng._current_preset() == "superfast"
+    assert eng._presets.preset == "superfast"
     eng.start()
     deadline = time.monotonic() + 30
     while not eng._transport.ready and time.monotonic() < deadline:
@@ -298,26 +299,26 @@ def test_back_pressure_is_measured(tmp_path, monkeypatch):
     assert stats.frames == 60
     assert stats.wait_seconds > 0 and 0 < stats.max_wait_seconds <= stats.wait_seconds
     # preset="auto": a video that made the caller wait makes the next one faster
-    assert eng._auto_level == 1 and eng._current_preset() == "ultrafast"
+    assert eng._presets.preset == "ultrafast"
 
 
 @pytest.mark.parametrize(("cpus", "start"), [(1, 1), (2, 1), (3, 1), (4, 0), (16, 0)])
 def test_auto_preset_starts_cheaper_on_few_cpus(tmp_path, monkeypatch, cpus, start):
     """With few CPUs the encoder shares them with the agent: the cheaper x264 step is
     used from the first video and calm videos do not bring back the slower one."""
-    from agentreel.video import engine as engine_module
+    from agentreel.video import presets
 
-    monkeypatch.setattr(engine_module, "_usable_cpus", lambda: cpus)
+    monkeypatch.setattr(presets, "usable_cpus", lambda: cpus)
     eng = VideoEngine(backend="thread")
     try:
         for k in range(5):  # calm videos (thread backend, tiny frames: no waits)
-            assert eng._current_preset() == AUTO_LADDER[start][0]
-            assert eng._current_x264_params() == AUTO_LADDER[start][1]
+            assert eng._presets.preset == AUTO_LADDER[start][0]
+            assert eng._presets.x264_params == AUTO_LADDER[start][1]
             s = eng.open(str(tmp_path / f"v{k}.mp4"), fps=30)
             for f in make_frames(3):
                 s.add_frame(f)
             s.wait(timeout=60)
-        assert eng._auto_level == start
+        assert eng._presets.preset == AUTO_LADDER[start][0]
     finally:
         eng.close()
 
@@ -458,33 +459,22 @@ def test_memory_bounded_for_long_stream(tmp_path):
     assert s.result.frames == 5200
 
 
-@pytest.mark.parametrize("backend", ["process", "thread"])
-def test_frame_rings_leave_slack_for_ffmpeg_over_reads(backend, monkeypatch):
+@pytest.mark.parametrize("shared", [True, False])
+def test_frame_rings_leave_slack_for_ffmpeg_over_reads(shared):
     """FFmpeg's SIMD colour conversion reads past a frame's last row. A ring that
     ended exactly on a page boundary (e.g. 8 slots of 48x64 RGB = 18 pages) crashed
     the encoder process with SIGSEGV in swscale when the next page was unmapped."""
-    import types
+    from agentreel.video.ring import FrameRing
 
-    from agentreel.video import engine as engine_module
-
-    sizes = []
-
-    def fake_shared(size):
-        sizes.append(size)
-        return types.SimpleNamespace(buf=bytearray(size), fd=None, name="test")
-
-    monkeypatch.setattr(engine_module, "create_shared", fake_shared)
-    if backend == "process":
-        _, ring, header, _ = engine_module._ProcessTransport.make_ring(None, 8, (48, 64, 3))
-        allocated = sizes[0]
-    else:
-        memory, ring, header, _ = engine_module._ThreadTransport.make_ring(8, (48, 64, 3))
-        allocated = memory.nbytes
-    assert ring.shape == (8, 48, 64, 3)
-    assert allocated >= ring.nbytes + 64
+    ring = FrameRing.create(8, (48, 64, 3), shared=shared)
+    assert ring.frames.shape == (8, 48, 64, 3)
+    assert ring.size >= ring.frames.nbytes + 64
     # The counters after the frames must not sit in the over-read slack either.
-    header_start = header.__array_interface__["data"][0] - ring.__array_interface__["data"][0]
-    assert header_start >= ring.nbytes + 4096
+    header_start = (ring._header.__array_interface__["data"][0]
+                    - ring.frames.__array_interface__["data"][0])
+    assert header_start >= ring.frames.nbytes + 4096
+    ring.close()
+
 
 @pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="anonymous memory is Linux-only")
 def test_frame_rings_leave_nothing_in_dev_shm_and_start_no_resource_tracker(tmp_path):

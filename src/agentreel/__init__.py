@@ -4,19 +4,34 @@ Drop-in replacements for Gymnasium's recording wrappers::
 
     from agentreel import RecordEpisodeStatistics, RecordVideo
     from agentreel.vector import RecordEpisodeStatistics, RecordVideo
+
+The names below are imported on first use (PEP 562), so importing a light submodule
+(the video encoder process runs ``python -m agentreel.video.worker``) does not load
+Gymnasium and the wrappers.
 """
 
 from __future__ import annotations
 
-from agentreel import trackers  # agentreel.trackers.attach(env, ...)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from agentreel._version import __version__
-from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
-from agentreel.recording import RecordVideo
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.replay import RecordReplay
-from agentreel.report.run import Run
-from agentreel.statistics import RecordEpisodeStatistics
-from agentreel.triggers import capped_cubic_video_schedule
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    "EpisodeRecord": "agentreel.records",
+    "JsonlSink": "agentreel.log",
+    "LoggingSink": "agentreel.log",
+    "MonitorCsvSink": "agentreel.log",
+    "RecordEpisodeStatistics": "agentreel.statistics",
+    "RecordReplay": "agentreel.replay",
+    "RecordVideo": "agentreel.recording",
+    "Run": "agentreel.report.run",
+    "VideoSaved": "agentreel.records",
+    "capped_cubic_video_schedule": "agentreel.triggers",
+    "read_episodes": "agentreel.log",
+    "trackers": "agentreel.trackers",
+}
 
 __all__ = [
     "EpisodeRecord",
@@ -28,8 +43,31 @@ __all__ = [
     "RecordVideo",
     "Run",
     "VideoSaved",
-    "capped_cubic_video_schedule",
     "__version__",
+    "capped_cubic_video_schedule",
     "read_episodes",
     "trackers",
 ]
+
+if TYPE_CHECKING:
+    from agentreel import trackers
+    from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
+    from agentreel.recording import RecordVideo
+    from agentreel.records import EpisodeRecord, VideoSaved
+    from agentreel.report.run import Run
+    from agentreel.statistics import RecordEpisodeStatistics
+    from agentreel.triggers import capped_cubic_video_schedule
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'agentreel' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"agentreel.{name}" else getattr(module, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

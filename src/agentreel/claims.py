@@ -378,6 +378,18 @@ def _release_at_exit() -> None:
             os.rmdir(os.path.dirname(claim_file))
 
 
+def _forget_parents_claims() -> None:
+    """In a forked child: the claims are the parent's; its exit must not remove them."""
+    global _held_lock
+    _held_lock = threading.Lock()
+    _held_here.clear()
+    _created_here.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parents_claims)
+
+
 def _remove_quietly(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)

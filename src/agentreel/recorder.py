@@ -34,6 +34,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agentreel.claims import NameClaims
 from agentreel.hooks import call_hook
 from agentreel.keeper import VideoKeeper
@@ -292,10 +294,34 @@ class ClipRecorder:
                 step=self.episode_length, episode_return=self.episode_return,
                 episode_id=self.episode_id, env_index=self.env_index))
         self._stream.add_frame(frame)
+        self._after_frame()
+
+    def _after_frame(self) -> None:
+        """Note the running return of the frame just added; end the clip when it is full."""
+        self.note_frame_return()
+        if self._stream is not None and self._stream.frames > self.video_length:
+            self.stop()
+
+    def note_frame_return(self) -> None:
+        """Keep the running return at this frame (for side-by-side labels).
+
+        Called for each captured frame, and by ``replay=True`` recorders for each frame
+        the replayer will render, so both write the same ``running_returns`` tag.
+        """
         if self._clip_is_episode and len(self._clip_returns) < MAX_RUNNING_RETURNS:
             self._clip_returns.append(round(self.episode_return, 6))
-        if self._stream.frames > self.video_length:
-            self.stop()
+
+    def capture_into(self, shape: tuple[int, int, int], fill: Callable[[Any], None]) -> None:
+        """Like :meth:`capture` for a frame that ``fill(out)`` writes in place (tiles)."""
+        if self._stream is None:
+            return
+        if self.overlay is not None:
+            frame = np.empty(shape, np.uint8)
+            fill(frame)
+            self.capture(frame)
+            return
+        self._stream.add_frame_into(shape, fill)
+        self._after_frame()
 
     def capture_or_end(self, frame: Any) -> None:
         """:meth:`capture`, except that a frame that cannot be recorded ends the clip.
@@ -306,15 +332,23 @@ class ClipRecorder:
         the clip is finished with the frames accepted so far, marked incomplete, and its
         :class:`VideoSaved` carries the reason in ``error`` (``tags["frame_error"]``).
         """
+        self._capture_or_end(lambda: self.capture(frame))
+
+    def capture_into_or_end(self, shape: tuple[int, int, int],
+                            fill: Callable[[Any], None]) -> None:
+        """:meth:`capture_into` with :meth:`capture_or_end`'s handling of a bad frame."""
+        self._capture_or_end(lambda: self.capture_into(shape, fill))
+
+    def _capture_or_end(self, capture: Callable[[], None]) -> None:
         try:
-            self.capture(frame)
+            capture()
         except FrameError as exc:
             name, frames = self.video_name, self.clip_frames
             message = (f"agentreel: frame {frames + 1} of {name} could not be recorded: {exc}; "
                        f"the clip ends here with its {frames} frame(s) so far and the agent's "
                        "loop goes on")
             logger.error(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            warnings.warn(message, RuntimeWarning, stacklevel=5)
             self.stop(frame_error=message)
 
     def end_episode(self, ended: EpisodeEnd, success: Any = None,
@@ -409,7 +443,8 @@ class ClipRecorder:
         if frame_error is not None:
             tags["frame_error"] = frame_error
         if self._clip_is_episode:
-            if len(self._clip_returns) == stream.frames:  # side-by-side labels read it
+            # side-by-side labels read it; a replayed clip's frames are rendered later (0 now)
+            if self._clip_returns and stream.frames in (0, len(self._clip_returns)):
                 tags["running_returns"] = self._clip_returns
             if terminated is None or frame_error is not None:
                 tags["incomplete"] = True  # cut short: not the episode's return or length

@@ -212,8 +212,11 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._recorder.env_index = self._sub_env.rank
         self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
         self._tracker.reset(seed=seed)
-        if self._recorder.recording and self._replay is None:
-            self._capture_frame()
+        if self._recorder.recording:
+            if self._replay is None:
+                self._capture_frame()
+            else:
+                self._recorder.note_frame_return()  # the replayer renders this frame
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -229,8 +232,11 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             # wrapper) and this step's frame is the next episode's first.
             self._recorder.begin_episode()
         self._recorder.begin_step()
-        if self._recorder.recording and self._replay is None:
-            self._capture_frame()
+        if self._recorder.recording:
+            if self._replay is None:
+                self._capture_frame()
+            else:
+                self._recorder.note_frame_return()  # the replayer renders this frame
         if ended is not None:
             self._recorder.end_episode(ended, final_info_value(info, "is_success"))
         return obs, reward, terminated, truncated, info

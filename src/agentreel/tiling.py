@@ -47,7 +47,22 @@ def tile_frames(frames: Sequence[np.ndarray], rows: int, cols: int) -> np.ndarra
     """Place equally sized ``(H, W, C)`` frames row by row on a black grid."""
     first = frames[0]
     height, width = first.shape[:2]
-    grid = np.zeros((rows * height, cols * width) + first.shape[2:], dtype=first.dtype)
+    grid = np.empty((rows * height, cols * width) + first.shape[2:], dtype=first.dtype)
+    tile_into(grid, frames, rows, cols)
+    return grid
+
+
+def tile_into(out: np.ndarray, frames: Sequence[np.ndarray], rows: int, cols: int) -> None:
+    """Write the grid of :func:`tile_frames` into ``out`` (empty cells black), in place.
+
+    ``out`` may hold an older picture (a reused frame slot): every pixel is written.
+
+    >>> out = np.full((4, 4, 3), 9, np.uint8)
+    >>> tile_into(out, [np.full((2, 2, 3), 1, np.uint8)] * 3, 2, 2); int(out[3, 3, 0])
+    0
+    """
+    first = frames[0]
+    height, width = first.shape[:2]
     for index, frame in enumerate(frames):
         if frame.shape != first.shape:
             raise ValueError(
@@ -56,5 +71,7 @@ def tile_frames(frames: Sequence[np.ndarray], rows: int, cols: int) -> np.ndarra
                 "(use per_env=True to record each sub-environment to its own file)"
             )
         row, col = divmod(index, cols)
-        grid[row * height:(row + 1) * height, col * width:(col + 1) * width] = frame
-    return grid
+        out[row * height:(row + 1) * height, col * width:(col + 1) * width] = frame
+    for index in range(len(frames), rows * cols):
+        row, col = divmod(index, cols)
+        out[row * height:(row + 1) * height, col * width:(col + 1) * width] = 0

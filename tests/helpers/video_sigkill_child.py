@@ -24,7 +24,11 @@ def main() -> None:
         frame[:] = (i * 3) % 256
         stream.add_frame(frame)
     print("WORKER", engine._transport.proc.pid, flush=True)
-    time.sleep(1.5)  # let the encoder catch up and write fragments
+    deadline = time.monotonic() + 60  # the encoder has read every frame (a loaded machine
+    while stream._ring.consumed < frames and time.monotonic() < deadline:  # starts it late)
+        engine.poll()
+        time.sleep(0.01)
+    time.sleep(1.5)  # let the encoder write fragments
     print("READY", flush=True)
     time.sleep(600)
 

@@ -37,7 +37,7 @@ from agentreel.overlay import OverlayFn, OverlayState
 from agentreel.recorder import ClipRecorder, final_info_value
 from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.replay.vector import VectorEpisodeLogger
-from agentreel.tiling import grid_shape, tile_frames
+from agentreel.tiling import grid_shape, tile_into
 from agentreel.video import normalize_frame
 from agentreel.video_wrapper import (
     RecorderAttributes,
@@ -273,7 +273,11 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if self.frame_rows == -1:
             height, width = tiles[0].shape[:2]
             self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
-        self._first.capture_or_end(tile_frames(tiles, self.frame_rows, self.frame_cols))
+        rows, cols = self.frame_rows, self.frame_cols
+        height, width = tiles[0].shape[:2]
+        # Tiled straight into the video's frame queue: no grid-sized copy per step.
+        self._first.capture_into_or_end((rows * height, cols * width, 3),
+                                 lambda out: tile_into(out, tiles, rows, cols))
 
     def _render_all(self) -> Sequence[Any]:
         frames = self.env.render()

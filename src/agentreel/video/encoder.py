@@ -78,7 +78,7 @@ from agentreel.videofiles import check_format
 #: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
 #: than averaging them ("bilinear", swscale's default): the RGB→yuv420p
 #: conversion is most of the encoder's cost and this cuts it by about a third
-#: (0.60 → 0.40 ms per 600x400 frame). Luma is untouched (same size); colour
+#: (BENCHMARKS.md, "Engine measurements"). Luma is untouched (same size); colour
 #: edges may shift by at most one pixel, invisible at normal viewing sizes.
 CHROMA_INTERPOLATION = "POINT"
 
@@ -205,8 +205,8 @@ class VideoFileWriter:
         cc.height = self.height
         cc.pix_fmt = self._pix_fmt
         cc.time_base = Fraction(1) / self.fps
-        # Frame threading: ~25% smaller files than the default slice threading
-        # at the same speed, and one thread is what the encoder process has.
+        # Frame threading: smaller files than the default slice threading at the
+        # same speed (BENCHMARKS.md), and one thread is what the encoder process has.
         cc.thread_type = "FRAME"
         cc.thread_count = 1
         if self._pix_fmt == "yuv420p":

@@ -11,10 +11,12 @@ Fraction(2997, 100)
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 from agentreel.records import FORMATS  # the one list of formats, beside the video event type
-from agentreel.videofiles import sidecar_path  # the sidecar's one module
+from agentreel.video.presets import AUTO_LADDER, AUTO_MANY_CPUS, auto_start_level
+from agentreel.videofiles import check_format, check_fps, prepare_folder, sidecar_path
 
 __all__ = [
     "AUTO_LADDER",
@@ -24,6 +26,7 @@ __all__ = [
     "FORMATS",
     "PARTIAL_SUFFIX",
     "auto_start_level",
+    "check_video_args",
     "fps_fraction",
     "quality_range",
     "sidecar_path",
@@ -32,40 +35,9 @@ __all__ = [
 #: Suffix of the file that is being written (never ends in the video suffix).
 PARTIAL_SUFFIX = ".partial"
 
-#: x264 preset used for MP4. Chosen by measurement on CartPole frames (see
-#: bench/video_engine_bench.py): "veryfast" gives ~112 bytes/frame (moviepy's
-#: "medium" gives ~99), at ~550 frames/s on one core; "superfast" is faster
-#: (~650 frames/s) but files are about twice as large.
+#: x264 preset of a :class:`~agentreel.video.encoder.VideoFileWriter` when none is
+#: given (the engine passes its own, see :mod:`agentreel.video.presets`).
 DEFAULT_PRESET = "veryfast"
-
-#: ``preset="auto"`` ladder of x264 settings, (preset, x264-params), slowest
-#: first. Chosen by measurement on CartPole episodes (bench/x264_sweep.py, 40
-#: episodes, median of 5): most of what makes "veryfast" files small is the
-#: macroblock-tree rate control (mbtree with a lookahead), which "superfast" and
-#: "ultrafast" switch off. Level 0 (superfast + mbtree) writes veryfast's file
-#: sizes (161 bytes/frame) for 1.67 ms of encoder CPU per 600x400 frame instead
-#: of 2.41; level 1 (ultrafast + CABAC + B-frames + deblocking + AQ + mbtree)
-#: 177 bytes/frame for 1.26 ms, as cheap as plain "ultrafast" (1.31 ms, 413
-#: bytes/frame, so it is not on the ladder).
-AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
-    ("superfast", "mbtree=1:rc-lookahead=5"),
-    ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
-)
-
-#: With fewer usable CPUs than this, ``preset="auto"`` never goes below level 1
-#: of :data:`AUTO_LADDER`: the encoder then shares the CPUs with the agent's own
-#: loop, and every millisecond it spends slows the agent (measured on 2 CPUs:
-#: level 0 cost 0.81-0.93x of render-only throughput over 20k steps).
-AUTO_MANY_CPUS = 4
-
-
-def auto_start_level(cpus: int) -> int:
-    """The :data:`AUTO_LADDER` level ``preset="auto"`` starts at (and returns to).
-
-    >>> auto_start_level(2), auto_start_level(8)
-    (1, 0)
-    """
-    return 0 if cpus >= AUTO_MANY_CPUS else 1
 
 #: Default constant-rate-factor per format (lower = better quality, larger file).
 DEFAULT_QUALITY = {"mp4": 23, "webm": 32, "gif": 0}
@@ -94,3 +66,41 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
     """
     frac = fps if isinstance(fps, Fraction) else Fraction(repr(float(fps)))
     return frac.limit_denominator(1_000_000)
+
+
+_SUFFIX_FORMATS = {f".{fmt}": fmt for fmt in FORMATS}
+
+
+def check_video_args(
+    path: str | os.PathLike, fps: object, format: str | None, quality: object
+) -> tuple[str, Fraction, str, int | None]:
+    """Check a video's arguments and create its folder; returns ``(path, fps, format, quality)``.
+
+    ``format`` defaults from the suffix (else mp4); ``quality`` is dropped for gif.
+
+    >>> import tempfile
+    >>> check_video_args(os.path.join(tempfile.mkdtemp(), "a.gif"), 10, None, 5)[1:]
+    (Fraction(10, 1), 'gif', None)
+
+    Raises:
+        ValueError: bad fps, format or quality.
+        OSError: the folder cannot be created or written to, or ``path`` is a folder.
+    """
+    path = os.fspath(path)
+    check_fps(fps)
+    suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
+    if format is None:
+        format = suffix_format or "mp4"
+    else:
+        check_format(format)
+        if suffix_format is not None and suffix_format != format:
+            raise ValueError(f"format={format!r} does not match the file name {path!r}")
+    if quality is not None and format != "gif":
+        lo, hi = quality_range(format)
+        if isinstance(quality, bool) or not isinstance(quality, int) or not lo <= quality <= hi:
+            raise ValueError(f"quality for {format} must be an int in [{lo}, {hi}], got {quality!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"video path is a directory: {path!r}")
+    prepare_folder(os.path.dirname(os.path.abspath(path)))
+    exact = fps if isinstance(fps, Fraction) else fps_fraction(float(fps))
+    return path, exact, format, quality if format != "gif" else None  # type: ignore[return-value]

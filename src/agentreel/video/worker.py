@@ -1,41 +1,16 @@
-"""The encoder: a message loop that turns shared-memory frames into files.
+"""The encoder: a message loop that turns ring frames into video files.
 
-It runs either in a dedicated process (``python -m agentreel.video.worker
---fd N``, started by :class:`agentreel.video.VideoEngine`) or in a thread
-(``backend="thread"``); both use :class:`EncoderServer`.
+It runs in a dedicated process (``python -m agentreel.video.worker --fd N``, started
+by :class:`agentreel.video.VideoEngine`) or in a thread (``backend="thread"``). Both run
+:func:`serve`: one loop over an :class:`EncoderServer` and a channel (a socket or two
+queues). The messages are in :mod:`agentreel.video.messages`, the frame memory in
+:mod:`agentreel.video.ring`.
 
-Protocol (small picklable tuples; frames never travel through the pipe):
-
-==========================================  ===================================
-engine → encoder                            encoder → engine
-==========================================  ===================================
-``("ring", name, size)`` + a descriptor       (nothing: the memory is mapped)
-``("open", sid, spec, ring, slots, shape)``   ``("ready", pid)`` once at start
-``("frames", sid, upto)``                     ``("free", sid)`` only while the
-                                              caller waits for a slot
-``("finish", sid, total, sidecar_json)``      ``("done", sid, frames, error)``
-``("abort", sid)``                            ``("done", sid, 0, None)``
-``("forget", ring)``                          (nothing: the ring is unmapped)
-``("stop",)``                                 (the process exits)
-==========================================  ===================================
-
-Frame ``i`` of a video is in slot ``i % slots`` of its ring. ``frames`` says
-that every frame below ``upto`` is in the ring (the engine announces them in
-batches, not one by one); the encoder reads them in order and counts them in
-the ring's header (``CONSUMED``, see :func:`~agentreel.video.sharedmem.ring_views`),
-which the engine reads to reuse slots without any message. Only when the engine
-is blocked on a full ring (``CALLER_WAITING`` set) does the encoder wake it.
-``finish`` carries the video's frame count: frames not yet announced are
-encoded first.
-
-``ring`` names shared memory (process) or is the ring array itself (thread).
-On Linux the memory is an anonymous memfd whose descriptor follows the
-``("ring", ...)`` message on the socket (see :mod:`agentreel.video.sharedmem`);
-elsewhere ``ring`` is a named segment the encoder attaches to. The engine reuses the ring of a finished video for the next video of
-the same shape, so the encoder keeps segments mapped until told to ``forget``
-them (or it stops). If the control pipe reaches EOF (the parent died), every open
-recording is closed as a complete ``.partial`` file and the process exits;
-the final names are never written.
+The engine reuses the ring of a finished video for the next video of the same shape,
+so the encoder keeps rings mapped until told to :class:`~agentreel.video.messages.Forget`
+them (or it stops). If the engine's process dies (the socket reaches EOF, or this
+process is re-parented), every open recording is closed as a complete ``.partial``
+file and the process exits; the final names are never written.
 """
 
 from __future__ import annotations
@@ -47,40 +22,45 @@ import sys
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from typing import Any, Protocol
 
 from agentreel.video.encoder import VideoFileWriter
-from agentreel.video.sharedmem import (
-    CALLER_WAITING,
-    CONSUMED,
-    WRITTEN,
-    attach_fd,
-    attach_name,
-    ring_views,
+from agentreel.video.messages import (
+    Abort,
+    Done,
+    EncodeSpec,
+    Finish,
+    Forget,
+    Frames,
+    Free,
+    NewRing,
+    Open,
+    Ready,
+    Stop,
 )
+from agentreel.video.ring import FrameRing
 from agentreel.videofiles import write_sidecar
 
-__all__ = ["EncoderServer", "main"]
+__all__ = ["EncoderServer", "main", "serve"]
 
-Reply = Callable[[tuple], None]
+Reply = Callable[[Any], None]
 
 #: Finished videos that may wait for a pause between messages; one more and the
 #: oldest is completed at once (each holds its ring until it is complete).
 _MAX_FINISHING = 2
 
+#: How often a waiting encoder process checks that the engine's process is alive (s).
+_PARENT_CHECK = 1.0
+
 
 class _Open:
     """One recording inside the encoder."""
 
-    __slots__ = ("writer", "ring", "header", "shm", "error", "frames", "read")
+    __slots__ = ("writer", "ring", "error", "frames", "read")
 
     def __init__(self) -> None:
         self.writer: VideoFileWriter | None = None
-        self.ring: np.ndarray | None = None
-        self.header: np.ndarray | None = None
-        self.shm: Any = None
+        self.ring: FrameRing | None = None
         self.error: str | None = None
         self.frames = 0  # frames encoded
         self.read = 0  # frames taken out of the ring
@@ -93,28 +73,30 @@ def _error_text(exc: BaseException) -> str:
 class EncoderServer:
     """Handle engine messages; ``reply`` sends a message back to the engine.
 
-    >>> import numpy as np, tempfile, os
-    >>> from agentreel.video.sharedmem import ring_bytes
+    >>> import tempfile, os
+    >>> from agentreel.video.messages import NewRing, Open, EncodeSpec, Frames, Finish
     >>> out = []
     >>> server = EncoderServer(out.append)
-    >>> memory = np.zeros(ring_bytes(2, (4, 4, 3)), np.uint8)  # frames + header
-    >>> path = os.path.join(tempfile.mkdtemp(), "v.mp4")
-    >>> server.handle(("open", 1, {"path": path, "fps": 30, "format": "mp4"}, memory, 2, (4, 4, 3)))
+    >>> ring = FrameRing.create(2, (4, 4, 3), shared=False)
+    >>> server.handle(NewRing(ring.name, ring.size, 2, (4, 4, 3), ring))
     True
-    >>> server.handle(("frames", 1, 1)) and server.handle(("finish", 1, 3, None))
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.mp4")
+    >>> server.handle(Open(1, EncodeSpec(path, 30, "mp4"), ring.name))
+    True
+    >>> server.handle(Frames(1, 1)) and server.handle(Finish(1, 3))
     True
     >>> out  # finishing waits until no message is waiting:
     []
     >>> server.idle()
     True
     >>> out
-    [('done', 1, 3, None)]
+    [Done(sid=1, frames=3, error=None)]
     """
 
     def __init__(self, reply: Reply) -> None:
         self._reply = reply
         self._open: dict[int, _Open] = {}
-        self._mapped: dict[str, Any] = {}  # shared-memory segments kept attached for reuse
+        self._rings: dict[str, tuple[FrameRing, bool]] = {}  # name -> (ring, mapped here)
         # Finished videos not completed yet: (sid, frame count, sidecar).
         self._finishing: deque[tuple[int, int, str | None]] = deque()
 
@@ -140,63 +122,46 @@ class EncoderServer:
         except Exception:  # a bug here must not hang the engine
             traceback.print_exc()
             self._open.pop(sid, None)
-            self._reply(("done", sid, 0, "encoder error: see stderr"))
+            self._reply(Done(sid, 0, "encoder error: see stderr"))
         return True
 
-    def handle(self, msg: tuple) -> bool:
+    def handle(self, msg: Any) -> bool:
         """Process one message; return False when the server should stop."""
-        kind = msg[0]
-        if kind == "frames":
-            self._frames(msg[1], msg[2])
-        elif kind == "open":
-            self._start(*msg[1:])
-        elif kind == "finish":
-            self._finishing.append((msg[1], msg[2], msg[3]))
+        if isinstance(msg, Frames):
+            self._frames(msg.sid, msg.upto)
+        elif isinstance(msg, Open):
+            self._start(msg.sid, msg.spec, msg.ring)
+        elif isinstance(msg, Finish):
+            self._finishing.append((msg.sid, msg.total, msg.sidecar))
             if len(self._finishing) > _MAX_FINISHING:
                 self.idle()
-        elif kind == "abort":
-            self._abort(msg[1])
-        elif kind == "ring":
-            # Anonymous memory: ``msg`` is followed by its descriptor, which the
-            # process loop receives and passes to :meth:`adopt`.
-            pass
-        elif kind == "forget":
-            shm = self._mapped.pop(msg[1], None)
-            if shm is not None:
-                with contextlib.suppress(Exception):
-                    shm.close()
-        elif kind == "stop":
+        elif isinstance(msg, Abort):
+            self._abort(msg.sid)
+        elif isinstance(msg, NewRing):
+            self._rings[msg.name] = (msg.ring, msg.ring.attached)
+        elif isinstance(msg, Forget):
+            self._let_go(msg.ring)
+        elif isinstance(msg, Stop):
             self.close_all()  # (finished videos are completed first)
             return False
         return True
 
-    def adopt(self, name: str, fd: int, size: int) -> None:
-        """Map frame memory received as a descriptor, to be named ``name`` in ``open``."""
-        self._mapped[name] = attach_fd(fd, size)
-
     # -- handlers ------------------------------------------------------------
-    def _start(self, sid: int, spec: dict, ring: Any, slots: int, shape: tuple) -> None:
+    def _start(self, sid: int, spec: EncodeSpec, ring_name: str) -> None:
         rec = _Open()
         self._open[sid] = rec
         try:
-            if isinstance(ring, np.ndarray):  # thread backend: the memory itself
-                memory = ring
-            else:
-                shm = self._mapped.get(ring)
-                if shm is None:
-                    shm = self._mapped[ring] = attach_name(ring)
-                memory = shm.buf
-            rec.ring, rec.header = ring_views(memory, slots, shape)
-            height, width = shape[0], shape[1]
+            rec.ring = self._rings[ring_name][0]
+            height, width = rec.ring.shape[0], rec.ring.shape[1]
             rec.writer = VideoFileWriter(
-                spec["path"],
-                fps=spec["fps"],
-                format=spec["format"],
+                spec.path,
+                fps=spec.fps,
+                format=spec.format,
                 width=width,
                 height=height,
-                quality=spec.get("quality"),
-                **({"preset": spec["preset"]} if spec.get("preset") else {}),
-                x264_params=spec.get("x264_params"),
+                quality=spec.quality,
+                **({"preset": spec.preset} if spec.preset else {}),
+                x264_params=spec.x264_params,
             )
         except Exception as exc:  # unwritable folder, bad codec options, ...
             rec.error = _error_text(exc)
@@ -205,23 +170,23 @@ class EncoderServer:
     def _frames(self, sid: int, upto: int) -> None:
         """Encode the frames of ``sid`` announced up to (not including) ``upto``."""
         rec = self._open.get(sid)
-        if rec is None or rec.ring is None or rec.header is None:
+        if rec is None or rec.ring is None:
             return
-        slots = rec.ring.shape[0]
+        ring = rec.ring
         while rec.read < upto:
             frame = None
             if rec.writer is not None and rec.error is None:
                 try:
-                    frame = rec.writer.convert(rec.ring[rec.read % slots])
+                    frame = rec.writer.convert(ring.frames[rec.read % ring.slots])
                 except Exception as exc:
                     rec.error = _error_text(exc)
                     self._drop_writer(rec)
             # The slot's pixels have been converted: free it before spending
             # time in the encoder.
             rec.read += 1
-            rec.header[CONSUMED] = rec.read
-            if rec.header[CALLER_WAITING]:
-                self._reply(("free", sid))
+            ring.consumed = rec.read
+            if ring.caller_waiting:
+                self._reply(Free(sid))
             if frame is not None and rec.writer is not None:
                 try:
                     rec.writer.encode(frame)
@@ -233,7 +198,7 @@ class EncoderServer:
     def _finish(self, sid: int, sidecar: str | None) -> None:
         rec = self._open.pop(sid, None)
         if rec is None:
-            self._reply(("done", sid, 0, "unknown recording (encoder restarted?)"))
+            self._reply(Done(sid, 0, "unknown recording (encoder restarted?)"))
             return
         frames, error = rec.frames, rec.error
         if rec.writer is not None and error is None:
@@ -247,15 +212,20 @@ class EncoderServer:
                     rec.writer.abort()
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(rec.writer.path)
-        self._detach(rec)
-        self._reply(("done", sid, frames, error))
+        rec.ring = None
+        self._reply(Done(sid, frames, error))
 
     def _abort(self, sid: int) -> None:
         rec = self._open.pop(sid, None)
         if rec is not None:
             self._drop_writer(rec)
-            self._detach(rec)
-        self._reply(("done", sid, 0, None))
+            rec.ring = None
+        self._reply(Done(sid, 0, None))
+
+    def _let_go(self, name: str) -> None:
+        ring, mapped_here = self._rings.pop(name, (None, False))
+        if ring is not None and mapped_here:
+            ring.close()
 
     # -- helpers -------------------------------------------------------------
     @staticmethod
@@ -265,85 +235,129 @@ class EncoderServer:
                 rec.writer.abort()
             rec.writer = None
 
-    @staticmethod
-    def _detach(rec: _Open) -> None:
-        rec.ring = rec.header = None
-        if rec.shm is not None:
-            with contextlib.suppress(Exception):
-                rec.shm.close()
-            rec.shm = None
-
     def close_all(self) -> None:
         """Complete finished videos, close open ones as complete ``.partial`` files.
 
-        This is what happens when the parent is gone. Frames the engine copied
+        This is what happens when the engine is gone. Frames the engine copied
         into a ring but had not announced yet are encoded first (the ring's
         header counts them).
         """
         while self.idle():
             pass
         for sid, rec in self._open.items():
-            if rec.header is not None:
+            if rec.ring is not None:
                 with contextlib.suppress(Exception):
-                    self._frames(sid, int(rec.header[WRITTEN]))
+                    self._frames(sid, rec.ring.written)
             if rec.writer is not None:
                 with contextlib.suppress(Exception):
                     rec.writer.close_partial()
-            self._detach(rec)
+            rec.ring = None
         self._open.clear()
-        for shm in self._mapped.values():
-            with contextlib.suppress(Exception):
-                shm.close()
-        self._mapped.clear()
+        for name in list(self._rings):
+            self._let_go(name)
+
+
+class Channel(Protocol):
+    """How :func:`serve` talks to the engine."""
+
+    def pending(self) -> bool:
+        """True when a message is waiting."""
+
+    def receive(self) -> Any:
+        """The next message (blocking); raises ``EOFError`` once the engine is gone."""
+
+    def reply(self, msg: Any) -> None:
+        """Send a message to the engine (dropped if it is gone)."""
+
+
+def serve(server: EncoderServer, channel: Channel) -> None:
+    """The encoder loop: handle messages, complete finished videos between them.
+
+    Returns after :class:`~agentreel.video.messages.Stop`, or once the engine is gone
+    (its open videos are then kept as complete ``.partial`` files).
+    """
+    while True:
+        if server.busy and not channel.pending():
+            server.idle()
+            continue
+        try:
+            msg = channel.receive()
+        except EOFError:
+            server.close_all()  # the engine died: complete finished videos, keep partials
+            return
+        try:
+            if not server.handle(msg):
+                return
+        except Exception:  # a bug in the server must not hang the engine
+            traceback.print_exc()
+            if isinstance(msg, (Finish, Abort)):
+                channel.reply(Done(msg.sid, 0, "encoder error: see stderr"))
+
+
+class SocketChannel:
+    """The encoder process's end of the control socket (a multiprocessing Connection).
+
+    A :class:`~agentreel.video.messages.NewRing` is followed by the ring's descriptor,
+    received here and mapped. EOF, or this process being re-parented (the engine's
+    process died while another process holds a copy of the socket), ends the loop.
+    """
+
+    def __init__(self, fd: int, parent: int | None = None) -> None:
+        from multiprocessing.connection import Connection
+
+        self.conn = Connection(fd)
+        self.parent = parent
+
+    def pending(self) -> bool:
+        return bool(self.conn.poll(0))
+
+    def receive(self) -> Any:
+        while not self.conn.poll(_PARENT_CHECK):
+            if self.parent is not None and os.getppid() != self.parent:
+                raise EOFError("the engine's process died")
+        try:
+            msg = self.conn.recv()
+            if isinstance(msg, NewRing):
+                from multiprocessing import reduction
+
+                ring = FrameRing.attach(reduction.recv_handle(self.conn), msg.size, msg.slots,
+                                        msg.shape, msg.name)
+                msg = msg._replace(ring=ring)
+        except OSError as exc:
+            raise EOFError(str(exc)) from exc
+        return msg
+
+    def reply(self, msg: Any) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(msg)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the encoder process: serve the control connection on ``--fd``."""
     import faulthandler
     import signal
-    from multiprocessing.connection import Connection
 
     faulthandler.enable()  # a crash in FFmpeg/PyAV leaves a traceback on stderr
 
     parser = argparse.ArgumentParser(prog="python -m agentreel.video.worker")
     parser.add_argument("--fd", type=int, required=True, help="inherited control socket fd")
+    parser.add_argument("--parent", type=int, help="exit when this process is no longer our parent")
     args = parser.parse_args(argv)
-    # Ctrl-C goes to the whole process group; the parent decides when we stop
+    # Ctrl-C goes to the whole process group; the engine decides when we stop
     # (it finishes its videos at exit), so ignore it here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(args.fd)
-
-    def reply(msg: tuple) -> None:
-        with contextlib.suppress(OSError):
-            conn.send(msg)
-
-    server = EncoderServer(reply)
-    reply(("ready", os.getpid()))
+    channel = SocketChannel(args.fd, args.parent)
+    server = EncoderServer(channel.reply)
+    channel.reply(Ready(os.getpid()))
     try:
-        while True:
-            try:
-                if server.busy and not conn.poll(0):
-                    server.idle()
-                    continue
-                msg = conn.recv()
-            except (EOFError, OSError):
-                server.close_all()  # parent died: complete finished videos, keep partial files
-                return 0
-            try:
-                if msg and msg[0] == "ring":
-                    from multiprocessing import reduction
-
-                    server.adopt(msg[1], reduction.recv_handle(conn), msg[2])
-                    continue
-                if not server.handle(msg):
-                    return 0
-            except Exception:  # a bug in the server must not hang the engine
-                traceback.print_exc()
-                if msg and msg[0] in ("finish", "abort"):
-                    reply(("done", msg[1], 0, "encoder error: see stderr"))
+        serve(server, channel)
     finally:
-        with contextlib.suppress(Exception):
-            conn.close()
+        channel.close()
+    return 0
 
 
 if __name__ == "__main__":
