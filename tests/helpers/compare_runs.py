@@ -2,8 +2,9 @@
 
 Two algorithms on two tasks, three runs each, recorded with ``agentreel.run.record_run``:
 
-* ``random``: the random policy; ``demo``: ``--policy auto`` (CartPole's built-in
-  controller; random elsewhere).
+* ``random``: the random policy; ``demo``: CartPole's built-in controller without the
+  demo agent's slips (``agentreel.policies:cartpole_controller``, return 500 every
+  episode).
 * CartPole-v1 (``record_run``): both algorithms use seeds 0, 10, 20 (episode i of a
   run plays seed ``seed + i``), so their episodes pair up seed by seed; episode 0 of
   each run has a video.
@@ -33,7 +34,8 @@ def recorded_runs() -> dict[str, dict[str, list[Path]]]:
     root = Path(tempfile.mkdtemp(prefix="agentreel-compare-"))
     atexit.register(shutil.rmtree, root, True)
     out: dict[str, dict[str, list[Path]]] = {"random": {}, "demo": {}}
-    for algorithm, policy in (("random", "random"), ("demo", "auto")):
+    for algorithm, policy in (("random", "random"),
+                              ("demo", "agentreel.policies:cartpole_controller")):
         for seed in SEEDS:
             folder = root / f"{algorithm}-CartPole-seed{seed}"
             record_run("CartPole-v1", episodes=3, out=str(folder), every=1000, policy=policy,
