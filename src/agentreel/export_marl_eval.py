@@ -33,7 +33,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from agentreel.records import EpisodeRecord
 
@@ -83,7 +83,7 @@ def to_marl_eval(runs: Sequence[Sequence[EpisodeRecord]], *, environment: str, t
 
 def check_marl_eval(data: Any) -> None:
     """Raise ``ValueError`` unless ``data`` follows marl-eval's raw-data schema (see module doc)."""
-    def fail(where: str, why: str) -> None:
+    def fail(where: str, why: str) -> NoReturn:
         raise ValueError(f"not marl-eval data at {where}: {why}")
 
     if not isinstance(data, dict) or not data:

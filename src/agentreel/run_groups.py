@@ -27,11 +27,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.report.folder import RunFolder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentreel.analysis.intervals import Curve
 
 __all__ = [
     "EpisodePair",
@@ -240,7 +244,7 @@ def _run_curve(run: RunFolder, grid: np.ndarray) -> np.ndarray:
 
 
 def iqm_curves(groups: Sequence[Group], *, norms: dict[str, tuple[float, float]] | None = None,
-               points: int = 20, n_resamples: int = 2000, seed: int = 0) -> dict[str, object]:
+               points: int = 20, n_resamples: int = 2000, seed: int = 0) -> dict[str, Curve]:
     """IQM over runs and tasks against environment steps, with CI bands, one curve per group.
 
     Every run is put on the same grid of ``points`` step counts, up to the fewest steps

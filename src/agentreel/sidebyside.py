@@ -139,7 +139,7 @@ def compose(
     return out
 
 
-def _frames(path: Path) -> Iterator[np.ndarray]:
+def _frames(path: str | Path) -> Iterator[np.ndarray]:
     try:
         yield from decode_frames(path)
     except (av.error.FFmpegError, OSError) as exc:

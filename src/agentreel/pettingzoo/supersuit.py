@@ -178,9 +178,9 @@ class SuperSuitEpisodeStatistics(StatisticsAttributes, gym.vector.VectorWrapper)
                   for a, r in team["returns"].items()}
         return MultiAgentEpisodeEnd(agents, int(team["l"]), float(team["t"]), seed)
 
-    def close(self) -> None:
+    def close(self, **kwargs: Any) -> None:
         """Close the env, then the log files this wrapper opened."""
         try:
-            self.env.close()
+            self.env.close(**kwargs)
         finally:
             self._stats.emitter.close()

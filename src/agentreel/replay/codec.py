@@ -34,7 +34,7 @@ import base64
 import json
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -85,13 +85,13 @@ def _leaves(value: Any) -> Iterator[Any]:
 def obs_digest(obs: Any) -> int:
     """CRC-32 of an observation's bytes (leaf by leaf, chained); an ``int`` in ``[0, 2**32)``."""
     if isinstance(obs, np.ndarray) and obs.flags.c_contiguous:
-        return zlib.crc32(obs)
+        return zlib.crc32(obs)  # type: ignore[arg-type]  # numpy declares __buffer__ only for Python >= 3.12
     crc = 0
     for leaf in _leaves(obs):
         if isinstance(leaf, str):
             crc = zlib.crc32(leaf.encode("utf-8"), crc)
         else:
-            crc = zlib.crc32(np.ascontiguousarray(leaf), crc)
+            crc = zlib.crc32(np.ascontiguousarray(leaf), crc)  # type: ignore[arg-type]  # as above
     return crc
 
 
@@ -171,7 +171,7 @@ def encode_action_leaves(space: spaces.Space, actions: Sequence[Any],
                          offset: int) -> tuple[list[dict[str, Any]], bytes]:
     """The leaf descriptions and their bytes, placed from ``offset`` in a shared blob."""
     leaves = []
-    chunks = []
+    chunks: list[bytes] = []
     paths = _space_paths(space)
     for name, path in paths:
         values = [_get(a, path) for a in actions] if path else list(actions)
@@ -243,7 +243,7 @@ def rng_state(generator: np.random.Generator) -> dict[str, Any]:
     """
     state = generator.bit_generator.state
     if state.get("bit_generator") == "PCG64":
-        return state
+        return cast("dict[str, Any]", state)  # numpy declares a Mapping; it is a fresh dict
     return json.loads(json.dumps(state, default=_jsonable))
 
 

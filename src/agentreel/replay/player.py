@@ -137,7 +137,7 @@ def replay_frames(episode: LoggedEpisode, env: gym.Env | None = None, *,
         for t, action in enumerate(actions, 1):
             obs, reward, terminated, truncated, _ = env.step(action)
             logged = rewards[t - 1]
-            if not (np.float64(reward) == logged or (np.isnan(logged) and np.isnan(reward))):
+            if not (np.float64(reward) == logged or (np.isnan(logged) and np.isnan(np.float64(reward)))):
                 raise ReplayDivergence(episode, t, f"reward {float(reward)!r} != logged {logged!r}")
             got = int(bool(terminated)) | int(bool(truncated)) << 1
             if got != flags[t - 1]:

@@ -108,7 +108,7 @@ def _render_batch(log_path: str, keys: list[tuple[str, int | None, int]], out: s
                 results.append(Rendered(name, path, episode.episode, episode.env_index,
                                         error=str(exc)))
                 continue
-            results.append(Rendered(name, saved.path, episode.episode, episode.env_index,
+            results.append(Rendered(name, os.fspath(saved.path), episode.episode, episode.env_index,
                                     saved.frames, saved.error))
     finally:
         envs.close()

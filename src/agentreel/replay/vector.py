@@ -191,7 +191,8 @@ class VectorRecordReplay(gym.vector.VectorWrapper):
               options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Reset (all sub-envs, or those in ``options["reset_mask"]``) and log new episodes."""
         before = self.logger.before_reset(seed, options)
-        obs, info = self.env.reset(seed=seed, options=options)
+        # gymnasium's VectorEnv.reset declares seed: int | None; Sync/AsyncVectorEnv take a list
+        obs, info = self.env.reset(seed=seed, options=options)  # type: ignore[arg-type]
         self.logger.after_reset(before, obs)
         return obs, info
 

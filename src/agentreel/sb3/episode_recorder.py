@@ -64,7 +64,9 @@ class EvalEpisodeRecorder(VecEnvWrapper):
             for tracker in self._trackers
         ]
         for i, recorder in enumerate(self._recorders):
-            recorder.add_hooks(on_episode_end=lambda rec, i=i: self.on_record(self.record_for(rec, i)))
+            def forward(rec: EpisodeRecord, i: int = i) -> object:
+                return self.on_record(self.record_for(rec, i))
+            recorder.add_hooks(on_episode_end=forward)
         self.training_step = 0
         self.evaluation = -1
         self.episodes_recorded = 0  # over every evaluation: the next record's index

@@ -92,7 +92,8 @@ class VecMonitor(SB3VecMonitor):
         on_episode_end: Callable[[EpisodeRecord], object] | None = None,
     ) -> None:
         super().__init__(venv, filename=None, info_keywords=info_keywords)
-        env_id = venv.spec.id if getattr(venv, "spec", None) is not None else None
+        spec = getattr(venv, "spec", None)
+        env_id = spec.id if spec is not None else None
         # sinks opened from log= paths are the emitter's to close; sink objects stay the caller's
         self._emitter = EpisodeEmitter(log, on_episode_end, env_id=env_id,
                                        extra_keys=tuple(info_keywords))

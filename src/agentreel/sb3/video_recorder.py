@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
@@ -107,6 +107,8 @@ class VecVideoRecorder(SB3VecVideoRecorder):
 
     video_name: str
     video_path: str
+    # SB3 infers ``list | int`` from ``metadata.get("render_fps", 30)``; here it is resolve_fps()'s float
+    frames_per_sec: float  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -239,10 +241,12 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         self.recording = True
 
     def _capture_frame(self) -> None:
+        frame: np.ndarray | None
         if self.per_env or self.overlay is not None:
-            images = list(self.venv.get_images())
-            if any(not isinstance(image, np.ndarray) for image in images):
-                return self._refuse_frame(images)
+            raw = list(self.venv.get_images())
+            if any(not isinstance(image, np.ndarray) for image in raw):
+                return self._refuse_frame(raw)
+            images = cast("list[np.ndarray]", raw)  # every image was just checked
             if self.overlay is not None:
                 images = [self.overlay(normalize_frame(image), self._state(i))
                           for i, image in enumerate(images)]

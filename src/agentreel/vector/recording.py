@@ -164,11 +164,14 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
                 [self._replay.replay_engine(i) for i in range(self.num_envs)]
             for engine in self._replay_engines:
                 engine.wanted = wanted_by(setup.keeper)
+
+            def replay_setting(i: int) -> dict[str, Any]:  # a ReplayEngine stands in for the engine
+                return {"engine": self._replay_engines[i]} if replay else {}
+
             self._recorders = [
                 ClipRecorder(video_folder, name_prefix=f"{name_prefix}-env-{i}", env_index=i,
                              overlay=setup.overlay, progress=self._tracker.progress(i),
-                             **setup.recorder_settings,
-                             **({"engine": self._replay_engines[i]} if replay else {}))
+                             **setup.recorder_settings, **replay_setting(i))
                 for i in range(self.num_envs)
             ]
         else:

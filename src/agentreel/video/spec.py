@@ -87,7 +87,7 @@ def check_video_args(
         OSError: the folder cannot be created or written to, or ``path`` is a folder.
     """
     path = os.fspath(path)
-    check_fps(fps)
+    rate = check_fps(fps)  # fps as a float
     suffix_format = _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower())
     if format is None:
         format = suffix_format or "mp4"
@@ -102,5 +102,5 @@ def check_video_args(
     if os.path.isdir(path):
         raise IsADirectoryError(f"video path is a directory: {path!r}")
     prepare_folder(os.path.dirname(os.path.abspath(path)))
-    exact = fps if isinstance(fps, Fraction) else fps_fraction(float(fps))
+    exact = fps if isinstance(fps, Fraction) else fps_fraction(rate)
     return path, exact, format, quality if format != "gif" else None  # type: ignore[return-value]

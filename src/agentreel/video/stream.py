@@ -105,13 +105,13 @@ class VideoStream:
         """
         if self._state != "open":
             raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
-        shape = tuple(int(n) for n in shape)
-        if len(shape) != 3 or shape[2] != 3 or shape[0] % 2 or shape[1] % 2 or min(shape) < 1:
-            raise ValueError(f"add_frame_into needs an (even H, even W, 3) shape, got {shape}")
-        if self.shape is not None and shape != self.shape:
+        dims = tuple(int(n) for n in shape)
+        if len(dims) != 3 or dims[2] != 3 or dims[0] % 2 or dims[1] % 2 or min(dims) < 1:
+            raise ValueError(f"add_frame_into needs an (even H, even W, 3) shape, got {dims}")
+        if self.shape is not None and dims != self.shape:
             raise FrameError(f"frame size changed: this video started with frames of shape "
-                             f"{self.shape} but got {shape}")
-        self._engine._add(self, None, shape, fill)
+                             f"{self.shape} but got {dims}")
+        self._engine._add(self, None, dims, fill)
 
     def finish(self, tags: dict | None = None) -> None:
         """Request completion without waiting; ``tags`` are merged into the result.

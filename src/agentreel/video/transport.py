@@ -101,7 +101,10 @@ class ProcessTransport:
 
         try:
             self.send(NewRing(ring.name, ring.size, ring.slots, ring.shape))
-            reduction.send_handle(self.conn, ring.fd, self.proc.pid)
+            fd = ring.fd
+            if fd is None:  # a new ring holds its descriptor until release_fd()
+                raise ValueError("this ring's descriptor was already released")
+            reduction.send_handle(self.conn, fd, self.proc.pid)
         except (OSError, ValueError) as exc:
             raise EncoderGone(self._why()) from exc
         finally:
