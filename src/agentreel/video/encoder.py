@@ -139,6 +139,8 @@ class VideoFileWriter:
             self._packets = []
         else:
             self._container = self._open(quality)
+            if self._stream is None:
+                raise RuntimeError("the output container was opened without a video stream")
             self._codec = self._stream.codec_context
         self._closed = False
 
@@ -273,9 +275,12 @@ class VideoFileWriter:
         if self._packets is not None:
             self._packets.extend(packets)
             return
+        container = self._container
+        if container is None:
+            raise RuntimeError("packets to write but no open output file")
         for packet in packets:
             packet.stream = self._stream
-            self._container.mux(packet)
+            container.mux(packet)
 
     # -- ending --------------------------------------------------------------
     def close_partial(self) -> None:

@@ -69,15 +69,15 @@ def _to_uint8(frame: np.ndarray) -> np.ndarray:
                     f"float frame ({_describe(frame)}) contains NaN or infinity. "
                     "Replace them (np.nan_to_num) and pass values in [0, 1] or a uint8 array."
                 )
-            lo, hi = float(frame.min()), float(frame.max())
-            if lo < 0.0 or hi > 1.0:
+            low, high = float(frame.min()), float(frame.max())
+            if low < 0.0 or high > 1.0:
                 hint = (
                     " It looks like 0..255 data: use frame.astype(np.uint8)."
-                    if lo >= 0.0 and hi <= 255.0
+                    if low >= 0.0 and high <= 255.0
                     else ""
                 )
                 raise FrameError(
-                    f"float frame ({_describe(frame)}) has values in [{lo:g}, {hi:g}]; float "
+                    f"float frame ({_describe(frame)}) has values in [{low:g}, {high:g}]; float "
                     f"frames must lie in [0, 1] (they are scaled by 255).{hint}"
                 )
         return (frame * 255.0 + 0.5).astype(np.uint8)
