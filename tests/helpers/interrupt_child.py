@@ -73,6 +73,7 @@ def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> t
         plan += [("frame", clip, i) for i in range(rng.randint(5, 25))]
         plan += [("finish", clip), ("poll",), ("sleep", rng.uniform(0, 0.01))]
     streams: dict[int, object] = {}
+    deadlines: dict[int, float] = {}
     frame = np.zeros((24, 32, 3), np.uint8)
 
     def run(step: tuple) -> None:
@@ -91,7 +92,11 @@ def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> t
         elif kind == "poll":
             engine.poll()
         elif kind == "sleep":
-            time.sleep(step[1])
+            # A retried sleep sleeps only what is left: interrupts come every 0-4 ms, so
+            # a sleep started afresh on each retry could never finish (a livelock of the
+            # test itself on an idle machine, where the interrupter is never late).
+            deadline = deadlines.setdefault(id(step), time.monotonic() + step[1])
+            time.sleep(max(0.0, deadline - time.monotonic()))
 
     with Interrupter(rng) as interrupter:
         position = 0
