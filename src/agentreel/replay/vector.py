@@ -7,7 +7,8 @@ Example:
     >>> folder = tempfile.mkdtemp()
     >>> envs = RecordReplay(gym.make_vec("CartPole-v1", 2, vectorization_mode="sync"), folder)
     >>> _ = envs.reset(seed=0)
-    >>> for _ in range(40):
+    >>> _ = envs.action_space.seed(0)
+    >>> for _ in range(200):
     ...     _ = envs.step(envs.action_space.sample())
     >>> envs.close()
     >>> sorted({e.env_index for e in read_replay(folder).episodes})
