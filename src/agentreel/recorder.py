@@ -297,17 +297,13 @@ class ClipRecorder:
         self._after_frame()
 
     def _after_frame(self) -> None:
-        """Note the running return of the frame just added; end the clip when it is full."""
-        self.note_frame_return()
+        self.note_frame_return()  # then end the clip when it is full
         if self._stream is not None and self._stream.frames > self.video_length:
             self.stop()
 
     def note_frame_return(self) -> None:
-        """Keep the running return at this frame (for side-by-side labels).
-
-        Called for each captured frame, and by ``replay=True`` recorders for each frame
-        the replayer will render, so both write the same ``running_returns`` tag.
-        """
+        """Keep the running return at this frame (side-by-side labels); ``replay=True``
+        recorders call it for each frame the replayer will render."""
         if self._clip_is_episode and len(self._clip_returns) < MAX_RUNNING_RETURNS:
             self._clip_returns.append(round(self.episode_return, 6))
 
@@ -334,8 +330,7 @@ class ClipRecorder:
         """
         self._capture_or_end(lambda: self.capture(frame))
 
-    def capture_into_or_end(self, shape: tuple[int, int, int],
-                            fill: Callable[[Any], None]) -> None:
+    def capture_into_or_end(self, shape: tuple[int, int, int], fill: Callable[[Any], None]) -> None:
         """:meth:`capture_into` with :meth:`capture_or_end`'s handling of a bad frame."""
         self._capture_or_end(lambda: self.capture_into(shape, fill))
 
