@@ -22,30 +22,18 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
 from stable_baselines3 import PPO  # noqa: E402
-from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.monitor import load_results  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv  # noqa: E402
 
 from agentreel import RecordEpisodeStatistics, RecordVideo, Run, read_episodes  # noqa: E402
 from agentreel.report.html import write_report  # noqa: E402
+from helpers.sb3_episode_infos import EpisodeInfos  # noqa: E402
 from videotools import decode_count  # noqa: E402
 
 NAME = re.compile(r"rl-video-env-(\d+)-episode-(\d+)\.mp4")
 
 
-class EpisodeInfos(BaseCallback):
-    """(sub-env, return, length) of every ``info["episode"]`` the training loop saw."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[tuple[int, float, int]] = []
-
-    def _on_step(self) -> bool:
-        for i, info in enumerate(self.locals["infos"]):
-            if "episode" in info:
-                self.seen.append((i, float(info["episode"]["r"]), int(info["episode"]["l"])))
-        return True
 
 
 def _train(venv, steps):

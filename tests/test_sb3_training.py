@@ -22,7 +22,6 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)  # tiny networks: threads only contend on the shared 2-core machine
 
 from stable_baselines3 import PPO  # noqa: E402
-from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.logger import configure  # noqa: E402
 from stable_baselines3.common.monitor import load_results  # noqa: E402
@@ -34,21 +33,8 @@ from agentreel.cli import main as cli_main  # noqa: E402
 from agentreel.keep import best  # noqa: E402
 from agentreel.report.html import write_report  # noqa: E402
 from agentreel.sb3 import RecordEvalCallback, VecMonitor, VecVideoRecorder  # noqa: E402
+from helpers.sb3_episode_infos import EpisodeInfos  # noqa: E402
 from videotools import decode_count  # noqa: E402
-
-
-class EpisodeInfos(BaseCallback):
-    """Every ``info["episode"]`` the training loop saw (what fills ``ep_info_buffer``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[tuple[int, float, int]] = []
-
-    def _on_step(self) -> bool:
-        for i, info in enumerate(self.locals["infos"]):
-            if "episode" in info:
-                self.seen.append((i, float(info["episode"]["r"]), int(info["episode"]["l"])))
-        return True
 
 
 def _train(tmp_path, vec_env_cls, n_envs, total, **vec_kwargs):
