@@ -96,23 +96,26 @@ def test_encoder_exits_with_its_owner_while_a_forked_child_lives(tmp_path):
 # -- 9. Ctrl-C at any instant ----------------------------------------------------------------
 def test_ctrl_c_at_random_instants_never_hangs_and_loses_no_clip(tmp_path):
     """SIGINT at random instants of recording (caught by the loop), then close(): it hung 3
-    times in 40 (a "finish" never sent, a "done" received but never handled).
+    times in 40 (a "finish" never sent, a "done" received but never handled). An interrupt
+    during an encoder's start left that process running and the next call started another:
+    on a slow machine, hundreds of encoders and children that never finished.
     ``AGENTREEL_STRESS_RUNS=200`` runs the full stress; CI runs 20."""
     runs = int(os.environ.get("AGENTREEL_STRESS_RUNS", "20"))
     per_child = 10
-    hangs, clips, failed, interrupts = 0, 0, 0, 0
+    hangs, clips, failed, interrupts, encoders = 0, 0, 0, 0, 0
     seeds = range((runs + per_child - 1) // per_child)
     for seed in seeds:
         folder = tmp_path / f"run-{seed}"
         folder.mkdir()
         try:
             facts = run_helper(INTERRUPT_CHILD, str(folder), str(per_child), str(seed),
-                               timeout=600)
+                               timeout=300)
         except (subprocess.TimeoutExpired, AssertionError) as exc:  # the child's watchdog
             hangs += 1
             print(f"child {seed}: {exc}")
             continue
         interrupts += facts["interrupts"]
+        encoders += facts["encoders_started"]
         for clip in facts["clips"]:
             clips += 1
             assert clip["done"], clip  # every clip complete or reported failed
@@ -122,7 +125,45 @@ def test_ctrl_c_at_random_instants_never_hangs_and_loses_no_clip(tmp_path):
                 failed += 1
     assert hangs == 0, f"{hangs} of {len(seeds)} children hung"
     assert interrupts >= runs  # the interrupts did land
-    print(f"{runs} runs, {clips} clips ({failed} reported failed), {interrupts} interrupts")
+    # One encoder per trial (close() stops it, the next trial starts one), a few more when
+    # an interrupt kills one; never one per interrupted start.
+    assert encoders <= 2 * len(seeds) * per_child, f"{encoders} encoders started"
+    print(f"{runs} runs, {clips} clips ({failed} reported failed), {interrupts} interrupts, "
+          f"{encoders} encoders")
+
+
+def test_ctrl_c_just_after_the_encoder_started_leaves_no_stray_encoder(tmp_path, monkeypatch):
+    """A Ctrl-C landing right after the encoder process was spawned, before the engine
+    noted it: the process ran on, unowned, and the retried open() spawned another (on CI,
+    under interrupts every few ms, hundreds of them). Now the interrupt reaches the caller
+    once the encoder is the engine's, and the retry uses it."""
+    real_popen = subprocess.Popen
+    started: list = []
+
+    class InterruptedJustAfterSpawn(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+            if len(started) == 1:
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C, delivered for real
+
+    monkeypatch.setattr(subprocess, "Popen", InterruptedJustAfterSpawn)
+    engine = VideoEngine(backend="process")
+    path = tmp_path / "after-ctrl-c.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        engine.open(path, fps=30)
+    try:
+        stream = engine.open(path, fps=30)
+    except ValueError:  # the interrupt came after the stream was registered
+        [stream] = list(engine._streams.values())
+    for i in range(6):
+        stream.add_frame(np.full((24, 32, 3), i * 30, np.uint8))
+    stream.finish()
+    assert stream.wait(timeout=60).frames == 6
+    assert [p.pid for p in started] == [encoder_pid(engine)]  # one encoder, the engine's
+    engine.close()
+    assert decode_count(stream.path) == 6
+    wait_gone(started[0].pid, timeout=15)
 
 
 # -- 10. frozen encoder ---------------------------------------------------------------------

@@ -6,8 +6,10 @@ Each trial records three short clips with one process-backend engine while a thr
 sends SIGINT to the main thread at random instants (every 0-4 ms). The loop catches
 every ``KeyboardInterrupt`` and goes on, as a user's loop that handles Ctrl-C would;
 then the interrupter stops and ``close()`` is called. Prints one JSON line: each
-clip's state after ``close()`` (done, frames, error, frames decoded back). A ``close()``
-still running after ``HANG_SECONDS`` is a hang: the stacks go to stderr, exit code 1.
+clip's state after ``close()`` (done, frames, error, frames decoded back). A child
+still running after ``CHILD_SECONDS`` hangs: the stacks go to stderr, exit code 1. It also counts the encoder
+processes started (an interrupted start used to leave its process behind and start
+another at the next call: hundreds of encoders, a machine brought to a crawl).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -30,8 +33,25 @@ import numpy as np  # noqa: E402
 from agentreel.video import VideoEngine  # noqa: E402
 from videotools import decode_count  # noqa: E402
 
-#: A close() that has not returned after this long hangs (generous: the machine may be loaded).
-HANG_SECONDS = 120
+#: A child still running after this long hangs (generous: the machine may be loaded).
+CHILD_SECONDS = 240
+
+
+class SpawnCounter:
+    """Count the encoder processes ``subprocess.Popen`` starts (the real Popen runs)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.real = subprocess.Popen
+        counter = self
+
+        class Counting(subprocess.Popen):  # type: ignore[type-arg]
+            def __init__(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+                super().__init__(args, *rest, **kwargs)
+                if "agentreel.video.worker" in args:
+                    counter.count += 1
+
+        subprocess.Popen = Counting  # type: ignore[misc]
 
 
 class Interrupter:
@@ -112,15 +132,15 @@ def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> t
     for _ in range(3):  # interrupts still in flight land here
         with contextlib.suppress(KeyboardInterrupt):
             time.sleep(0.01)
-    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)  # a hang: stacks, exit 1
     engine.close()
-    faulthandler.cancel_dump_traceback_later()
     return [streams[k] for k in sorted(streams)], interrupter.count
 
 
 def main() -> None:
     folder, trials, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
+    faulthandler.dump_traceback_later(CHILD_SECONDS, exit=True)
+    spawns = SpawnCounter()
     engine = VideoEngine(backend="process")
     clips, interrupts = [], 0
     for index in range(trials):
@@ -134,7 +154,9 @@ def main() -> None:
                 "error": None if result is None else result.error,
                 "decoded": decode_count(stream.path) if result and result.error is None else 0,
             })
-    print(json.dumps({"clips": clips, "interrupts": interrupts}), flush=True)
+    faulthandler.cancel_dump_traceback_later()
+    print(json.dumps({"clips": clips, "interrupts": interrupts,
+                      "encoders_started": spawns.count}), flush=True)
 
 
 if __name__ == "__main__":

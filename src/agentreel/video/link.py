@@ -83,16 +83,22 @@ class EncoderLink:
         self._startup_failures = 0
 
     def ensure(self) -> Transport:
-        """The running encoder (started now if there is none)."""
+        """The running encoder (started now if there is none).
+
+        The start happens with Ctrl-C held back: an interrupt landing after the process
+        was spawned but before it was noted left it running unowned, and the retried call
+        started another (hundreds, under interrupts every few ms on a slow machine).
+        """
         if self.transport is None:
-            if self.backend == "process":
-                try:
-                    self.transport = ProcessTransport()
-                except Exception as exc:
-                    self._fallback(f"could not start the encoder process ({exc!r})")
-            if self.transport is None:
-                self.transport = ThreadTransport()
-            self.generation += 1
+            with deferred_interrupts():
+                if self.backend == "process":
+                    try:
+                        self.transport = ProcessTransport()
+                    except Exception as exc:
+                        self._fallback(f"could not start the encoder process ({exc!r})")
+                if self.transport is None:
+                    self.transport = ThreadTransport()
+                self.generation += 1
         return self.transport
 
     def _fallback(self, why: str) -> None:
