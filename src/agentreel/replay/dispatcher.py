@@ -131,7 +131,7 @@ class ReplayStream:
         if self._submitted or self._result is not None:
             return
         self.options["tags"].update(tags or {})
-        if self.buffer is None or not self.buffer.digests:
+        if self.buffer is None or self.buffer.first_digest is None:
             self._result = SavedVideo(self.path, 0, 0.0, 0, 0, self.options["format"],
                                       error="no frames")
             return

@@ -40,8 +40,8 @@ Example:
     >>> from gymnasium import spaces
     >>> log = ReplayLogWriter(tempfile.mkdtemp(), {"kind": "env_fn", "env_fn": "m:f"},
     ...                       spaces.Discrete(2))
-    >>> buf = EpisodeBuffer(episode=0, seed=3)
-    >>> buf.digests.append(0); buf.add(1, 1.0, False, False, 7)
+    >>> buf = EpisodeBuffer(episode=0, seed=3, first_digest=0)
+    >>> buf.add(1, 1.0, False, False, 7)
     >>> log.write(buf, terminated=False, truncated=False); log.close()
     >>> [e.steps for e in read_replay(log.path).episodes], read_replay(log.path).episodes[0].actions(spaces.Discrete(2))
     ([1], [1])
@@ -79,45 +79,54 @@ FORMAT = 1
 
 
 class EpisodeBuffer:
-    """One episode being logged: its start (seed or RNG state) and per-step columns."""
+    """One episode being logged: its start (seed or RNG state) and its steps.
 
-    __slots__ = ("episode", "env_index", "seed", "rng", "hidden", "options", "actions", "rewards",
-                 "flags", "digests")
+    Each step is one ``(action, reward, digest)`` tuple in :attr:`steps` (one list
+    append per step: everything else is done once, when the episode is written).
+    Only an episode's last step can end it, so its flags are :attr:`end_flags`.
+    """
+
+    __slots__ = ("episode", "env_index", "seed", "rng", "hidden", "options", "steps",
+                 "first_digest", "end_flags")
 
     def __init__(self, episode: int, seed: int | None = None, rng: dict | None = None,
-                 hidden: dict | None = None, env_index: int | None = None) -> None:
+                 hidden: dict | None = None, env_index: int | None = None,
+                 first_digest: int | None = None) -> None:
         self.episode = episode
         self.env_index = env_index
         self.seed = seed
         self.rng = rng
         self.hidden = hidden
         self.options: dict[str, Any] | None = None
-        self.actions: list[Any] = []
-        self.rewards: list[Any] = []
-        self.flags: list[int] = []
-        self.digests: list[int] = []
+        self.steps: list[tuple[Any, Any, int]] = []
+        self.first_digest = first_digest  # CRC-32 of the reset observation
+        self.end_flags = 0  # bit 0 terminated, bit 1 truncated (of the last step)
 
     def add(self, action: Any, reward: Any, terminated: Any, truncated: Any, digest: int) -> None:
         """One step: the action taken and what came back."""
-        self.actions.append(action)
-        self.rewards.append(reward)
-        self.flags.append(bool(terminated) | bool(truncated) << 1)
-        self.digests.append(digest)
+        self.steps.append((action, reward, digest))
+        self.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
 
     @property
     def ended(self) -> tuple[bool, bool]:
         """``(terminated, truncated)`` of the last step so far."""
-        last = self.flags[-1] if self.flags else 0
-        return bool(last & 1), bool(last & 2)
+        return bool(self.end_flags & 1), bool(self.end_flags & 2)
+
+    @property
+    def rewards(self) -> list[Any]:
+        """The rewards so far, as the env returned them."""
+        return [step[1] for step in self.steps]
 
     def row(self, run: str, space: spaces.Space, terminated: bool, truncated: bool,
             episode_return: float | None = None) -> dict:
         """The episode's JSON object (see the module docs); ``episode_return`` if known."""
+        steps = len(self.steps)
+        actions, rewards, digests = zip(*self.steps) if steps else ((), (), ())
         if episode_return is None:
-            episode_return = float(np.sum(np.asarray(self.rewards, dtype=np.float64)))
+            episode_return = float(np.sum(np.asarray(rewards, dtype=np.float64)))
         row: dict[str, Any] = {
             "type": "episode", "run": run, "env_index": self.env_index, "episode": self.episode,
-            "seed": self.seed, "rng": self.rng, "steps": len(self.actions),
+            "seed": self.seed, "rng": self.rng, "steps": steps,
             "return": float(episode_return),
             "terminated": bool(terminated), "truncated": bool(truncated),
             "end_time": round(time.time(), 6),
@@ -126,21 +135,24 @@ class EpisodeBuffer:
             row["hidden"] = self.hidden
         if self.options is not None:
             row["options"] = self.options
-        steps = len(self.actions)
         try:
-            leaves, blob = encode_action_leaves(space, self.actions, 0)
+            leaves, blob = encode_action_leaves(space, actions, 0)
             row["actions"] = {"steps": steps, "leaves": leaves}
         except NotReplayable as exc:
             row["not_replayable"] = str(exc)
             blob = b""
-        rewards = np.asarray(self.rewards, dtype="<f8").tobytes()
-        flags = np.asarray(self.flags, dtype=np.uint8).tobytes()
-        digests = np.asarray(self.digests, dtype="<u4").tobytes()
+        reward_bytes = np.asarray(rewards, dtype="<f8").tobytes()
+        flags = bytes(steps - 1) + bytes((self.end_flags,)) if steps else b""
+        digest_bytes = np.asarray((self.first_digest or 0, *digests), dtype="<u4").tobytes()
         row["columns"] = {"rewards": [len(blob), "<f8"],
-                          "flags": [len(blob) + len(rewards), "u1"],
-                          "digests": [len(blob) + len(rewards) + len(flags), "<u4"]}
-        row["data"] = pack(blob + rewards + flags + digests)
+                          "flags": [len(blob) + len(reward_bytes), "u1"],
+                          "digests": [len(blob) + len(reward_bytes) + len(flags), "<u4"]}
+        row["data"] = pack(blob + reward_bytes + flags + digest_bytes)
         return row
+
+
+#: One encoder for every line (``json.dumps`` with separators builds a new one per call).
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class ReplayLogWriter:
@@ -177,7 +189,7 @@ class ReplayLogWriter:
               episode_return: float | None = None) -> None:
         """Append the finished episode in ``buffer`` (one system call)."""
         row = buffer.row(self.run, self.action_space, terminated, truncated, episode_return)
-        self._file.append(json.dumps(row, separators=(",", ":")) + "\n")
+        self._file.append(_JSON.encode(row) + "\n")
 
     def close(self) -> None:
         """Close the file (idempotent); nothing is buffered."""

@@ -97,9 +97,9 @@ class VectorEpisodeLogger:
     def _begin(self, i: int, seed: int | None, state: tuple[Any, Any] | None, obs_i: Any,
                options: Any = None) -> None:
         rng, hidden = state if state is not None else (None, None)
-        buffer = EpisodeBuffer(self.started[i], seed, rng, hidden, env_index=i)
+        buffer = EpisodeBuffer(self.started[i], seed, rng, hidden, env_index=i,
+                               first_digest=obs_digest(obs_i))
         buffer.options = options
-        buffer.digests.append(obs_digest(obs_i))
         self.started[i] += 1
         self.buffers[i] = buffer
         if self.first_resets[i] is None:

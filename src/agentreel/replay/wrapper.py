@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from functools import reduce
+from operator import add
 from typing import Any, SupportsFloat
 from zlib import crc32
 
 import gymnasium as gym
 import numpy as np
 
-from agentreel.episode_tracker import EpisodeTracker
+from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden
@@ -59,6 +62,8 @@ class EpisodeLogger:
 
     Call :meth:`before_reset`, :meth:`after_reset` and :meth:`step` around the env's own
     calls. :attr:`buffer` is the episode in progress (``None`` after it ended).
+    :attr:`on_autoreset` (if set) is called when a step begins a new episode without a
+    ``reset()`` (Gymnasium's ``Autoreset`` wrapper).
     """
 
     def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
@@ -70,15 +75,21 @@ class EpisodeLogger:
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.tracker = EpisodeTracker()
         self.buffer: EpisodeBuffer | None = None
+        self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
+        #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
+        self.last_steps: list[tuple[Any, Any, int]] = []
         self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
+        self.on_autoreset: Callable[[], None] | None = None
         self._start: tuple[Any, ...] = (None, None, None, None)
         self._autoreset = _has_autoreset(env)
         self._end_state: tuple[Any, Any] = (None, None)
         self._simple = not isinstance(env.action_space, (gym.spaces.Dict, gym.spaces.Tuple))
+        self._unwrapped = env.unwrapped
 
     def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
-        return rng_state(self.env.unwrapped.np_random), capture_hidden(self.env)
+        env = self._unwrapped
+        return rng_state(env.np_random), capture_hidden(env)
 
     def before_reset(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Capture what replay needs to repeat this reset (the RNG state when unseeded)."""
@@ -97,43 +108,61 @@ class EpisodeLogger:
             self.first_reset = self.writer.write_first_reset(self.buffer)
 
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> None:
-        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden, self.env_index)
+        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden, self.env_index,
+                                    obs_digest(obs))
+        self._steps = self.buffer.steps
         self.episodes_started += 1
-        self.buffer.digests.append(obs_digest(obs))
 
-    def step(self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any) -> None:
-        """Log one step; write the episode when it ends.
+    def step(self, action: Any, obs: Any, reward: Any, terminated: Any,
+             truncated: Any) -> EpisodeEnd | None:
+        """Log one step; write the episode when it ends and return its :class:`EpisodeEnd`.
 
-        The tracker is asked at the episode's boundaries only (its ``ended`` flag is
-        Gymnasium's autoreset rule: a step after an ended episode, with no reset, starts
-        a new one); the per-step work is four list appends and a CRC-32.
+        The per-step work is a CRC-32 of the observation and one list append; the
+        tracker is asked and the episode encoded and written only when it ends.
         """
-        tracker = self.tracker
-        if tracker.ended:  # the env reset itself (Autoreset): a new, unseeded episode
-            tracker.step(reward, terminated, truncated)
-            rng, hidden = self._end_state
-            self._begin(None, rng, hidden, obs)
-            return
-        buffer = self.buffer
-        if buffer is None:
-            return  # step() before reset(): the env itself complains
-        buffer.actions.append(action.copy() if type(action) is np.ndarray else
-                              action if self._simple else copy_action(action))
-        buffer.rewards.append(reward)
-        buffer.flags.append((1 if terminated else 0) | (2 if truncated else 0))
+        steps = self._steps
+        if steps is None:
+            self._outside_episode(obs)
+            return None
+        if type(action) is np.ndarray:
+            action = action.copy()  # the agent may reuse its array
+        elif not self._simple:
+            action = copy_action(action)
         try:
             digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
         except (TypeError, ValueError, BufferError):
             digest = obs_digest(obs)
-        buffer.digests.append(digest)
+        steps.append((action, reward, digest))
         if terminated or truncated:
-            tracker.add(sum(buffer.rewards), steps=len(buffer.rewards))
-            ended = tracker.end(terminated, truncated)
-            self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
-                              episode_return=ended.episode_return)
-            self.buffer = None
-            if self._autoreset:
-                self._end_state = self._random_state()
+            return self._end(terminated, truncated)
+        return None
+
+    def _outside_episode(self, obs: Any) -> None:
+        """A step with no episode open: before any reset, or an autoreset step."""
+        if not self.tracker.ended:
+            return  # step() before reset(): the env itself complains
+        # The env reset itself (Autoreset): this step begins a new, unseeded episode.
+        self.tracker.step(0.0, False, False)
+        rng, hidden = self._end_state
+        self._begin(None, rng, hidden, obs)
+        if self.on_autoreset is not None:
+            self.on_autoreset()
+
+    def _end(self, terminated: Any, truncated: Any) -> EpisodeEnd:
+        buffer, steps = self.buffer, self._steps
+        if buffer is None or steps is None:  # (never: _end follows a logged step)
+            raise RuntimeError("no episode in progress")
+        self.buffer = self._steps = None
+        self.last_steps = steps
+        buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
+        tracker = self.tracker
+        tracker.add(reduce(add, [step[1] for step in steps], 0.0), steps=len(steps))
+        ended = tracker.end(terminated, truncated)
+        self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
+                          episode_return=ended.episode_return)
+        if self._autoreset:
+            self._end_state = self._random_state()
+        return ended
 
     def close(self) -> None:
         """Close the log (the unfinished episode, if any, is not written)."""
