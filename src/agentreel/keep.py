@@ -88,6 +88,9 @@ class KeepRule:
     def forget(self, key: Hashable) -> None:  # noqa: B027 - optional for stateless rules
         """The video of ``key`` is gone (failed to be written): free its place."""
 
+    def rename(self, key: Hashable, new_key: Hashable) -> None:  # noqa: B027 - stateless rules
+        """The video of ``key`` is now named ``new_key`` (later evictions name that)."""
+
     def __call__(self, episode: EpisodeRecord) -> bool:
         """``rule(episode)`` is ``rule.offer(episode).keep`` (this updates a stateful rule)."""
         return self.offer(episode).keep
@@ -146,6 +149,9 @@ class _Ranked(KeepRule):
 
     def forget(self, key: Hashable) -> None:
         self._kept = [e for e in self._kept if e[2] != key]
+
+    def rename(self, key: Hashable, new_key: Hashable) -> None:
+        self._kept = [(a, b, new_key if k == key else k, d) for a, b, k, d in self._kept]
 
     def __repr__(self) -> str:
         by = "" if self.by in ("return", "episode_return") else f", by={self._label!r}"

@@ -71,6 +71,11 @@ class VideoKeeper:
             self.evicted.discard(final_path)
         return verdict
 
+    def rename(self, final_path: str, new_path: str) -> None:
+        """A kept video that is not in place yet will go to ``new_path`` instead."""
+        self._kept[new_path] = self._kept.pop(final_path, "encoding")
+        self.rule.rename(final_path, new_path)
+
     def wants(self, final_path: str) -> bool:
         """The rule kept ``final_path``'s video and has not evicted it (it is not in place yet)."""
         return self._kept.get(final_path) == "encoding"

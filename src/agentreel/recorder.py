@@ -40,7 +40,7 @@ from agentreel.claims import NameClaims
 from agentreel.hooks import call_hook
 from agentreel.keeper import VideoKeeper
 from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.records import EpisodeRecord, VideoSaved, float_return
+from agentreel.records import EpisodeRecord, VideoSaved, final_info_value, float_return  # noqa: F401
 from agentreel.triggers import Trigger, fires
 from agentreel.video import FrameError, VideoEngine, VideoStream, default_engine, normalize_frame
 from agentreel.videofiles import check_format, check_fps, prepare_folder
@@ -97,37 +97,6 @@ def check_video_length(video_length: object) -> float:
 
 VideoHook = Callable[[VideoSaved], object]
 EpisodeHook = Callable[[EpisodeRecord], object]
-
-def final_info_value(info: dict[str, Any], key: str, index: int | None = None) -> Any:
-    """``info[key]`` of an episode's last step; for vector infos, sub-env ``index``'s entry.
-
-    Vector infos hold arrays with a ``"_" + key`` mask; under same-step autoreset the
-    last step's values are in ``info["final_info"]``. Returns ``None`` when absent.
-
-    >>> final_info_value({"is_success": True}, "is_success")
-    True
-    >>> import numpy as np
-    >>> final_info_value({"is_success": np.array([0, 1]), "_is_success": np.array([0, 1], bool)},
-    ...                  "is_success", 1)
-    1
-    """
-    if not isinstance(info, dict):
-        return None
-    if index is None:
-        return info.get(key)
-    for source in (info.get("final_info"), info):
-        if not isinstance(source, dict) or key not in source:
-            continue
-        mask = source.get("_" + key)
-        try:
-            if mask is not None and not bool(mask[index]):
-                continue
-            value = source[key][index]
-        except (TypeError, IndexError, KeyError):
-            continue
-        return value.item() if hasattr(value, "item") else value
-    return None
-
 
 class _NoProgress:
     """Progress of a recorder that follows no tracker: always the start of an episode."""
@@ -214,7 +183,11 @@ class ClipRecorder:
         self._clip_is_episode = False
         self._clip_returns: list[float] = []  # running return at each frame of an episode clip
         self._clip_final_path: str | None = None
-        self._speculative = False
+        self._speculative = self._claim_later = False
+        self._final: list[str] = []
+        #: ``replay=True``: returns a finished episode's running returns (read only for
+        #: the clips that are kept, instead of one note per frame).
+        self.running_returns: Callable[[], list[float]] | None = None
         self.progress: EpisodeProgress = progress if progress is not None else _NoProgress()
         self._end_tags: dict[str, Any] = {}
         self._claims = NameClaims(self.video_folder)
@@ -384,7 +357,12 @@ class ClipRecorder:
         """
         if self.recording:
             self.stop()
-        path = self._claims.claim(os.path.join(self.video_folder, f"{name}.{self.format}"))
+        self._speculative = self.keeper is not None and (
+            judged or (whole_episode and self.video_length == float("inf")))
+        # A clip that is rendered only once kept (replay=True) claims its name then.
+        self._claim_later = self._speculative and getattr(self.engine, "renders_later", False)
+        path = os.path.join(self.video_folder, f"{name}.{self.format}")
+        path = path if self._claim_later else self._claims.claim(path)
         name = os.path.splitext(os.path.basename(path))[0]
         tags: dict[str, Any] = {
             "name": name,
@@ -395,14 +373,14 @@ class ClipRecorder:
             tags["env_index"] = self.env_index
         self._clip_is_episode = whole_episode
         self._clip_returns = []
-        self._speculative = self.keeper is not None and (
-            judged or (self._clip_is_episode and self.video_length == float("inf")))
         self._clip_final_path = path
         open_path = (self.keeper.pending_path(path)
-                     if self._speculative and self.keeper is not None else path)
+                     if self._speculative and self.keeper is not None and not self._claim_later
+                     else path)
+        final = self._final = [path]  # a later claim may change it
 
-        def on_saved(saved: VideoSaved, final_path: str = path) -> None:
-            self._saved(saved, final_path)
+        def on_saved(saved: VideoSaved) -> None:
+            self._saved(saved, final[0])
 
         self._stream = self.engine.open(
             open_path,
@@ -441,6 +419,8 @@ class ClipRecorder:
             # side-by-side labels read it; a replayed clip's frames are rendered later (0 now)
             if self._clip_returns and stream.frames in (0, len(self._clip_returns)):
                 tags["running_returns"] = self._clip_returns
+            elif self.running_returns is not None and terminated is not None:
+                tags["running_returns"] = self.running_returns  # computed if kept (below)
             if terminated is None or frame_error is not None:
                 tags["incomplete"] = True  # cut short: not the episode's return or length
             else:
@@ -460,12 +440,26 @@ class ClipRecorder:
                 stream.abort()  # close() still waits for it: the hidden folder ends up empty
             else:
                 tags["kept"] = kept
+                if self._claim_later:
+                    self._claim_kept(stream, tags)
+        if callable(tags.get("running_returns")):
+            tags["running_returns"] = tags["running_returns"]()
         if not stream.done:
             stream.finish(tags=tags)  # (a no-op after abort)
         self._pending.append(stream)
         self._pending = [s for s in self._pending if not s.done]  # keep only unfinished ones
         self.engine.poll()
         return None if speculative and kept is None else self._clip_final_path
+
+    def _claim_kept(self, stream: Any, tags: dict[str, Any]) -> None:
+        """Claim a kept clip's name now; another live writer's name gets a variant."""
+        wanted = self._clip_final_path or stream.path
+        path = self._final[0] = self._clip_final_path = self._claims.claim(wanted)
+        if path != wanted and self.keeper is not None:
+            self.keeper.rename(wanted, path)
+            tags["name"] = os.path.splitext(os.path.basename(path))[0]
+        if self.keeper is not None:
+            stream.path = self.keeper.pending_path(path)
 
     def close(self) -> None:
         """Finish the open clip and wait until every video of this recorder is on disk."""

@@ -186,6 +186,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                         overlay=setup.overlay, progress=self._tracker,
                                         **setup.recorder_settings)]
+        if self._replay is not None:
+            self._replay.on_autoreset = self._recorder.begin_episode
+            self._recorder.running_returns = self._replay_running_returns
         # Built inside make_env for a vector env: several sub-envs may share the folder.
         rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
         self._sub_env = None if rank is None else SubEnvSlot(
@@ -212,18 +215,19 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._recorder.env_index = self._sub_env.rank
         self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
         self._tracker.reset(seed=seed)
-        if self._recorder.recording:
-            if self._replay is None:
-                self._capture_frame()
-            else:
-                self._recorder.note_frame_return()  # the replayer renders this frame
+        if self._recorder.recording and self._replay is None:
+            self._capture_frame()  # (replay=True: the replayer renders it)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if self._replay is not None:
-            self._replay.step(action, obs, reward, terminated, truncated)
+        if self._replay is not None:  # log the step; the episode's end is all there is to do
+            replay_ended = self._replay.step(action, obs, reward, terminated, truncated)
+            self._recorder.step_id += 1  # (step triggers are refused with replay=True)
+            if replay_ended is not None:
+                self._recorder.end_episode(replay_ended, final_info_value(info, "is_success"))
+            return obs, reward, terminated, truncated, info
         # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
         # (None, arrays); overlays and tags read float_return's value (issue 12).
         ended = self._tracker.step(float_return(reward), terminated, truncated)
@@ -233,10 +237,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._recorder.begin_episode()
         self._recorder.begin_step()
         if self._recorder.recording:
-            if self._replay is None:
-                self._capture_frame()
-            else:
-                self._recorder.note_frame_return()  # the replayer renders this frame
+            self._capture_frame()
         if ended is not None:
             self._recorder.end_episode(ended, final_info_value(info, "is_success"))
         return obs, reward, terminated, truncated, info
@@ -262,6 +263,14 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 if self._replay is not None:
                     self._replay.close()
                     self._replay_engine.close()
+
+    def _replay_running_returns(self) -> list[float]:
+        """The last finished episode's running return at each frame (reset frame first)."""
+        returns, total = [0.0], 0.0
+        for _, reward, _ in self._replay.last_steps if self._replay is not None else ():
+            total += float_return(reward)
+            returns.append(round(total, 6))
+        return returns
 
     def _capture_frame(self) -> None:
         rendered = self.env.render()

@@ -401,3 +401,34 @@ class VideoSaved:
 
 def _from_tag(given: Any, tags: dict[str, Any], key: str, parse: Any) -> Any:
     return given if given is not None else parse(tags.get(key))
+
+
+def final_info_value(info: dict[str, Any], key: str, index: int | None = None) -> Any:
+    """``info[key]`` of an episode's last step; for vector infos, sub-env ``index``'s entry.
+
+    Vector infos hold arrays with a ``"_" + key`` mask; under same-step autoreset the
+    last step's values are in ``info["final_info"]``. Returns ``None`` when absent.
+
+    >>> final_info_value({"is_success": True}, "is_success")
+    True
+    >>> import numpy as np
+    >>> final_info_value({"is_success": np.array([0, 1]), "_is_success": np.array([0, 1], bool)},
+    ...                  "is_success", 1)
+    1
+    """
+    if not isinstance(info, dict):
+        return None
+    if index is None:
+        return info.get(key)
+    for source in (info.get("final_info"), info):
+        if not isinstance(source, dict) or key not in source:
+            continue
+        mask = source.get("_" + key)
+        try:
+            if mask is not None and not bool(mask[index]):
+                continue
+            value = source[key][index]
+        except (TypeError, IndexError, KeyError):
+            continue
+        return value.item() if hasattr(value, "item") else value
+    return None

@@ -164,6 +164,10 @@ class ReplayEngine:
             actions; first_reset: returns the env's first-reset row (see the log format).
     """
 
+    #: Streams render nothing until they are finished and kept: a recorder claims the
+    #: file names of kept videos only (see ``ClipRecorder.start``).
+    renders_later = True
+
     def __init__(self, current: Callable[[], EpisodeBuffer | None], recipe: dict[str, Any],
                  action_space: spaces.Space, run: str,
                  first_reset: Callable[[], dict[str, Any] | None]) -> None:

@@ -121,7 +121,7 @@ class EpisodeBuffer:
             episode_return: float | None = None) -> dict:
         """The episode's JSON object (see the module docs); ``episode_return`` if known."""
         steps = len(self.steps)
-        actions, rewards, digests = zip(*self.steps) if steps else ((), (), ())
+        actions, rewards, digests = zip(*self.steps, strict=True) if steps else ((), (), ())
         if episode_return is None:
             episode_return = float(np.sum(np.asarray(rewards, dtype=np.float64)))
         row: dict[str, Any] = {
