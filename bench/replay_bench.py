@@ -4,10 +4,17 @@ Per env (CartPole-v1, ALE/Pong-v5, HalfCheetah-v5 with MUJOCO_GL=egl), one rando
 run of N steps in each of four rows, alternating, repeated (median steps/s):
 
 * ``plain``: the loop alone (no wrapper, no rendering: ``render_mode=None``);
+* ``no-op wrapper``: a pass-through ``gymnasium.Wrapper`` (the floor for any Python
+  wrapper: one more ``step()`` call);
 * ``RecordReplay``: every episode logged;
 * ``RecordVideo(keep=best(3), replay=True)``: every episode logged, the 3 best re-rendered
   in a background process;
-* ``RecordVideo(keep=best(3))``: today's live recording (renders and encodes every episode).
+* ``RecordVideo(keep=best(3))``: today's live recording (renders and encodes every episode),
+  over fewer steps (its rate is what matters; it renders every step).
+
+Each row reports wall steps/s and the agent process's CPU time per step
+(``time.process_time()``: the replay renderer and encoders are other processes); on a
+shared machine the CPU ratio is the figure to read.
 
 Also: ``close()`` time of the two video rows (until the kept videos are on disk after
 the last episode), the replay log's bytes per step, and the replay renderer's frames/s
@@ -17,7 +24,8 @@ with each figure (the machine may be shared).
 
 Usage::
 
-    MUJOCO_GL=egl python bench/replay_bench.py              # CartPole 20k, Pong 3k, Cheetah 300
+    MUJOCO_GL=egl python bench/replay_bench.py          # CartPole 20k, Pong 2k, Cheetah 300
+    MUJOCO_GL=egl python bench/replay_bench.py --quick  # a quarter of the steps, 1 repeat
     python bench/replay_bench.py --only CartPole-v1 --repeats 1
 """
 
@@ -36,11 +44,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import load, quiet  # noqa: E402
 
 ENVS = {
-    # id: (steps, max_episode_steps, make kwargs)
-    "CartPole-v1": (20_000, None, {}),
-    "ALE/Pong-v5": (3_000, 300, {}),
-    "HalfCheetah-v5": (300, 50, {}),
+    # id: (steps, max_episode_steps, make kwargs, steps of the live row)
+    "CartPole-v1": (20_000, None, {}, 3_000),
+    "ALE/Pong-v5": (2_000, 200, {}, 1_000),
+    "HalfCheetah-v5": (300, 50, {}, 300),
 }
+ROWS = ("plain", "no-op wrapper", "RecordReplay", "replay video", "live video")
+LABELS = {"plain": "plain loop", "no-op wrapper": "no-op gymnasium.Wrapper",
+          "RecordReplay": "RecordReplay", "replay video": "RecordVideo(best(3), replay=True)",
+          "live video": "RecordVideo(best(3)) live"}
 
 
 def make(env_id: str, render_mode: str | None, max_steps: int | None, kwargs: dict):
@@ -76,6 +88,10 @@ def run_row(row: str, env_id: str, steps: int, max_steps: int | None, kwargs: di
     folder = tempfile.mkdtemp(prefix="replay-bench-")
     if row == "plain":
         env = make(env_id, None, max_steps, kwargs)
+    elif row == "no-op wrapper":
+        import gymnasium as gym
+
+        env = gym.Wrapper(make(env_id, None, max_steps, kwargs))
     elif row == "RecordReplay":
         env = RecordReplay(make(env_id, None, max_steps, kwargs), folder)
     elif row == "replay video":
@@ -83,16 +99,17 @@ def run_row(row: str, env_id: str, steps: int, max_steps: int | None, kwargs: di
                           replay=True)
     else:
         env = RecordVideo(make(env_id, "rgb_array", max_steps, kwargs), folder, keep=best(3))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     done_steps, episodes = loop(env, steps)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     closed = time.perf_counter()
     env.close()
     close_s = time.perf_counter() - closed
     log = os.path.join(folder, "replay.ndjson")
     size = os.path.getsize(log) if os.path.exists(log) else 0
     videos = [f for f in os.listdir(folder) if f.endswith(".mp4")]
-    return {"sps": done_steps / elapsed, "steps": done_steps, "episodes": episodes,
+    return {"sps": done_steps / elapsed, "cpu_us": cpu / done_steps * 1e6, "steps": done_steps, "episodes": episodes,
             "close_s": close_s, "bytes_per_step": size / done_steps, "videos": len(videos),
             "load": load(), "folder": folder}
 
@@ -134,33 +151,39 @@ def renderer_rates(env_id: str, folder: str, max_steps: int | None, kwargs: dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", default=list(ENVS), choices=list(ENVS))
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=None, help="default 2 (--quick: 1)")
     parser.add_argument("--steps", type=int, default=None, help="override the step count")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the steps, 1 repeat")
     args = parser.parse_args()
+    repeats = args.repeats or (1 if args.quick else 2)
     quiet()
-    rows = ("plain", "RecordReplay", "replay video", "live video")
     for env_id in args.only:
-        steps, max_steps, kwargs = ENVS[env_id]
+        steps, max_steps, kwargs, live_steps = ENVS[env_id]
+        if args.quick:
+            steps, live_steps = max(steps // 4, 100), max(live_steps // 4, 100)
         steps = args.steps or steps
-        print(f"\n## {env_id}: random policy, {steps} steps, "
-              f"episodes of at most {max_steps or 'the default'} steps; load {load():.2f}")
-        results: dict[str, list[dict]] = {row: [] for row in rows}
-        for _ in range(args.repeats):
-            for row in rows:
-                results[row].append(run_row(row, env_id, steps, max_steps, kwargs))
+        live_steps = min(live_steps, steps)
+        print(f"\n## {env_id}: random policy, {steps} steps (live row {live_steps}), episodes "
+              f"of at most {max_steps or 'the default'} steps, {repeats} repeat(s); "
+              f"load {load():.2f}")
+        results: dict[str, list[dict]] = {row: [] for row in ROWS}
+        for _ in range(repeats):
+            for row in ROWS:
+                results[row].append(run_row(row, env_id, live_steps if row == "live video"
+                                            else steps, max_steps, kwargs))
         plain = statistics.median(r["sps"] for r in results["plain"])
-        print(f"{'row':<34}{'steps/s':>10}{'x plain':>9}{'close s':>9}{'B/step':>8}"
-              f"{'videos':>7}{'load':>7}")
-        for row in rows:
+        plain_cpu = min(r["cpu_us"] for r in results["plain"])
+        print(f"{'row':<34}{'steps/s':>9}{'x plain':>8}{'CPU us/step':>12}{'x plain CPU':>12}"
+              f"{'close s':>8}{'B/step':>7}{'videos':>7}{'load':>6}")
+        for row in ROWS:
             sps = statistics.median(r["sps"] for r in results[row])
+            cpu = min(r["cpu_us"] for r in results[row])  # the least disturbed repeat
             close_s = statistics.median(r["close_s"] for r in results[row])
             per_step = statistics.median(r["bytes_per_step"] for r in results[row])
             last = results[row][-1]
-            label = {"plain": "plain loop", "RecordReplay": "RecordReplay",
-                     "replay video": "RecordVideo(best(3), replay=True)",
-                     "live video": "RecordVideo(best(3)) live"}[row]
-            print(f"{label:<34}{sps:>10.0f}{sps / plain:>9.2f}{close_s:>9.2f}{per_step:>8.1f}"
-                  f"{last['videos']:>7}{last['load']:>7.2f}")
+            print(f"{LABELS[row]:<34}{sps:>9.0f}{sps / plain:>8.2f}{cpu:>12.1f}"
+                  f"{plain_cpu / cpu:>12.2f}{close_s:>8.2f}{per_step:>7.1f}{last['videos']:>7}"
+                  f"{last['load']:>6.2f}")
         folder = results["RecordReplay"][-1]["folder"]
         replay_fps, render_fps = renderer_rates(env_id, folder, max_steps, kwargs,
                                                 frames_wanted=min(steps, 150))
