@@ -166,6 +166,7 @@ def main() -> None:
         print(f"\n## {env_id}: random policy, {steps} steps (live row {live_steps}), episodes "
               f"of at most {max_steps or 'the default'} steps, {repeats} repeat(s); "
               f"load {load():.2f}")
+        run_row("plain", env_id, min(steps, 500), max_steps, kwargs)  # warm-up, not counted
         results: dict[str, list[dict]] = {row: [] for row in ROWS}
         for _ in range(repeats):
             for row in ROWS:
