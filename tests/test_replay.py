@@ -369,3 +369,21 @@ def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
         child.wait()
         child.stdout.close()
     wait_gone(replayer)                           # raises if it outlives the agent
+
+
+def test_replay_recording_claims_the_file_names_of_kept_videos_only(tmp_path):
+    """A speculative replayed episode costs no claim file (one per episode was 21 % of the
+    loop on a loaded disk); the kept one is claimed, written and named as before."""
+    from agentreel.claims import CLAIMS_FOLDER
+
+    env = RecordVideo(gym.make("CartPole-v1"), tmp_path, keep=lambda ep: ep.index == 2,
+                      replay=True, sidecar=True)
+    env.action_space.seed(3)
+    run_episodes(env, 6, capture=False)
+    claimed = sorted(os.listdir(tmp_path / CLAIMS_FOLDER))
+    env.close()
+    assert len(claimed) == 1 and "rl-video-episode-2" in claimed[0]
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["rl-video-episode-2.mp4"]
+    tags = json.loads((tmp_path / "rl-video-episode-2.json").read_text())["tags"]
+    assert tags["name"] == "rl-video-episode-2"
+    assert tags["running_returns"] == [float(k) for k in range(tags["episode_length"] + 1)]

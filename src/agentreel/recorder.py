@@ -442,8 +442,10 @@ class ClipRecorder:
                 tags["kept"] = kept
                 if self._claim_later:
                     self._claim_kept(stream, tags)
-        if callable(tags.get("running_returns")):
-            tags["running_returns"] = tags["running_returns"]()
+        if callable(tags.get("running_returns")):  # replay: computed for kept clips only
+            returns = tags.pop("running_returns")
+            if not (speculative and kept is None):
+                tags["running_returns"] = returns()
         if not stream.done:
             stream.finish(tags=tags)  # (a no-op after abort)
         self._pending.append(stream)
