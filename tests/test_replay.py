@@ -387,3 +387,26 @@ def test_replay_recording_claims_the_file_names_of_kept_videos_only(tmp_path):
     tags = json.loads((tmp_path / "rl-video-episode-2.json").read_text())["tags"]
     assert tags["name"] == "rl-video-episode-2"
     assert tags["running_returns"] == [float(k) for k in range(tags["episode_length"] + 1)]
+
+
+def test_a_kept_replayed_video_whose_name_another_live_writer_holds_gets_a_variant(tmp_path):
+    """The name is claimed when the episode is kept: if another recorder holds it by then,
+    the video takes the ``-{pid}`` variant, and the keep rule evicts it under that name."""
+    from agentreel.claims import NameClaims
+
+    other = NameClaims(str(tmp_path))
+    other.claim(str(tmp_path / "rl-video-episode-1.mp4"))
+    names = []
+    env = RecordVideo(gym.make("CartPole-v1"), tmp_path, replay=True,
+                      keep=best(1, by=lambda episode: episode.index),  # each one evicts the last
+                      on_video_saved=lambda saved: names.append(os.path.basename(saved.path)))
+    env.action_space.seed(3)
+    run_episodes(env, 2, capture=False)
+    env._replay_engine.flush()
+    env._recorder.engine.poll()
+    variant = f"rl-video-episode-1-{os.getpid()}.mp4"
+    assert variant in names and (tmp_path / variant).exists()
+    run_episodes(env, 1, first_seed=5, capture=False)
+    env.close()
+    other.release_all()
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["rl-video-episode-2.mp4"]
