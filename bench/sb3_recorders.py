@@ -6,9 +6,11 @@ agentreel's encoder process, moviepy's ffmpeg) belong to one variant; variants
 alternate (reversed on odd repeats), medians over repeats:
 
 * ``none``: no wrapper, nothing rendered;
-* ``render-only`` (the physical floor of any recorder of SB3's tiled image): a bench
-  wrapper that renders exactly the frames the recorders take, at the same steps
-  (``venv.render()``: the 4 sub-envs rendered and tiled), and throws them away;
+* ``images-only`` (the physical floor of any recorder of these frames): a bench wrapper
+  that renders exactly the sub-env images the recorders take, at the same steps
+  (``venv.get_images()``: the 4 sub-envs rendered), and throws them away;
+* ``render-only``: the same with ``venv.render()``, i.e. plus SB3's ``tile_images``
+  (what SB3's recorder pays per frame before it keeps the frame);
 * ``agentreel``: ``agentreel.sb3.VecVideoRecorder``;
 * ``sb3``: ``stable_baselines3.common.vec_env.VecVideoRecorder`` (moviepy).
 
@@ -48,9 +50,11 @@ import time
 
 from common import Row, child_print, load, median, print_table, quiet, run_child
 
-VARIANTS = ("none", "render-only", "agentreel", "sb3")
-LABELS = {"none": "no recording", "render-only": "render only (floor)",
+VARIANTS = ("none", "images-only", "render-only", "agentreel", "sb3")
+LABELS = {"none": "no recording", "images-only": "sub-env renders only (floor)",
+          "render-only": "venv.render() only (SB3's tiling)",
           "agentreel": "agentreel.sb3.VecVideoRecorder", "sb3": "SB3 VecVideoRecorder"}
+CLIP_VARIANTS = ("images-only", "agentreel", "sb3")
 MB = 1024 * 1024
 N_ENVS = 4
 EVERY_ENV_STEPS = 2_000
@@ -74,8 +78,9 @@ def _counting_dummy_vec_env():
     return CountingDummyVecEnv
 
 
-def _render_only(venv, trigger, video_length: int):
-    """SB3's recorder schedule, rendering the same tiled frames and keeping none."""
+def _render_only(venv, trigger, video_length: int, tile: bool):
+    """SB3's recorder schedule, rendering the same frames and keeping none; ``tile``:
+    ``venv.render()`` (SB3's ``tile_images`` of them), else only ``get_images()``."""
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
     class RenderOnly(VecEnvWrapper):
@@ -107,7 +112,10 @@ def _render_only(venv, trigger, video_length: int):
             self._capture()
 
         def _capture(self) -> None:
-            self.venv.render()  # the 4 renders and the tiling, thrown away
+            if tile:
+                self.venv.render()  # the 4 renders and SB3's tiling, thrown away
+            else:
+                self.venv.get_images()  # the 4 renders, thrown away
             self.frames += 1
 
     return RenderOnly()
@@ -118,8 +126,8 @@ def _venv(variant: str, folder: str, trigger, video_length: int):
 
     venv = make_vec_env("CartPole-v1", n_envs=N_ENVS, seed=0, vec_env_cls=_counting_dummy_vec_env(),
                         env_kwargs={"render_mode": "rgb_array"})
-    if variant == "render-only":
-        return _render_only(venv, trigger, video_length)
+    if variant in ("render-only", "images-only"):
+        return _render_only(venv, trigger, video_length, tile=variant == "render-only")
     if variant == "agentreel":
         from agentreel.sb3 import VecVideoRecorder
 
@@ -169,7 +177,7 @@ def child(workload: str, variant: str, steps: int, folder: str, profile: str = "
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU time: load-independent
     tree_start, own_start, start = _tree_cpu_seconds(), time.process_time(), time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # SB3's recorder prints per video
         if profiler is not None:
@@ -239,7 +247,7 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     print(f"# sb3: load average before {load():.2f}; PPO learn({steps}) on {N_ENVS} CartPole envs, "
           f"trigger step % {EVERY} == 0 (vector steps = every {EVERY_ENV_STEPS} env steps), "
           f"video_length={VIDEO_LENGTH}; long clip video_length={LONG_CLIP}", flush=True)
-    for workload, variants in (("training", VARIANTS), ("long clip", VARIANTS[1:])):
+    for workload, variants in (("training", VARIANTS), ("long clip", CLIP_VARIANTS)):
         for rep in range(repeats):
             for variant in (variants if rep % 2 == 0 else variants[::-1]):
                 folder = tempfile.mkdtemp(prefix="agentreel-sb3-bench-")
@@ -262,18 +270,21 @@ def _training_rows(results: dict[tuple[str, str], list[dict]], steps: int) -> li
     rows: list[Row] = []
     for key, what in (("cpu", "CPU s, process tree"), ("own_cpu", "CPU s, agent process"),
                       ("seconds", "wall s")):
-        none, floor = med("none", key), med("render-only", key)
+        none, floor = med("none", key), med("images-only", key)
         for variant in VARIANTS:
             value = med(variant, key)
             over_none = (value / none - 1) * 100
+            over_floor = (value / floor - 1) * 100
             agentreel = variant == "agentreel"
             rows.append(Row(
                 "sb3", LABELS[variant],
                 f"PPO learn({steps}) + close, {what}" + ("" if variant == "none" else
-                                                          f" ({over_none:+.0f} % vs none)"),
+                                                          f" ({over_none:+.0f} % vs none"
+                                                          + ("" if variant == "images-only" else
+                                                             f", {over_floor:+.0f} % vs floor") + ")"),
                 value, "s",
                 vs_peer=value / med("sb3", key) if agentreel else None,
-                vs_limit=value / floor if variant in ("agentreel", "sb3") else None,
+                vs_limit=value / floor if variant not in ("none", "images-only") else None,
                 target="<= 5 % vs none" if agentreel else "",
                 met=over_none <= 5 if agentreel else None))
     for variant in VARIANTS:
@@ -290,15 +301,15 @@ def _clip_rows(results: dict[tuple[str, str], list[dict]]) -> list[Row]:
     def med(variant: str, key: str) -> float:
         return median([r[key] for r in results[("long clip", variant)]])
 
-    floor = med("render-only", "peak_rss") / MB
+    floor = med("images-only", "peak_rss") / MB
     rows = []
-    for variant in VARIANTS[1:]:
+    for variant in CLIP_VARIANTS:
         peak = med(variant, "peak_rss") / MB
         rows.append(Row("sb3", LABELS[variant], f"peak RSS of the tree, one {LONG_CLIP}-step clip "
-                        f"(+{peak - floor:,.0f} MB over render only; CPU {med(variant, 'cpu'):.1f} s)",
+                        f"(+{peak - floor:,.0f} MB over renders only; CPU {med(variant, 'cpu'):.1f} s)",
                         peak, "MB",
                         vs_peer=peak / (med("sb3", "peak_rss") / MB) if variant == "agentreel" else None,
-                        vs_limit=peak / floor if variant != "render-only" else None))
+                        vs_limit=peak / floor if variant != "images-only" else None))
     return rows
 
 
