@@ -63,19 +63,63 @@ VIDEO_LENGTH = 200
 LONG_CLIP = 1_000
 
 
+LOOP_CPU = {"env": 0.0, "renders": 0.0, "total": 0.0}  # training thread's CPU seconds
+
+
 def _counting_dummy_vec_env():
-    """A ``DummyVecEnv`` that counts the sub-env images it renders."""
+    """A ``DummyVecEnv`` that counts the sub-env images it renders and the training
+    thread's CPU seconds spent rendering them and stepping the envs."""
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     class CountingDummyVecEnv(DummyVecEnv):
         sub_env_renders = 0
 
         def get_images(self):  # type: ignore[override]
+            start = time.thread_time()
             images = super().get_images()
+            LOOP_CPU["renders"] += time.thread_time() - start
             CountingDummyVecEnv.sub_env_renders += len(images)
             return images
 
+        def step_wait(self):  # type: ignore[override]
+            start = time.thread_time()
+            out = super().step_wait()
+            LOOP_CPU["env"] += time.thread_time() - start
+            return out
+
+        def reset(self):  # type: ignore[override]
+            start = time.thread_time()
+            out = super().reset()
+            LOOP_CPU["env"] += time.thread_time() - start
+            return out
+
     return CountingDummyVecEnv
+
+
+def _timed(venv):
+    """The outermost wrapper: the training thread's CPU seconds in ``reset``/``step``
+    (env + renders + recorder), so the recorder's own share is total - env - renders."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class Timed(VecEnvWrapper):
+        def reset(self):
+            start = time.thread_time()
+            out = self.venv.reset()
+            LOOP_CPU["total"] += time.thread_time() - start
+            return out
+
+        def step_wait(self):
+            start = time.thread_time()
+            out = self.venv.step_wait()
+            LOOP_CPU["total"] += time.thread_time() - start
+            return out
+
+        def close(self):
+            start = time.thread_time()
+            self.venv.close()
+            LOOP_CPU["total"] += time.thread_time() - start
+
+    return Timed(venv)
 
 
 def _render_only(venv, trigger, video_length: int, tile: bool):
@@ -160,13 +204,13 @@ def child(workload: str, variant: str, steps: int, folder: str, profile: str = "
     if workload == "training":
         from stable_baselines3 import PPO
 
-        venv = _venv(variant, folder, _every, VIDEO_LENGTH)
+        venv = _timed(_venv(variant, folder, _every, VIDEO_LENGTH))
         model = PPO("MlpPolicy", venv, n_steps=512, seed=0, verbose=0)
 
         def work() -> None:
             model.learn(steps)
     else:
-        venv = _venv(variant, folder, _first, LONG_CLIP)
+        venv = _timed(_venv(variant, folder, _first, LONG_CLIP))
 
         def work() -> None:
             venv.reset()  # the clip starts here, at step 0
@@ -197,7 +241,7 @@ def child(workload: str, variant: str, steps: int, folder: str, profile: str = "
     while hasattr(inner, "venv"):
         inner = inner.venv
     child_print({"seconds": seconds, "loop_seconds": loop_seconds, "cpu": tree_cpu,
-                 "own_cpu": own_cpu, "videos": len(videos),
+                 "own_cpu": own_cpu, "videos": len(videos), "loop_cpu": dict(LOOP_CPU),
                  "vector_steps": vector_steps(workload, steps),
                  "renders": int(type(inner).sub_env_renders)})
 
@@ -230,9 +274,18 @@ def _tree_cpu_seconds() -> float:
     return total
 
 
+def _recorder_cpu(res: dict) -> float:
+    """Training-thread CPU seconds of the wrapper itself (no env step, no sub-env render)."""
+    loop = res["loop_cpu"]
+    return loop["total"] - loop["env"] - loop["renders"]
+
+
 def _fmt(res: dict) -> str:
+    loop = res["loop_cpu"]
     return (f"{res['seconds']:.1f} s wall (loop {res['loop_seconds']:.1f} s), {res['cpu']:.1f} s CPU tree, "
             f"{res['own_cpu']:.1f} s CPU agent, {res['videos']} videos, "
+            f"training thread in env calls: {loop['total']:.2f} s CPU = envs {loop['env']:.2f} + "
+            f"renders {loop['renders']:.2f} + recorder {_recorder_cpu(res):.2f}, "
             f"{res['renders']} sub-env renders / {res['vector_steps']} vector steps, "
             f"peak {res['peak_rss'] / MB:,.0f} MB "
             f"(halves {res['rss_first_half'] / MB:,.0f} / {res['rss_second_half'] / MB:,.0f}), "
@@ -287,6 +340,15 @@ def _training_rows(results: dict[tuple[str, str], list[dict]], steps: int) -> li
                 vs_limit=value / floor if variant not in ("none", "images-only") else None,
                 target="<= 5 % vs none" if agentreel else "",
                 met=over_none <= 5 if agentreel else None))
+    frames = med("images-only", "renders") / N_ENVS
+    renders = median([r["loop_cpu"]["renders"] for r in results[("training", "images-only")]])
+    rows.append(Row("sb3", LABELS["images-only"], f"training thread CPU in the {N_ENVS} sub-env "
+                    f"renders, per recorded frame ({frames:.0f} frames)", renders / frames * 1000, "ms"))
+    for variant in ("render-only", "agentreel", "sb3"):
+        own = median([_recorder_cpu(r) for r in results[("training", variant)]]) / frames * 1000
+        rows.append(Row("sb3", LABELS[variant], "training thread CPU in the wrapper itself (not env "
+                        "steps, not sub-env renders), per recorded frame", own, "ms",
+                        vs_limit=own / (renders / frames * 1000)))
     for variant in VARIANTS:
         runs = results[("training", variant)]
         growth = median([r["rss_second_half"] - r["rss_first_half"] for r in runs]) / MB
