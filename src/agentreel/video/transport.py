@@ -70,7 +70,8 @@ class ProcessTransport:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        self.ready = False
+        self.started = False  # it takes frames (PyAV may still be loading)
+        self.ready = False  # it encodes
 
     @property
     def pid(self) -> int | None:
@@ -161,12 +162,18 @@ class _QueueChannel:
 
     def __init__(self, inbox: queue.SimpleQueue, outbox: queue.SimpleQueue) -> None:
         self._inbox, self.reply = inbox, outbox.put
+        self._held: list[Any] = []
 
-    def pending(self) -> bool:
-        return not self._inbox.empty()
+    def pending(self, timeout: float = 0.0) -> bool:
+        if self._held or not self._inbox.empty():
+            return True
+        if timeout > 0:
+            with contextlib.suppress(queue.Empty):
+                self._held.append(self._inbox.get(timeout=timeout))
+        return bool(self._held)
 
     def receive(self) -> Any:
-        return self._inbox.get()
+        return self._held.pop() if self._held else self._inbox.get()
 
 
 class ThreadTransport:
@@ -186,7 +193,7 @@ class ThreadTransport:
         self._thread = threading.Thread(target=serve, args=(EncoderServer(channel.reply), channel),
                                         name="agentreel-encoder", daemon=True)
         self._thread.start()
-        self.ready = True
+        self.started = self.ready = True
 
     @staticmethod
     def cpu_ticks() -> int:
