@@ -13,6 +13,7 @@ for that import. The thread backend loads it at once (:meth:`EncoderLoader.now`)
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["EncoderLoader"]
@@ -21,7 +22,8 @@ __all__ = ["EncoderLoader"]
 class EncoderLoader:
     """The encoder's :class:`~agentreel.video.encoder.VideoFileWriter` class, once imported."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_done: Callable[[], None] | None = None) -> None:
+        self._on_done = on_done
         self._done = threading.Event()
         self._writer: Any = None
         self._error: BaseException | None = None
@@ -34,9 +36,10 @@ class EncoderLoader:
         return loader
 
     @classmethod
-    def in_background(cls) -> EncoderLoader:
-        """Start importing in a daemon thread; :attr:`loaded` tells when it is done."""
-        loader = cls()
+    def in_background(cls, on_done: Callable[[], None] | None = None) -> EncoderLoader:
+        """Start importing in a daemon thread; :attr:`loaded` tells when it is done,
+        and ``on_done()`` is called then (on that thread)."""
+        loader = cls(on_done)
         threading.Thread(target=loader._load, name="agentreel-encoder-import",
                          daemon=True).start()
         return loader
@@ -50,6 +53,8 @@ class EncoderLoader:
             self._error = exc
         finally:
             self._done.set()
+            if self._on_done is not None:
+                self._on_done()
 
     @property
     def loaded(self) -> bool:

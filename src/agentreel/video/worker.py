@@ -64,8 +64,8 @@ _PARENT_CHECK = 1.0
 #: then until the encoder catches up); past it frames wait in the rings.
 BACKLOG_BYTES = 128 * 2**20
 
-#: While PyAV loads and no message comes, how often the loop checks on the import (s).
-_LOAD_POLL = 0.01
+#: While PyAV loads, the loop also wakes when the import ends; at the latest after (s):
+_LOAD_POLL = 1.0
 
 
 class _Open:
@@ -420,15 +420,20 @@ class SocketChannel:
     process died while another process holds a copy of the socket), ends the loop.
     """
 
-    def __init__(self, fd: int, parent: int | None = None) -> None:
+    def __init__(self, fd: int, parent: int | None = None, wake: int | None = None) -> None:
         from multiprocessing.connection import Connection
 
         self.conn = Connection(fd)
         self.parent = parent
+        self.wake = wake  # readable once PyAV is loaded: pending(timeout) returns then
 
     def pending(self, timeout: float = 0.0) -> bool:
+        from multiprocessing.connection import wait
+
         try:
-            return bool(self.conn.poll(timeout))
+            if timeout <= 0 or self.wake is None:
+                return bool(self.conn.poll(timeout))
+            return self.conn in wait([self.conn, self.wake], timeout)
         except (OSError, EOFError, ValueError):
             return True  # receive() reports it
 
@@ -463,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     faulthandler.enable()  # a crash in FFmpeg/PyAV leaves a traceback on stderr
-    loader = EncoderLoader.in_background()  # meanwhile, frames go to the backlog
+    wake_read, wake_write = os.pipe()
+    # Meanwhile frames go to the backlog; the loop wakes when PyAV is loaded.
+    loader = EncoderLoader.in_background(lambda: os.write(wake_write, b"!"))
 
     parser = argparse.ArgumentParser(prog="python -m agentreel.video.worker")
     parser.add_argument("--fd", type=int, required=True, help="inherited control socket fd")
@@ -472,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C goes to the whole process group; the engine decides when we stop
     # (it finishes its videos at exit), so ignore it here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel = SocketChannel(args.fd, args.parent)
+    channel = SocketChannel(args.fd, args.parent, wake_read)
     server = EncoderServer(channel.reply, loader, say_ready=True)
     channel.reply(Started(os.getpid()))
     try:
