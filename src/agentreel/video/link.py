@@ -134,9 +134,9 @@ class EncoderLink:
 
     def _handle(self, transport: Transport, msg: Any) -> None:
         if isinstance(msg, Started):
-            transport.started = True
+            transport.started, transport.started_at = True, msg.at
         elif isinstance(msg, Ready):
-            transport.ready = True
+            transport.ready, transport.ready_at = True, msg.at
             self.ready_at = time.perf_counter()
         elif isinstance(msg, Done):
             self._on_message(msg)

@@ -101,15 +101,18 @@ class Stop(NamedTuple):
 
 class Started(NamedTuple):
     """The encoder process runs (``pid``) and takes frames out of the rings; it may
-    still be loading PyAV (frames then wait in its bounded backlog)."""
+    still be loading PyAV (frames then wait in its bounded backlog); ``at`` is its
+    ``time.monotonic()`` then (the same clock in every process on Linux)."""
 
     pid: int
+    at: float = 0.0
 
 
 class Ready(NamedTuple):
-    """The encoder is up and can encode (process id ``pid``)."""
+    """The encoder is up and can encode (process id ``pid``, ``time.monotonic()`` ``at``)."""
 
     pid: int
+    at: float = 0.0
 
 
 class Free(NamedTuple):

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from agentreel.video.messages import NewRing, Stop
@@ -49,6 +50,8 @@ class ProcessTransport:
     def __init__(self) -> None:
         from multiprocessing.connection import Connection
 
+        #: When it was spawned, took frames, could encode (``time.monotonic()``; 0 = not yet).
+        self.spawned_at, self.started_at, self.ready_at = time.monotonic(), 0.0, 0.0
         ours, theirs = socket.socketpair()
         try:
             env = os.environ.copy()
@@ -194,6 +197,7 @@ class ThreadTransport:
                                         name="agentreel-encoder", daemon=True)
         self._thread.start()
         self.started = self.ready = True
+        self.spawned_at = self.started_at = self.ready_at = time.monotonic()
 
     @staticmethod
     def cpu_ticks() -> int:

@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -135,7 +136,7 @@ class EncoderServer:
             self._loader.get()
             self._loaded = True
             if self._say_ready:
-                self._reply(Ready(os.getpid()))
+                self._reply(Ready(os.getpid(), time.monotonic()))
         return self._loaded
 
     @property
@@ -250,7 +251,7 @@ class EncoderServer:
             return
         size = ring.nbytes // ring.slots
         while rec.taken < rec.announced and self._backlog_bytes + size <= BACKLOG_BYTES:
-            rec.backlog.append(ring.frames[rec.taken % ring.slots].copy())
+            rec.backlog.append(ring.copy_slot(rec.taken % ring.slots))
             self._backlog_bytes += size
             rec.taken += 1
             ring.consumed = rec.taken
@@ -259,7 +260,7 @@ class EncoderServer:
 
     def _forget_backlog(self, rec: _Open | None) -> None:
         if rec is not None:
-            self._backlog_bytes -= sum(frame.nbytes for frame in rec.backlog)
+            self._backlog_bytes -= sum(len(frame) for frame in rec.backlog)
             rec.backlog.clear()
 
     def _encode(self, rec: _Open, upto: int) -> None:
@@ -272,8 +273,11 @@ class EncoderServer:
         while rec.read < upto:
             backlogged = bool(rec.backlog)
             if backlogged:
-                pixels = rec.backlog.popleft()
-                self._backlog_bytes -= pixels.nbytes
+                import numpy as np  # (loaded with PyAV)
+
+                copy = rec.backlog.popleft()
+                self._backlog_bytes -= len(copy)
+                pixels = np.frombuffer(copy, np.uint8).reshape(ring.shape)
             else:
                 pixels = ring.frames[rec.read % ring.slots]
             frame = None
@@ -481,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = SocketChannel(args.fd, args.parent, wake_read)
     server = EncoderServer(channel.reply, loader, say_ready=True)
-    channel.reply(Started(os.getpid()))
+    channel.reply(Started(os.getpid(), time.monotonic()))
     try:
         serve(server, channel)
     finally:
