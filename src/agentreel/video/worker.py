@@ -54,12 +54,12 @@ __all__ = ["EncoderServer", "main", "serve"]
 
 Reply = Callable[[Any], None]
 
-#: Finished videos that may wait for a pause between messages; one more and the
-#: oldest is completed at once (each holds its ring until it is complete).
+#: Finished videos with frames still in their rings that may wait for a pause between
+#: messages; one more and the oldest is completed at once (each holds its ring until it
+#: is complete). Finished videos whose frames all went to the backlog do not count:
+#: that is bounded by :data:`BACKLOG_BYTES` (so the first clips, finished while PyAV
+#: loads, never make the caller wait for a completion).
 _MAX_FINISHING = 2
-
-#: How often a waiting encoder process checks that the engine's process is alive (s).
-_PARENT_CHECK = 1.0
 
 #: Most bytes of frames taken out of the rings and not encoded yet (while PyAV loads,
 #: then until the encoder catches up); past it frames wait in the rings.
@@ -143,7 +143,7 @@ class EncoderServer:
     def busy(self) -> bool:
         """True while :meth:`idle` has work: backlog frames, finished videos."""
         return self._loaded and (bool(self._finishing) or any(
-            rec.read < rec.announced for rec in self._open.values()))
+            rec.read < rec.announced and rec.ring is not None for rec in self._open.values()))
 
     def idle(self) -> bool:
         """Encode one backlog frame, else complete the oldest finished video; False if
@@ -156,11 +156,25 @@ class EncoderServer:
         """
         if not self.check_loaded():
             return False
+        if self._finishing:  # oldest first: a frame at a time, then its file
+            rec = self._open.get(self._finishing[0][0])
+            if rec is not None and rec.ring is not None and rec.read < self._finishing[0][1]:
+                self._encode(rec, rec.read + 1)
+                return True
+            return self._complete_oldest()
         for rec in self._open.values():
             if rec.read < rec.announced:
                 self._encode(rec, rec.read + 1)
                 return True
-        return self._complete_oldest()
+        return False
+
+    def _in_rings(self) -> int:
+        """Finished videos with frames not yet taken out of their rings."""
+        count = 0
+        for sid, total, _ in self._finishing:
+            rec = self._open.get(sid)
+            count += rec is None or rec.taken < total
+        return count
 
     def _complete_oldest(self) -> bool:
         if not self._finishing:
@@ -185,7 +199,11 @@ class EncoderServer:
             self._start(msg.sid, msg.spec, msg.ring)
         elif isinstance(msg, Finish):
             self._finishing.append((msg.sid, msg.total, msg.sidecar))
-            if len(self._finishing) > _MAX_FINISHING and self.check_loaded():
+            rec = self._open.get(msg.sid)
+            if rec is not None and rec.ring is not None and self._backlog_bytes:
+                rec.announced = max(rec.announced, msg.total)
+                self._take(rec)
+            if self._in_rings() > _MAX_FINISHING and self.check_loaded():
                 self._complete_oldest()
         elif isinstance(msg, Abort):
             self._abort(msg.sid)
@@ -239,7 +257,7 @@ class EncoderServer:
         if rec is None or rec.ring is None:
             return
         rec.announced = max(rec.announced, upto)
-        if self.check_loaded() and not rec.backlog:
+        if self.check_loaded() and not self._backlog_bytes:
             self._encode(rec, upto)
         else:
             self._take(rec)
@@ -416,56 +434,6 @@ def serve(server: EncoderServer, channel: Channel) -> None:
                 channel.reply(Done(msg.sid, 0, "encoder error: see stderr"))
 
 
-class SocketChannel:
-    """The encoder process's end of the control socket (a multiprocessing Connection).
-
-    A :class:`~agentreel.video.messages.NewRing` is followed by the ring's descriptor,
-    received here and mapped. EOF, or this process being re-parented (the engine's
-    process died while another process holds a copy of the socket), ends the loop.
-    """
-
-    def __init__(self, fd: int, parent: int | None = None, wake: int | None = None) -> None:
-        from multiprocessing.connection import Connection
-
-        self.conn = Connection(fd)
-        self.parent = parent
-        self.wake = wake  # readable once PyAV is loaded: pending(timeout) returns then
-
-    def pending(self, timeout: float = 0.0) -> bool:
-        from multiprocessing.connection import wait
-
-        try:
-            if timeout <= 0 or self.wake is None:
-                return bool(self.conn.poll(timeout))
-            return self.conn in wait([self.conn, self.wake], timeout)
-        except (OSError, EOFError, ValueError):
-            return True  # receive() reports it
-
-    def receive(self) -> Any:
-        while not self.conn.poll(_PARENT_CHECK):
-            if self.parent is not None and os.getppid() != self.parent:
-                raise EOFError("the engine's process died")
-        try:
-            msg = self.conn.recv()
-            if isinstance(msg, NewRing):
-                from multiprocessing import reduction
-
-                ring = FrameRing.attach(reduction.recv_handle(self.conn), msg.size, msg.slots,
-                                        msg.shape, msg.name)
-                msg = msg._replace(ring=ring)
-        except OSError as exc:
-            raise EOFError(str(exc)) from exc
-        return msg
-
-    def reply(self, msg: Any) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(msg)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the encoder process: serve the control connection on ``--fd``."""
     import faulthandler
@@ -483,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C goes to the whole process group; the engine decides when we stop
     # (it finishes its videos at exit), so ignore it here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from agentreel.video.socket_channel import SocketChannel
+
     channel = SocketChannel(args.fd, args.parent, wake_read)
     server = EncoderServer(channel.reply, loader, say_ready=True)
     channel.reply(Started(os.getpid(), time.monotonic()))
