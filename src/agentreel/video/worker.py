@@ -109,8 +109,8 @@ class EncoderServer:
     True
     >>> out  # finishing waits until no message is waiting:
     []
-    >>> server.idle()
-    True
+    >>> while server.idle():  # (a frame at a time, then the file)
+    ...     pass
     >>> out
     [Done(sid=1, frames=3, error=None)]
     """
