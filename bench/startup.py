@@ -108,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
               f"steady-state worst: median {statistics.median(steady):5.1f} ms")
         if kind == "agentreel":
             waits = [r["ring_wait_ms"] for r in runs]
+            started = [f"{r.get('started_ms', float('nan')):.0f}" for r in runs]
+            ready = [f"{r.get('ready_ms', float('nan')):.0f}" for r in runs]
             print(f"{'':12s} caller's longest wait on the ring: max {max(waits):6.1f} ms; encoder "
-                  f"took frames at {[round(r.get('started_ms', float('nan'))) for r in runs]} ms"
-                  f", could encode at {[round(r.get('ready_ms', float('nan'))) for r in runs]} "
-                  "ms after its spawn")
+                  f"took frames at {started} ms, could encode at {ready} ms after its spawn")
     print(f"load average after: {os.getloadavg()}")
     return 0
 
