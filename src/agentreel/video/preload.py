@@ -22,7 +22,7 @@ __all__ = ["EncoderLoader"]
 class EncoderLoader:
     """The encoder's :class:`~agentreel.video.encoder.VideoFileWriter` class, once imported."""
 
-    def __init__(self, on_done: Callable[[], None] | None = None) -> None:
+    def __init__(self, on_done: Callable[[], object] | None = None) -> None:
         self._on_done = on_done
         self._done = threading.Event()
         self._writer: Any = None
@@ -36,7 +36,7 @@ class EncoderLoader:
         return loader
 
     @classmethod
-    def in_background(cls, on_done: Callable[[], None] | None = None) -> EncoderLoader:
+    def in_background(cls, on_done: Callable[[], object] | None = None) -> EncoderLoader:
         """Start importing in a daemon thread; :attr:`loaded` tells when it is done,
         and ``on_done()`` is called then (on that thread)."""
         loader = cls(on_done)
