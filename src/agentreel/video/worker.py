@@ -336,7 +336,7 @@ class EncoderServer:
             try:
                 frames = rec.writer.finish()
                 if sidecar is not None:
-                    from agentreel.videofiles import write_sidecar
+                    from agentreel.core.videofiles import write_sidecar
 
                     write_sidecar(rec.writer.path, sidecar)
             except Exception as exc:
