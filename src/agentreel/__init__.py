@@ -15,10 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agentreel._version import __version__
-
-#: Public name -> the module that defines it.
+#: Public name -> the module that defines it. (``__version__`` too: reading the
+#: package metadata costs the encoder process's start-up ~10 ms it does not need.)
 _LAZY = {
+    "__version__": "agentreel._version",
     "EpisodeRecord": "agentreel.core.records",
     "JsonlSink": "agentreel.log",
     "LoggingSink": "agentreel.log",
@@ -51,6 +51,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentreel import trackers
+    from agentreel._version import __version__
     from agentreel.base.triggers import capped_cubic_video_schedule
     from agentreel.core.records import EpisodeRecord, VideoSaved
     from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes

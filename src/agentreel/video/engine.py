@@ -9,6 +9,14 @@ reused background process, optionally a thread (:mod:`agentreel.video.transport`
 converts RGB→yuv420p, encodes and writes the file atomically. The caller waits only
 when a video's ring is full (back-pressure, measured in :attr:`VideoEngine.stats`).
 
+Start-up: :meth:`VideoEngine.start` spawns the encoder process when a wrapper is built.
+It takes frames out of the rings within tens of ms (before importing numpy or PyAV) and
+keeps them in its own backlog while PyAV loads (:mod:`agentreel.video.worker`), so the
+first clip does not wait for that import. Memory bound while the encoder starts: a video
+opened before the encoder can encode gets a start-up ring of at most 64 MiB (256 frames;
+pages are used only as frames are written), plus the encoder's backlog of at most 128 MiB
+(``worker.BACKLOG_BYTES``), freed as it is encoded; past both the caller waits as usual.
+
 Example::
 
     >>> import numpy as np, os, tempfile
