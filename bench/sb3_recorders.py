@@ -34,8 +34,9 @@ Workloads (issue 15):
 * ``long clip``: one clip with ``video_length=1000`` (1,001 tiled 1200x800 frames),
   random actions, started at ``reset()``: peak RSS of the process tree per variant.
 
-    python bench/sb3_recorders.py            # 20,000 steps, 3 repeats of each
-    python bench/sb3_recorders.py --quick    # 8,000 steps, 1 repeat
+    python bench/sb3_recorders.py              # 20,000 steps, 3 repeats of each (~30 min)
+    python bench/sb3_recorders.py --repeats 1  # 20,000 steps once (11 min at load 3-9)
+    python bench/sb3_recorders.py --quick      # 8,000 steps, 1 repeat (4.5 min at load 3-6)
     python bench/sb3_recorders.py --profile agentreel   # cProfile of one training child
 """
 
