@@ -94,7 +94,7 @@ def test_vec_video_recorder_per_env_overlay_and_format(tmp_path):
 
 
 def test_vec_video_recorder_keep_best_clips(tmp_path):
-    from agentreel.keep import best
+    from agentreel.clips.keep import best
 
     venv = VecVideoRecorder(_venv(n_envs=1), str(tmp_path), lambda s: s % 10 == 0,
                             video_length=4, keep=best(2))

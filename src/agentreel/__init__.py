@@ -19,16 +19,16 @@ from agentreel._version import __version__
 
 #: Public name -> the module that defines it.
 _LAZY = {
-    "EpisodeRecord": "agentreel.records",
+    "EpisodeRecord": "agentreel.core.records",
     "JsonlSink": "agentreel.log",
     "LoggingSink": "agentreel.log",
     "MonitorCsvSink": "agentreel.log",
-    "RecordEpisodeStatistics": "agentreel.statistics",
+    "RecordEpisodeStatistics": "agentreel.wrappers.statistics",
     "RecordReplay": "agentreel.replay",
-    "RecordVideo": "agentreel.recording",
+    "RecordVideo": "agentreel.wrappers.recording",
     "Run": "agentreel.report.run",
-    "VideoSaved": "agentreel.records",
-    "capped_cubic_video_schedule": "agentreel.triggers",
+    "VideoSaved": "agentreel.core.records",
+    "capped_cubic_video_schedule": "agentreel.base.triggers",
     "read_episodes": "agentreel.log",
     "trackers": "agentreel.trackers",
 }
@@ -51,12 +51,12 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentreel import trackers
+    from agentreel.base.triggers import capped_cubic_video_schedule
+    from agentreel.core.records import EpisodeRecord, VideoSaved
     from agentreel.log import JsonlSink, LoggingSink, MonitorCsvSink, read_episodes
-    from agentreel.recording import RecordVideo
-    from agentreel.records import EpisodeRecord, VideoSaved
     from agentreel.report.run import Run
-    from agentreel.statistics import RecordEpisodeStatistics
-    from agentreel.triggers import capped_cubic_video_schedule
+    from agentreel.wrappers.recording import RecordVideo
+    from agentreel.wrappers.statistics import RecordEpisodeStatistics
 
 
 def __getattr__(name: str) -> Any:

@@ -47,15 +47,15 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     tile_images,
 )
 
-from agentreel.keep import KeepRule, as_keep_rule
-from agentreel.keeper import VideoKeeper
-from agentreel.overlay import OverlayFn, OverlayState, as_overlay
-from agentreel.recorder import ClipRecorder, VideoHook, resolve_fps
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.triggers import check_trigger, fires
+from agentreel.base.triggers import check_trigger, fires
+from agentreel.clips.keep import KeepRule, as_keep_rule
+from agentreel.clips.keeper import VideoKeeper
+from agentreel.clips.overlay import OverlayFn, OverlayState, as_overlay
+from agentreel.clips.recorder import ClipRecorder, VideoHook, resolve_fps
+from agentreel.clips.video_wrapper import run_close_hooks
+from agentreel.core.records import EpisodeRecord, VideoSaved
+from agentreel.core.videofiles import check_format
 from agentreel.video import normalize_frame
-from agentreel.video_wrapper import run_close_hooks
-from agentreel.videofiles import check_format
 
 __all__ = ["RenderModeError", "VecVideoRecorder"]
 
@@ -95,7 +95,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         name_prefix: prefix of every file name.
         per_env: (keyword-only) one file per sub-env instead of SB3's tiled image.
         format, quality, on_video_saved, sidecar, overlay: as in :class:`agentreel.RecordVideo`.
-        keep: a keep rule (:mod:`agentreel.keep`) judging each clip by the rewards
+        keep: a keep rule (:mod:`agentreel.clips.keep`) judging each clip by the rewards
             collected during it (all sub-envs' for a tiled clip, its own with ``per_env``).
         fps: the frame rate (default: the env's ``render_fps``, else 30).
 

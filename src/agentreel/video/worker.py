@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agentreel.core.videofiles import write_sidecar
 from agentreel.video.encoder import VideoFileWriter
 from agentreel.video.messages import (
     Abort,
@@ -39,7 +40,6 @@ from agentreel.video.messages import (
     Stop,
 )
 from agentreel.video.ring import FrameRing
-from agentreel.videofiles import write_sidecar
 
 __all__ = ["EncoderServer", "main", "serve"]
 
