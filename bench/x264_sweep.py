@@ -89,7 +89,7 @@ def pistonball_episodes(count: int) -> list[list[np.ndarray]]:
 
 def tiled_clips(count: int, clip: int = 100) -> list[list[np.ndarray]]:
     """``count`` clips of ``clip`` steps of four CartPoles tiled 2x2 (1200x800)."""
-    from agentreel.tiling import tile_frames
+    from agentreel.base.tiling import tile_frames
 
     envs = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync",
                         render_mode="rgb_array")
