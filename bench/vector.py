@@ -123,7 +123,7 @@ def bench(steps: int, clip: int, repeats: int) -> list[Row]:
         rows.append(Row("4", names[v], "encoder CPU per frame (1200x800)", enc, "ms"))
         rows.append(Row("4", names[v], "bytes per frame", size, "bytes"))
     for v in ("sb3", "gymnasium", "agentreel"):
-        flat = abs(growth[v]) <= 20
+        flat = growth[v] <= 20  # (shrinking is flat too)
         rows.append(Row("4", names[v], "peak RSS (2nd-half growth)", rss[v], "MB",
                         rss[v] / rss["sb3"] if v != "sb3" else None, None,
                         f"flat ({growth[v]:+,.0f} MB)" if v == "agentreel" else f"({growth[v]:+,.0f} MB)",
