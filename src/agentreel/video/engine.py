@@ -329,7 +329,7 @@ class VideoEngine:
                 ring.reset()  # the encoder let go of a pooled ring when it sent "done"
                 stream._ring = ring
                 spec = EncodeSpec(stream.path, stream.fps, stream.format, stream.quality,
-                                  self._presets.preset, self._presets.x264_params)
+                                  *self._presets.settings_for(shape))
                 transport.send(Open(stream._sid, spec, ring.name))
             except EncoderGone as exc:
                 self._link.lose(str(exc))
