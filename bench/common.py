@@ -177,6 +177,34 @@ def run_child(module: str, args: Sequence[str], *, sample_rss: bool = True,
     return result
 
 
+def helper_cpu_seconds(recorder: str) -> float:
+    """CPU seconds (user + system) of the process that encodes ``recorder``'s videos.
+
+    ``"agentreel"``: its encoder process (``/proc/PID/stat``, start-up included; call
+    after the last video is complete, before the interpreter exits). Any other
+    recorder: the waited-for children of this process (e.g. moviepy's ffmpeg).
+    """
+    if recorder == "agentreel":
+        from agentreel.video.engine import default_engine
+
+        pid = default_engine().encoder_pid
+        if pid is None:
+            return 0.0
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def cpu_note(res: dict[str, Any], steps_key: str = "steps", frames_key: str = "frames") -> str:
+    """"caller X ms/step, encoder Y ms/frame, Z bytes/frame" from a child's result."""
+    steps, frames = max(1, res[steps_key]), max(1, res.get(frames_key, 0))
+    return (f"caller CPU {res['caller_cpu'] / steps * 1e3:5.1f} ms/step, encoder CPU "
+            f"{res.get('helper_cpu', 0) / frames * 1e3:5.1f} ms/frame, "
+            f"{res.get('video_bytes', 0) / frames:6.0f} bytes/frame")
+
+
 def child_print(result: dict[str, Any]) -> None:
     """The child's side of :func:`run_child`: one JSON line on stdout."""
     sys.stdout.write(json.dumps(result) + "\n")

@@ -1,7 +1,7 @@
 """Section 2: peak RSS while recording one long episode (child processes included).
 
 CartPole-v1 with its step limit raised, balanced by
-:func:`agentreel.policies.cartpole_controller`, one episode of N steps recorded
+:func:`agentreel.app.policies.cartpole_controller`, one episode of N steps recorded
 whole. Each (variant, N) runs in a fresh ``python bench/memory.py child ...``
 process; the parent samples the RSS of that process *and its descendants* (the
 agentreel encoder process, moviepy's ffmpeg) with psutil every 20 ms.
@@ -25,7 +25,7 @@ def child(variant: str, steps: int, folder: str) -> None:
     quiet()
     import gymnasium as gym
 
-    from agentreel.policies import cartpole_controller
+    from agentreel.app.policies import cartpole_controller
 
     env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=steps)
     if variant == "agentreel":

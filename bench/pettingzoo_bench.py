@@ -13,7 +13,10 @@ process playing the same seeded random policy for N episodes of
 Steps/s counts env steps over the whole run including ``close()`` (so every video
 is on disk). Peak RSS covers the process and its children (agentreel's encoder
 process, moviepy's ffmpeg), sampled every 20 ms; "flat" compares the peak of the
-run's second half with its first half. The load average is printed with every figure.
+run's second half with its first half. The load average is printed with every figure,
+and so are the figures that do not depend on it: the agent process's CPU per step
+(``time.process_time``), the encoding process's CPU per frame (agentreel's encoder,
+start-up included; moviepy's ffmpeg) and the bytes per frame of the videos.
 
 Usage: ``python bench/pettingzoo_bench.py [--episodes 3] [--max-cycles 125] [--repeats 2]``
 """
@@ -27,7 +30,19 @@ import sys
 import tempfile
 import time
 
-from common import Row, child_print, load, machine, median, print_table, quiet, run_child
+from common import (
+    Row,
+    child_print,
+    cpu_note,
+    folder_bytes,
+    helper_cpu_seconds,
+    load,
+    machine,
+    median,
+    print_table,
+    quiet,
+    run_child,
+)
 
 VARIANTS = ("render-only", "agentreel", "pettingzoo")
 
@@ -47,22 +62,29 @@ def child(variant: str, episodes: int, max_cycles: int, folder: str) -> None:
         from pettingzoo.utils.wrappers import RecordVideoParallel as PZRecordVideoParallel
 
         env = PZRecordVideoParallel(env, folder, episode_trigger=lambda e: True)
-    steps = 0
+    steps = frames = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for episode in range(episodes):
         rng = np.random.default_rng(episode)
         env.reset(seed=episode)
+        frames += 1
         if variant == "render-only":
             env.render()
         while env.agents:
             env.step({a: rng.uniform(-1, 1, (1,)).astype(np.float32) for a in env.agents})
             steps += 1
+            frames += 1
             if variant == "render-only":
                 env.render()
     env.close()
     seconds = time.perf_counter() - start
+    caller_cpu = time.process_time() - cpu_start
     videos = [f for f in os.listdir(folder) if f.endswith(".mp4")]
-    child_print({"steps": steps, "seconds": seconds, "videos": len(videos), "load": load()})
+    child_print({"steps": steps, "seconds": seconds, "videos": len(videos), "load": load(),
+                 "frames": frames, "caller_cpu": caller_cpu,
+                 "helper_cpu": helper_cpu_seconds(variant) if variant != "render-only" else 0.0,
+                 "video_bytes": folder_bytes(folder)})
 
 
 def bench(episodes: int, max_cycles: int, repeats: int) -> tuple[list[Row], list[str]]:
@@ -84,7 +106,8 @@ def bench(episodes: int, max_cycles: int, repeats: int) -> tuple[list[Row], list
                              f"peak {res['peak_rss'] / 2**20:6.0f} MB (halves "
                              f"{res.get('rss_first_half', 0) / 2**20:.0f}/"
                              f"{res.get('rss_second_half', 0) / 2**20:.0f} MB), "
-                             f"{res['videos']} videos, load {before:.1f} -> {res['load']:.1f}")
+                             f"{res['videos']} videos, load {before:.1f} -> {res['load']:.1f}; "
+                             + cpu_note(res))
                 shutil.rmtree(folder, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -83,7 +83,7 @@ def loop(env, steps: int) -> tuple[int, int]:
 
 def run_row(row: str, env_id: str, steps: int, max_steps: int | None, kwargs: dict) -> dict:
     from agentreel import RecordReplay, RecordVideo
-    from agentreel.keep import best
+    from agentreel.clips.keep import best
 
     folder = tempfile.mkdtemp(prefix="replay-bench-")
     if row == "plain":

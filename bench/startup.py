@@ -6,8 +6,12 @@ episode recorded), reset and take ``--steps`` steps right away, timing every
 ``reset()`` and ``step()``. The same loop without the wrapper, ``step()`` +
 ``render()`` (render-only), runs in its own fresh processes alternately: its worst
 step is the host's own noise. Printed per kind: the median and the largest over the
-runs of the worst step (ms) and of its step index, the worst step after the first
-100 (steady state), and the load average before and after.
+runs of the worst step (ms) and of its step index (0 is the first ``reset()``), the worst
+``step()`` alone, the worst step after the first 100 (steady state), and the load average
+before and after. For agentreel also the load-independent evidence: the caller's longest
+wait on a full ring (:attr:`VideoEngine.stats`) and when the encoder process could take
+frames and encode them (ms after its spawn; ``Started``/``Ready`` were added with the
+start-up backlog, so older versions print nan).
 
 Usage::
 
@@ -57,10 +61,25 @@ def child(kind: str, steps: int) -> dict:
             if kind == "render-only":
                 env.render()
         times.append(time.perf_counter() - start)
+    extra = {}
+    if kind == "agentreel":
+        from agentreel.video import default_engine
+
+        engine = default_engine()
+        engine.poll()
+        transport = engine._transport
+        extra["ring_wait_ms"] = 1000 * engine.stats.max_wait_seconds
+        if transport is not None and transport.kind == "process":
+            spawned = getattr(transport, "spawned_at", 0.0)
+            extra["started_ms"] = 1000 * (transport.started_at - spawned) \
+                if getattr(transport, "started_at", 0) else float("nan")
+            extra["ready_ms"] = 1000 * (transport.ready_at - spawned) \
+                if getattr(transport, "ready_at", 0) else float("nan")
     env.close()
     worst = max(range(len(times)), key=times.__getitem__)
     return {"worst_ms": 1000 * times[worst], "worst_at": worst,
-            "steady_worst_ms": 1000 * max(times[101:] or [0.0])}
+            "worst_step_ms": 1000 * max(times[1:]),
+            "steady_worst_ms": 1000 * max(times[101:] or [0.0]), **extra}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,9 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     for kind, runs in results.items():
         worst = [r["worst_ms"] for r in runs]
         steady = [r["steady_worst_ms"] for r in runs]
+        steps = [r["worst_step_ms"] for r in runs]
         print(f"{kind:12s} worst step incl. first clip: median {statistics.median(worst):6.1f} ms,"
               f" max {max(worst):6.1f} ms (at steps {[r['worst_at'] for r in runs]}); "
+              f"worst step() (not reset): median {statistics.median(steps):6.1f} ms; "
               f"steady-state worst: median {statistics.median(steady):5.1f} ms")
+        if kind == "agentreel":
+            waits = [r["ring_wait_ms"] for r in runs]
+            started = [f"{r.get('started_ms', float('nan')):.0f}" for r in runs]
+            ready = [f"{r.get('ready_ms', float('nan')):.0f}" for r in runs]
+            print(f"{'':12s} caller's longest wait on the ring: max {max(waits):6.1f} ms; encoder "
+                  f"took frames at {started} ms, could encode at {ready} ms after its spawn")
     print(f"load average after: {os.getloadavg()}")
     return 0
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from common import Row, child_print, median, quiet, run_child
+from common import Row, child_print, folder_bytes, helper_cpu_seconds, median, quiet, run_child
 
 VARIANTS = ("agentreel", "gymnasium", "sb3", "render-only")
 NUM_ENVS = 4
@@ -46,6 +46,7 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
         venv = VecVideoRecorder(venv, folder, record_video_trigger=lambda s: True,
                                 video_length=clip)
         start = time.perf_counter()
+        cpu_start = time.process_time()
         venv.seed(0)
         venv.reset()
         for i in range(steps):
@@ -63,6 +64,7 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
             envs = RecordVideo(envs, folder, step_trigger=lambda s: s % clip == 0,
                                video_length=clip)
         start = time.perf_counter()
+        cpu_start = time.process_time()
         envs.reset(seed=0)
         if render:
             envs.render()
@@ -72,8 +74,13 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
                 envs.render()
         envs.close()
     elapsed = time.perf_counter() - start
+    caller_cpu = time.process_time() - cpu_start
     files = [f for f in os.listdir(folder) if f.endswith(".mp4")]
-    child_print({"env_steps_per_s": steps * NUM_ENVS / elapsed, "files": len(files)})
+    child_print({"env_steps_per_s": steps * NUM_ENVS / elapsed, "files": len(files),
+                 "caller_ms_per_step": caller_cpu / steps * 1e3,
+                 "encoder_ms_per_frame": (helper_cpu_seconds(variant) / steps * 1e3
+                                          if variant != "render-only" else 0.0),
+                 "bytes_per_frame": folder_bytes(folder) / steps})
 
 
 def bench(steps: int, clip: int, repeats: int) -> list[Row]:
@@ -104,8 +111,19 @@ def bench(steps: int, clip: int, repeats: int) -> list[Row]:
     rows.append(Row("4", names["agentreel"], f"env-steps/s ({what})", sps["agentreel"], "steps/s",
                     sps["agentreel"] / sps["sb3"], sps["agentreel"] / sps["render-only"],
                     ">= 3x SB3", sps["agentreel"] / sps["sb3"] >= 3))
+    # Figures that do not depend on the machine's load: CPU of the agent's process per
+    # vector step, CPU of the encoding process per tiled frame, bytes per frame.
+    cpu = {v: median([r["caller_ms_per_step"] for r in res[v]]) for v in VARIANTS}
+    for v in ("render-only", "agentreel", "gymnasium", "sb3"):
+        rows.append(Row("4", names[v], "caller CPU per vector step", cpu[v], "ms",
+                        None, cpu[v] / cpu["render-only"]))
+    for v in ("agentreel", "gymnasium", "sb3"):
+        enc = median([r["encoder_ms_per_frame"] for r in res[v]])
+        size = median([r["bytes_per_frame"] for r in res[v]])
+        rows.append(Row("4", names[v], "encoder CPU per frame (1200x800)", enc, "ms"))
+        rows.append(Row("4", names[v], "bytes per frame", size, "bytes"))
     for v in ("sb3", "gymnasium", "agentreel"):
-        flat = abs(growth[v]) <= 20
+        flat = growth[v] <= 20  # (shrinking is flat too)
         rows.append(Row("4", names[v], "peak RSS (2nd-half growth)", rss[v], "MB",
                         rss[v] / rss["sb3"] if v != "sb3" else None, None,
                         f"flat ({growth[v]:+,.0f} MB)" if v == "agentreel" else f"({growth[v]:+,.0f} MB)",

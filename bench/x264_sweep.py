@@ -1,8 +1,14 @@
-"""Sweep x264 settings on real CartPole episodes: encoder CPU per frame and bytes per frame.
+"""Sweep x264 settings on real episodes: encoder CPU per frame and bytes per frame.
 
 Usage::
 
-    python bench/x264_sweep.py [--episodes 30] [--repeats 3]
+    python bench/x264_sweep.py [--episodes 30] [--repeats 3] [--source cartpole]
+    python bench/x264_sweep.py --source pistonball --episodes 2   # 880x560 frames
+    python bench/x264_sweep.py --source tiled --episodes 4        # 2x2 CartPoles, 1200x800
+
+``--source`` picks the frames: single CartPoles (600x400, the default), PettingZoo's
+pistonball (880x560, needs ``pettingzoo[butterfly]``) or four CartPoles tiled 2x2 as
+the vector recorder does (1200x800, one clip of 100 vector steps per "episode").
 
 Each candidate encodes the same random-policy episodes (one file per episode,
 as every-episode recording does) through :class:`VideoFileWriter`, so the
@@ -34,12 +40,15 @@ CANDIDATES: dict[str, tuple[str, str | None, str]] = {
     "ladder 0, bilinear chroma": (*AUTO_LADDER[0], "BILINEAR"),
     "ladder 0": (*AUTO_LADDER[0], "POINT"),
     "ladder 1": (*AUTO_LADDER[1], "POINT"),
+    "ladder 2": (*AUTO_LADDER[2], "POINT"),
     "ultrafast+mbtree": ("ultrafast", "mbtree=1:rc-lookahead=5", "POINT"),
     "ultrafast+cabac+mbtree": ("ultrafast", "cabac=1:mbtree=1:rc-lookahead=5", "POINT"),
     "ultrafast+cabac+bframes+mbtree": (
         "ultrafast", "cabac=1:bframes=3:mbtree=1:rc-lookahead=5", "POINT"),
     "ultrafast+cabac+bframes+mbtree, lookahead 3": (
         "ultrafast", "cabac=1:bframes=2:mbtree=1:rc-lookahead=3", "POINT"),
+    "ultrafast+cabac+bframes": ("ultrafast", "cabac=1:bframes=3", "POINT"),
+    "ultrafast+cabac": ("ultrafast", "cabac=1", "POINT"),
 }
 
 
@@ -58,6 +67,46 @@ def episodes(count: int) -> list[list[np.ndarray]]:
                 break
         out.append(frames)
     return out
+
+
+def pistonball_episodes(count: int) -> list[list[np.ndarray]]:
+    """Frames of ``count`` seeded random-policy pistonball episodes (125 steps each)."""
+    from pettingzoo.butterfly import pistonball_v6
+
+    env = pistonball_v6.parallel_env(render_mode="rgb_array", max_cycles=125)
+    out = []
+    for seed in range(count):
+        rng = np.random.default_rng(seed)
+        env.reset(seed=seed)
+        frames = [env.render()]
+        while env.agents:
+            env.step({a: rng.uniform(-1, 1, (1,)).astype(np.float32) for a in env.agents})
+            frames.append(env.render())
+        out.append(frames)
+    env.close()
+    return out
+
+
+def tiled_clips(count: int, clip: int = 100) -> list[list[np.ndarray]]:
+    """``count`` clips of ``clip`` steps of four CartPoles tiled 2x2 (1200x800)."""
+    from agentreel.base.tiling import tile_frames
+
+    envs = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync",
+                        render_mode="rgb_array")
+    actions = np.random.default_rng(0).integers(0, 2, size=(count * clip, 4))
+    envs.reset(seed=0)
+    out = []
+    for k in range(count):
+        frames = []
+        for i in range(clip):
+            envs.step(actions[k * clip + i])
+            frames.append(tile_frames(list(envs.render()), 2, 2))
+        out.append(frames)
+    envs.close()
+    return out
+
+
+SOURCES = {"cartpole": episodes, "pistonball": pistonball_episodes, "tiled": tiled_clips}
 
 
 def encode_all(clips: list[list[np.ndarray]], folder: str, preset: str, params: str | None,
@@ -85,19 +134,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--source", choices=sorted(SOURCES), default="cartpole")
+    parser.add_argument("--only", nargs="+", help="candidates to run (names as printed)")
     args = parser.parse_args()
-    clips = episodes(args.episodes)
+    clips = SOURCES[args.source](args.episodes)
+    candidates = {n: c for n, c in CANDIDATES.items() if not args.only or n in args.only}
     frames = sum(len(c) for c in clips)
-    cpu: dict[str, list[float]] = {name: [] for name in CANDIDATES}
+    cpu: dict[str, list[float]] = {name: [] for name in candidates}
     size: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
-            for name, (preset, params, interp) in CANDIDATES.items():
+            for name, (preset, params, interp) in candidates.items():
                 seconds, size[name] = encode_all(clips, folder, preset, params, interp)
                 cpu[name].append(seconds)
-    print(f"{len(clips)} episodes, {frames} frames (600x400); load average {os.getloadavg()[0]:.1f}")
+    height, width = clips[0][0].shape[:2]
+    print(f"{len(clips)} episodes, {frames} frames ({width}x{height}); "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'candidate':46} {'CPU us/frame':>12} {'bytes/frame':>12}")
-    for name in CANDIDATES:
+    for name in candidates:
         print(f"{name:46} {statistics.median(cpu[name]) / frames * 1e6:12.0f} "
               f"{size[name] / frames:12.1f}")
 

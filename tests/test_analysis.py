@@ -1,4 +1,4 @@
-"""Tests for agentreel.analysis (pure numpy) and agentreel.extras."""
+"""Tests for agentreel.analysis (pure numpy) and agentreel.base.extras."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from agentreel.analysis import (
     summarize_runs,
     trimmed_mean_rows,
 )
-from agentreel.extras import require
-from agentreel.records import EpisodeRecord
+from agentreel.base.extras import require
+from agentreel.core.records import EpisodeRecord
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 

@@ -17,26 +17,18 @@ ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 #: Lowest first. A module belongs to the layer of the longest prefix that names it;
 #: it may import modules of its own layer or lower ones, never a higher one.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("base", ["agentreel._version", "agentreel.env_kinds", "agentreel.extras", "agentreel.hooks",
-              "agentreel.media_html", "agentreel.safe_files", "agentreel.text",
-              "agentreel.tiling", "agentreel.triggers"]),
-    ("records", ["agentreel.records", "agentreel.videofiles"]),
-    ("core", ["agentreel.analysis", "agentreel.claims", "agentreel.episode_tracker",
-              "agentreel.keep", "agentreel.keeper", "agentreel.log",
-              "agentreel.multi_agent_tracker", "agentreel.overlay", "agentreel.sub_env",
+    ("base", ["agentreel._version", "agentreel.base"]),
+    ("records", ["agentreel.core.records", "agentreel.core.videofiles"]),
+    ("core", ["agentreel.analysis", "agentreel.clips", "agentreel.core", "agentreel.log",
               "agentreel.video"]),
-    ("recording", ["agentreel.recorder", "agentreel.replay", "agentreel.video_wrapper"]),
-    ("wrappers", ["agentreel.episode_videos", "agentreel.pettingzoo", "agentreel.recording",
-                  "agentreel.sb3", "agentreel.statistics", "agentreel.vector"]),
+    ("recording", ["agentreel.clips.recorder", "agentreel.clips.video_wrapper",
+                   "agentreel.replay"]),
+    ("wrappers", ["agentreel.pettingzoo", "agentreel.sb3", "agentreel.vector",
+                  "agentreel.wrappers"]),
     ("trackers", ["agentreel.trackers"]),
-    ("report", ["agentreel.agent_plots", "agentreel.compare_plots", "agentreel.compare_tables",
-                "agentreel.export_marl_eval", "agentreel.notebook", "agentreel.plots",
-                "agentreel.report", "agentreel.run_groups", "agentreel.sidebyside",
-                "agentreel.timelapse"]),
-    ("app", ["agentreel", "agentreel.cli", "agentreel.cli_compare", "agentreel.cli_export",
-             "agentreel.cli_pettingzoo", "agentreel.cli_render", "agentreel.env_setup",
-             "agentreel.evaluate", "agentreel.pettingzoo.run", "agentreel.policies",
-             "agentreel.run"]),
+    ("report", ["agentreel.report"]),
+    ("app", ["agentreel", "agentreel.app", "agentreel.cli", "agentreel.evaluate",
+             "agentreel.pettingzoo.run"]),
 ]
 
 
@@ -92,7 +84,7 @@ def test_every_module_has_a_layer_and_imports_none_above_it():
 
 #: Imports the layers would allow but the design forbids: trackers are sinks and video
 #: hooks and do not reach into the clip recorder.
-FORBIDDEN = [("agentreel.trackers", "agentreel.recorder")]
+FORBIDDEN = [("agentreel.trackers", "agentreel.clips.recorder")]
 
 
 def test_no_forbidden_import():

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentreel import RecordEpisodeStatistics, RecordVideo
-from agentreel.episode_tracker import EpisodeTracker
-from agentreel.recorder import ClipRecorder
+from agentreel.clips.recorder import ClipRecorder
+from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.video import FrameError, VideoEngine
 from videotools import PatternEnv, decode
 

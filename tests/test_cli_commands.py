@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from agentreel.analysis import summarize_records, summarize_runs
+from agentreel.app.run import Progress
 from agentreel.report import Run
-from agentreel.run import Progress
 from videotools import decode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,9 +88,9 @@ def test_record_with_a_vector_env(tmp_path):
 def test_docstring_examples_of_the_job():
     import doctest
 
-    import agentreel.run
+    import agentreel.app.run
 
-    assert doctest.testmod(agentreel.run).failed == 0
+    assert doctest.testmod(agentreel.app.run).failed == 0
 
 
 def test_progress_bar_draws_episodes_and_steps_on_a_terminal():

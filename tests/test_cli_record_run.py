@@ -125,7 +125,7 @@ def test_a_parallel_run_that_never_started_leaves_nothing(tmp_path):
 ])
 def test_num_envs_runs_exactly_n_episodes(tmp_path, episodes, num_envs, every, policy):
     (tmp_path / "balance.py").write_text(
-        "from agentreel.policies import batched, cartpole_controller\n"
+        "from agentreel.app.policies import batched, cartpole_controller\n"
         "act = batched(cartpole_controller)  # balances until the time limit\n")
     env_id = "CartPole-v0" if policy == "balance:act" else "CartPole-v1"  # v0: 200 steps
     proc = agentreel("record", env_id, "-n", str(episodes), "--num-envs", str(num_envs),

@@ -16,7 +16,7 @@ import pytest
 
 from agentreel.cli import main
 from agentreel.report.folder import RunFolder
-from agentreel.run_groups import load_group, run_task
+from agentreel.report.run_groups import load_group, run_task
 from helpers.compare_runs import recorded_runs
 from videotools import decode, psnr
 
@@ -141,7 +141,7 @@ def test_side_by_side_video_matches_its_sources_and_holds_the_shorter(runs, tmp_
 
 
 def test_pairs_best_and_worst_pick_other_seeds(runs):
-    from agentreel.run_groups import episode_pairs
+    from agentreel.report.run_groups import episode_pairs
 
     a = load_group("random", runs["random"]["CartPole-v1"])
     b = load_group("demo", runs["demo"]["CartPole-v1"])

@@ -35,7 +35,7 @@ rliable_metrics = _rliable("rliable.metrics")
 rliable_library = _rliable("rliable.library")
 
 from agentreel.analysis import aggregate, intervals  # noqa: E402
-from agentreel.run_groups import load_group, score_matrices  # noqa: E402
+from agentreel.report.run_groups import load_group, score_matrices  # noqa: E402
 
 REPS = 2000
 METRICS = {

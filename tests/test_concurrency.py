@@ -1,6 +1,6 @@
 """Concurrency: many writers, one folder -- no shared final name, no corrupt file or line.
 
-Policy under test (see agentreel.claims and RELIABILITY.md): a recorder claims each
+Policy under test (see agentreel.clips.claims and RELIABILITY.md): a recorder claims each
 final file name before writing it; a name held by another live recorder is
 disambiguated as ``NAME-<pid>.mp4`` (with a warning), so two live writers never
 write one file, and one writer never replaces another live writer's finished video.

@@ -256,7 +256,7 @@ def test_restart_takes_over_stale_claims_and_keeps_old_partials(tmp_path):
     """Leftovers of a killed run: a stale claim, a .partial, a stale sidecar and a
     keep rule's pending folder. The restarted run neither crashes on them nor
     truncates the old partial, and a sidecar never describes a different file."""
-    from agentreel.claims import CLAIMS_FOLDER
+    from agentreel.clips.claims import CLAIMS_FOLDER
 
     videos = tmp_path / "videos"
     claims = videos / CLAIMS_FOLDER
@@ -284,8 +284,8 @@ def test_restart_takes_over_stale_claims_and_keeps_old_partials(tmp_path):
 def test_a_stale_sidecar_never_describes_a_new_video(tmp_path):
     """A restarted run without sidecars replaces an old video: its old sidecar must go
     (it would describe the new file with the old frame count)."""
-    from agentreel.episode_tracker import EpisodeEnd
-    from agentreel.recorder import ClipRecorder
+    from agentreel.clips.recorder import ClipRecorder
+    from agentreel.core.episode_tracker import EpisodeEnd
 
     (tmp_path / "v-episode-0.json").write_text('{"frames": 999}')
     (tmp_path / "v-episode-0.mp4").write_bytes(b"old")
@@ -303,7 +303,7 @@ def test_a_dead_writers_claim_is_stale_even_when_its_pid_was_reused(tmp_path):
     belongs to another live process (here: this test's own pid, with another start
     time) must be taken over, not honoured as a live writer's. A claim with the right
     start time is live; an old-format claim without one keeps the pid-only check."""
-    from agentreel.claims import CLAIMS_FOLDER, NameClaims, process_start
+    from agentreel.clips.claims import CLAIMS_FOLDER, NameClaims, process_start
 
     folder = tmp_path / "videos"
     claims = folder / CLAIMS_FOLDER
@@ -419,7 +419,7 @@ def test_planted_symlinks_are_never_written_through(tmp_path):
             raise AssertionError(f"a symlink at {name} was accepted")
         assert targets[key].read_text() == f"precious {key}\n"
     # A keep rule's hidden folder planted as a link to a folder outside: replaced.
-    from agentreel.keep import best
+    from agentreel.clips.keep import best
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

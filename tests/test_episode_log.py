@@ -371,7 +371,7 @@ def test_four_processes_append_to_one_jsonl(tmp_path):
 @pytest.mark.parametrize("module", [
     "agentreel.log._appendfile", "agentreel.log.jsonl", "agentreel.log.monitor_csv",
     "agentreel.log.sinks", "agentreel.log.reader", "agentreel.log.emitter",
-    "agentreel.statistics", "agentreel.vector.statistics",
+    "agentreel.wrappers.statistics", "agentreel.vector.statistics",
 ])
 def test_docstring_examples_run(module):
     import doctest
@@ -444,7 +444,7 @@ import os, sys
 os.umask(0o002)
 sys.path.insert(0, sys.argv[2])
 from agentreel import RecordEpisodeStatistics, RecordVideo
-from agentreel.plots import plot_learning_curve
+from agentreel.report.plots import plot_learning_curve
 from agentreel.report import Run, write_report
 from videotools import PatternEnv
 folder = sys.argv[1]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from agentreel.episode_tracker import EpisodeTracker, VectorEpisodeTracker, sub_env_seeds
+from agentreel.core.episode_tracker import EpisodeTracker, VectorEpisodeTracker, sub_env_seeds
 
 
 class Countdown(gym.Env):

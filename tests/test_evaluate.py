@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from agentreel.app.run import record_run
 from agentreel.evaluate import ShardTask, evaluate, plan_shards, run_shard
 from agentreel.evaluate.plan import PARTS_DIR
 from agentreel.log import read_episodes
 from agentreel.report import Run
-from agentreel.run import record_run
 from videotools import decode
 
 EPISODES = 6
@@ -214,10 +214,10 @@ def test_docstring_examples_run(module):
 def test_a_worker_that_died_before_starting_is_rerun_once_then_given_up(tmp_path):
     import io
 
+    from agentreel.app.run import Progress
     from agentreel.evaluate.backends import Job, WorkerDied
     from agentreel.evaluate.merge import PartsWatcher
     from agentreel.evaluate.runner import EvaluationResult, _worker_died
-    from agentreel.run import Progress
 
     class Recorder:
         submitted: list = []

@@ -67,8 +67,8 @@ def test_cli_record_writes_videos_log_and_prints_a_summary(tmp_path):
 def test_cli_default_run_uses_the_demo_agent(tmp_path):
     import gymnasium as gym
 
-    from agentreel.policies import demo_policy
-    from agentreel.run import play_episode
+    from agentreel.app.policies import demo_policy
+    from agentreel.app.run import play_episode
 
     proc = run([sys.executable, "-m", "agentreel.cli", "record", "CartPole-v1", "-n", "3", "-q",
                 "--seed", "5"], tmp_path)

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from agentreel.cli import main
-from agentreel.export_marl_eval import check_marl_eval, to_marl_eval
+from agentreel.core.records import EpisodeRecord
 from agentreel.log import JsonlSink, MonitorCsvSink
-from agentreel.records import EpisodeRecord
+from agentreel.report.export_marl_eval import check_marl_eval, to_marl_eval
 
 
 def write_run(folder, returns, lengths, env_id="pistonball_v6"):

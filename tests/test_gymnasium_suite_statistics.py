@@ -96,7 +96,7 @@ def test_constructor_arguments_recorded_and_spec_round_trip():
     )
     spec = env.spec
     assert spec.additional_wrappers[-1].entry_point == (
-        "agentreel.statistics:RecordEpisodeStatistics"
+        "agentreel.wrappers.statistics:RecordEpisodeStatistics"
     )
     assert spec.additional_wrappers[-1].kwargs == {
         "buffer_length": 7, "stats_key": "ep", "info_keywords": ("is_success",),

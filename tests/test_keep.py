@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentreel import RecordEpisodeStatistics, RecordVideo, read_episodes
-from agentreel.keep import KeepRule, as_keep_rule, best, failures, new_best, successes, worst
-from agentreel.keeper import PENDING_FOLDER
-from agentreel.records import EpisodeRecord
+from agentreel.clips.keep import KeepRule, as_keep_rule, best, failures, new_best, successes, worst
+from agentreel.clips.keeper import PENDING_FOLDER
+from agentreel.core.records import EpisodeRecord
 from agentreel.vector import RecordVideo as VectorRecordVideo
 from videotools import decode, mp4s
 
@@ -363,8 +363,8 @@ def test_no_keep_means_no_hidden_folder_and_hooks_can_be_added(tmp_path):
 def test_docstring_examples():
     import doctest
 
-    import agentreel.keep
-    import agentreel.recorder
+    import agentreel.clips.keep
+    import agentreel.clips.recorder
 
-    for module in (agentreel.keep, agentreel.recorder):
+    for module in (agentreel.clips.keep, agentreel.clips.recorder):
         assert doctest.testmod(module).failed == 0

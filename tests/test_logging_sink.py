@@ -11,7 +11,7 @@ import gymnasium as gym
 import pytest
 
 from agentreel import LoggingSink, RecordEpisodeStatistics
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 from agentreel.vector import RecordEpisodeStatistics as VectorRecordEpisodeStatistics
 
 LINE = re.compile(r"^Episode (\d+): reward=(-?\d+\.\d), length=(\d+), time=(\d+\.\d\d)s$")

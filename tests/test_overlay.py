@@ -8,10 +8,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import agentreel.overlay
+import agentreel.clips.overlay
 from agentreel import RecordVideo
-from agentreel.overlay import Overlay, OverlayState
-from agentreel.text import label, text_size
+from agentreel.base.text import label, text_size
+from agentreel.clips.overlay import Overlay, OverlayState
 from agentreel.vector import RecordVideo as VectorRecordVideo
 from videotools import PatternEnv, decode
 
@@ -131,4 +131,4 @@ def test_vector_tiles_carry_their_own_numbers(tmp_path, mode):
 def test_overlay_argument_validation_and_docs():
     with pytest.raises(TypeError, match="overlay="):
         RecordVideo(PatternEnv(), "/tmp/agentreel-overlay-unused", overlay="yes")
-    assert doctest.testmod(agentreel.overlay).failed == 0
+    assert doctest.testmod(agentreel.clips.overlay).failed == 0

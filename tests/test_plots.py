@@ -1,4 +1,4 @@
-"""Tests for agentreel.plots (needs the "plot" extra: matplotlib)."""
+"""Tests for agentreel.report.plots (needs the "plot" extra: matplotlib)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 pytest.importorskip("matplotlib")
 
-from agentreel import plots  # noqa: E402
-from agentreel.plots import plot_learning_curve, save_figure  # noqa: E402
+from agentreel.report import plots  # noqa: E402
+from agentreel.report.plots import plot_learning_curve, save_figure  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

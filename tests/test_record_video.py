@@ -168,7 +168,7 @@ def test_constructor_arguments_round_trip_through_the_spec(tmp_path):
     env = RecordVideo(env, str(tmp_path), name_prefix="spec", video_length=3, fps=12)
     spec = env.spec
     recorded = spec.additional_wrappers[-1]
-    assert recorded.entry_point == "agentreel.recording:RecordVideo"
+    assert recorded.entry_point == "agentreel.wrappers.recording:RecordVideo"
     assert recorded.kwargs["name_prefix"] == "spec" and recorded.kwargs["fps"] == 12
     remade = gym.make(spec)
     assert isinstance(remade, RecordVideo)
@@ -352,7 +352,7 @@ def test_no_partial_or_temporary_files_left(tmp_path):
     env = RecordVideo(PatternEnv(length=5), str(tmp_path), episode_trigger=lambda x: True)
     run_episodes(env, 3)
     env.close()
-    # (the hidden claims folder stays until this process exits: see agentreel.claims)
+    # (the hidden claims folder stays until this process exits: see agentreel.clips.claims)
     assert sorted(f for f in os.listdir(tmp_path) if f != ".agentreel-claims") == [
         f"rl-video-episode-{i}.mp4" for i in range(3)]
 

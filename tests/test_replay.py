@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from agentreel import RecordEpisodeStatistics, RecordReplay, RecordVideo, Run
-from agentreel.keep import best
+from agentreel.clips.keep import best
 from agentreel.replay import (
     RebuildError,
     ReplayDivergence,

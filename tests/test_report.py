@@ -14,11 +14,11 @@ from urllib.parse import unquote
 import pytest
 
 from agentreel.analysis import summarize_records
+from agentreel.app.run import record_run
+from agentreel.core.records import EpisodeRecord
 from agentreel.log import JsonlSink
-from agentreel.records import EpisodeRecord
 from agentreel.report import Run, find_videos, render_report, write_report
 from agentreel.report.html import learning_curve_html
-from agentreel.run import record_run
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def parse(html: str) -> list[tuple[str, dict[str, str | None]]]:
 
 
 @pytest.mark.parametrize("module", ["agentreel.report.folder", "agentreel.report.html",
-                                    "agentreel.report.svg", "agentreel.notebook"])
+                                    "agentreel.report.svg", "agentreel.report.notebook"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
@@ -189,7 +189,7 @@ def test_report_needs_an_html_path(single, tmp_path):
 
 
 def test_notebook_display_of_a_run_and_a_video(single, tmp_path):
-    from agentreel.notebook import show_video, video_src
+    from agentreel.report.notebook import show_video, video_src
 
     run = Run(single.out)
     html = run._repr_html_()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from agentreel.app.run import record_run
 from agentreel.report import Run, write_report
-from agentreel.run import record_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("AGENTREEL_CHROMIUM", "/usr/bin/chromium")

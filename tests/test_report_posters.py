@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from agentreel.app.run import record_run
 from agentreel.report import write_report
-from agentreel.run import record_run
 from videotools import decode, psnr
 
 

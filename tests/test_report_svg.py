@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 from agentreel.report.svg import nice_ticks, svg_learning_curve
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -94,7 +94,7 @@ def test_vec_video_recorder_per_env_overlay_and_format(tmp_path):
 
 
 def test_vec_video_recorder_keep_best_clips(tmp_path):
-    from agentreel.keep import best
+    from agentreel.clips.keep import best
 
     venv = VecVideoRecorder(_venv(n_envs=1), str(tmp_path), lambda s: s % 10 == 0,
                             video_length=4, keep=best(2))
@@ -195,3 +195,47 @@ def test_a_second_reset_at_the_same_step_replaces_the_clip_like_sb3(tmp_path, ca
     capsys.readouterr()
     assert _names(tmp_path / "ours") == _names(tmp_path / "sb3") == ["rl-video-step-0-to-step-5.mp4"]
     assert decode(tmp_path / "ours" / "rl-video-step-0-to-step-5.mp4").count == 6
+
+
+@pytest.mark.parametrize("n_envs", [3, 4])
+def test_tiled_frames_match_sb3s_render(tmp_path, capsys, n_envs):
+    """Frames are tiled as SB3's ``tile_images`` does (3 envs: a black 4th cell)."""
+    decoded = {}
+    for name, cls in (("ours", VecVideoRecorder), ("sb3", SB3VecVideoRecorder)):
+        venv = cls(_venv(n_envs), str(tmp_path / name), lambda s: s == 0, video_length=5)
+        venv.reset()
+        for actions in _actions(5, n_envs):
+            venv.step(actions)
+        venv.close()
+        decoded[name] = decode(tmp_path / name / "rl-video-step-0-to-step-5.mp4")
+    capsys.readouterr()
+    ours, theirs = decoded["ours"], decoded["sb3"]
+    assert ours.count == theirs.count == 6
+    assert (ours.width, ours.height) == (theirs.width, theirs.height) == (1200, 800)
+    assert min(psnr(a, b) for a, b in zip(ours.frames, theirs.frames, strict=True)) > 30
+    last_cell = ours.frames[0][400:, 600:].mean()
+    assert last_cell < 5 if n_envs == 3 else 200 < last_cell < 254  # black, or a CartPole
+
+
+def test_a_wrapper_overriding_render_is_what_gets_recorded(tmp_path):
+    """A VecEnvWrapper with its own ``render()`` is recorded through it, as SB3 does."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class WhiteRender(VecEnvWrapper):
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            return self.venv.step_wait()
+
+        def render(self, mode=None):
+            return np.full((64, 96, 3), 255, np.uint8)
+
+    venv = VecVideoRecorder(WhiteRender(_venv(4)), str(tmp_path), lambda s: s == 0, video_length=3)
+    venv.reset()
+    for actions in _actions(3, 4):
+        venv.step(actions)
+    venv.close()
+    video = decode(tmp_path / "rl-video-step-0-to-step-3.mp4")
+    assert (video.count, video.width, video.height) == (4, 96, 64)
+    assert min(frame.mean() for frame in video.frames) > 250

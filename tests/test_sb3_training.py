@@ -30,7 +30,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv  # noqa:
 from agentreel import Run, read_episodes  # noqa: E402
 from agentreel.analysis import learning_curve  # noqa: E402
 from agentreel.cli import main as cli_main  # noqa: E402
-from agentreel.keep import best  # noqa: E402
+from agentreel.clips.keep import best  # noqa: E402
 from agentreel.report.html import write_report  # noqa: E402
 from agentreel.sb3 import RecordEvalCallback, VecMonitor, VecVideoRecorder  # noqa: E402
 from helpers.sb3_episode_infos import EpisodeInfos  # noqa: E402

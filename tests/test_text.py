@@ -1,4 +1,4 @@
-"""agentreel.text: the built-in bitmap font used for timelapse labels and overlays."""
+"""agentreel.base.text: the built-in bitmap font used for timelapse labels and overlays."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import doctest
 import numpy as np
 import pytest
 
-from agentreel import text
-from agentreel.text import (
+from agentreel.base import text
+from agentreel.base.text import (
     CHARACTERS,
     GLYPH_HEIGHT,
     GLYPH_WIDTH,

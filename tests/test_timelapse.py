@@ -1,4 +1,4 @@
-"""agentreel.timelapse: a run's videos joined in episode order, labelled by agentreel's font."""
+"""agentreel.report.timelapse: a run's videos joined in episode order, labelled by agentreel's font."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from agentreel import timelapse
+from agentreel.app.run import record_run
+from agentreel.base.text import auto_scale, text_mask
+from agentreel.core.records import EpisodeRecord
 from agentreel.log import JsonlSink
-from agentreel.records import EpisodeRecord
-from agentreel.report import Run
-from agentreel.run import record_run
-from agentreel.text import auto_scale, text_mask
-from agentreel.timelapse import fit_frame, make_timelapse, part_label
+from agentreel.report import Run, timelapse
+from agentreel.report.timelapse import fit_frame, make_timelapse, part_label
 from agentreel.video import VideoEngine
 from videotools import decode
 

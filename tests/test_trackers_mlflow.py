@@ -12,7 +12,7 @@ import mlflow  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from agentreel import RecordEpisodeStatistics, RecordVideo, read_episodes  # noqa: E402
-from agentreel.keep import best  # noqa: E402
+from agentreel.clips.keep import best  # noqa: E402
 from agentreel.trackers import MlflowTracker, attach  # noqa: E402
 from videotools import PatternEnv, decode  # noqa: E402
 

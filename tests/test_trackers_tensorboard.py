@@ -17,7 +17,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import agentreel.trackers  # noqa: E402
 from agentreel import RecordEpisodeStatistics, RecordVideo, read_episodes  # noqa: E402
-from agentreel.keep import best  # noqa: E402
+from agentreel.clips.keep import best  # noqa: E402
 from agentreel.trackers import TensorBoardTracker, attach, video_to_gif  # noqa: E402
 from agentreel.vector import RecordEpisodeStatistics as VectorStats  # noqa: E402
 from agentreel.vector import RecordVideo as VectorRecordVideo  # noqa: E402

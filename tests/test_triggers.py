@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gymnasium.utils.save_video import capped_cubic_video_schedule as gymnasium_schedule
 
-from agentreel.triggers import (
+from agentreel.base.triggers import (
     at,
     capped_cubic,
     capped_cubic_video_schedule,

@@ -16,7 +16,7 @@ import pytest
 
 from agentreel import read_episodes
 from agentreel.report import Run, render_report
-from agentreel.timelapse import make_timelapse
+from agentreel.report.timelapse import make_timelapse
 from videotools import decode
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -470,7 +470,7 @@ def test_frame_rings_leave_slack_for_ffmpeg_over_reads(shared):
     assert ring.frames.shape == (8, 48, 64, 3)
     assert ring.size >= ring.frames.nbytes + 64
     # The counters after the frames must not sit in the over-read slack either.
-    header_start = (ring._header.__array_interface__["data"][0]
+    header_start = (np.asarray(ring._header).__array_interface__["data"][0]
                     - ring.frames.__array_interface__["data"][0])
     assert header_start >= ring.frames.nbytes + 4096
     ring.close()

@@ -109,7 +109,7 @@ def test_ctrl_c_at_random_instants_never_hangs_and_loses_no_clip(tmp_path):
         folder.mkdir()
         try:
             facts = run_helper(INTERRUPT_CHILD, str(folder), str(per_child), str(seed),
-                               timeout=300)
+                               timeout=180)
         except (subprocess.TimeoutExpired, AssertionError) as exc:  # the child's watchdog
             hangs += 1
             print(f"child {seed}: {exc}")

@@ -16,7 +16,7 @@ from videotools import complete_fragment_samples, decode, psnr
 
 H, W = 96, 128
 SETTINGS = [(DEFAULT_PRESET, None), *AUTO_LADDER]  # AUTO_LADDER turns on B-frames / mbtree
-IDS = ["default", "auto0", "auto1"]
+IDS = ["default", *(f"auto{level}" for level in range(len(AUTO_LADDER)))]
 
 
 def frames(n: int) -> list[np.ndarray]:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from agentreel.analysis.summary import format_number
-from agentreel.cli_render import add_render_command
-from agentreel.env_setup import headless_mujoco_gl, import_modules
-from agentreel.records import FORMATS
+from agentreel.app.cli_render import add_render_command
+from agentreel.app.env_setup import headless_mujoco_gl, import_modules
+from agentreel.core.records import FORMATS
 
 EPILOG = """\
 A run folder holds episodes.jsonl + monitor.csv (one row per episode) and the
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="moving-average window (default: a tenth of the episodes, 1..50)")
     plot.add_argument("--title", default=None, help="the plot's title")
     plot.set_defaults(handler=cmd_plot)
-    from agentreel import cli_compare
+    from agentreel.app import cli_compare
 
     cli_compare.add_plot_options(plot)
     cli_compare.add_compare_parser(commands, _Formatter)
@@ -203,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
     cli_compare.add_group_options(report)  # runs with labels: a comparison section
 
-    from agentreel.cli_export import register_export
+    from agentreel.app.cli_export import register_export
 
-    register_export(commands)  # agentreel export --format marl-eval (agentreel.cli_export)
+    register_export(commands)  # agentreel export --format marl-eval (agentreel.app.cli_export)
     add_render_command(commands, _Formatter)
     return parser
 
@@ -257,9 +257,9 @@ def _print_notes(runs: list[Any]) -> None:
 def cmd_record(args: argparse.Namespace) -> int:
     """``agentreel record`` (parallel when ``--workers`` or ``--backend ray`` is given)."""
     from agentreel.analysis import summarize_records
-    from agentreel.cli_pettingzoo import cmd_record_pettingzoo, is_pettingzoo_spec
+    from agentreel.app.cli_pettingzoo import cmd_record_pettingzoo, is_pettingzoo_spec
 
-    if is_pettingzoo_spec(args.env_id):  # multi-agent: agentreel.cli_pettingzoo
+    if is_pettingzoo_spec(args.env_id):  # multi-agent: agentreel.app.cli_pettingzoo
         return cmd_record_pettingzoo(args)
 
     result: Any
@@ -282,7 +282,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         )
         how = f" ({result.workers} {result.backend} workers, seed {result.seed})"
     else:
-        from agentreel.run import record_run
+        from agentreel.app.run import record_run
 
         result = record_run(
             args.env_id, episodes=args.episodes, out=args.out, every=args.every,
@@ -313,7 +313,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     rows, aggregate = summary_rows(runs, seed=args.seed)
     for row in rows:  # the short names scripts expect
         row["episodes"] = row["count"]
-    from agentreel.cli_pettingzoo import add_agent_summaries, print_agent_summaries
+    from agentreel.app.cli_pettingzoo import add_agent_summaries, print_agent_summaries
 
     add_agent_summaries(rows, runs, args.seed)
     if args.json:
@@ -362,19 +362,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``agentreel plot``."""
-    from agentreel.extras import require
+    from agentreel.base.extras import require
 
     require("matplotlib", "plot")  # fail before reading anything
     if args.profile or args.iqm_curve:
-        from agentreel.cli_compare import cmd_plot_compare
+        from agentreel.app.cli_compare import cmd_plot_compare
 
         return cmd_plot_compare(args)
     if not args.runs:
         raise ValueError("give at least one run folder to plot")
-    from agentreel.plots import plot_learning_curve
+    from agentreel.report.plots import plot_learning_curve
 
     runs = _load_runs(args.runs)
-    from agentreel.cli_pettingzoo import plot_agent_run
+    from agentreel.app.cli_pettingzoo import plot_agent_run
 
     if plot_agent_run(runs, args):  # one multi-agent run: a curve per agent
         return 0
@@ -389,7 +389,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_timelapse(args: argparse.Namespace) -> int:
     """``agentreel timelapse``."""
-    from agentreel.timelapse import make_timelapse
+    from agentreel.report.timelapse import make_timelapse
 
     (run,) = _load_runs([args.run])
     _print_notes([run])
@@ -406,7 +406,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from agentreel.report import write_report
 
     if args.vs or args.label:
-        from agentreel.cli_compare import cmd_report_compare
+        from agentreel.app.cli_compare import cmd_report_compare
 
         return cmd_report_compare(args)
     if not args.runs:

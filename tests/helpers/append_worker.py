@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.log import JsonlSink
-from agentreel.records import EpisodeRecord
 
 
 def main() -> None:

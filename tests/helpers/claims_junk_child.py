@@ -20,7 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from agentreel import RecordVideo  # noqa: E402
-from agentreel.claims import CLAIMS_FOLDER  # noqa: E402
+from agentreel.clips.claims import CLAIMS_FOLDER  # noqa: E402
 from videotools import PatternEnv  # noqa: E402
 
 

@@ -1,9 +1,9 @@
 """Recorded runs for the comparison tests, made once per test session (real envs, real videos).
 
-Two algorithms on two tasks, three runs each, recorded with ``agentreel.run.record_run``:
+Two algorithms on two tasks, three runs each, recorded with ``agentreel.app.run.record_run``:
 
 * ``random``: the random policy; ``demo``: CartPole's built-in controller without the
-  demo agent's slips (``agentreel.policies:cartpole_controller``, return 500 every
+  demo agent's slips (``agentreel.app.policies:cartpole_controller``, return 500 every
   episode).
 * CartPole-v1 (``record_run``): both algorithms use seeds 0, 10, 20 (episode i of a
   run plays seed ``seed + i``), so their episodes pair up seed by seed; episode 0 of
@@ -23,7 +23,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from agentreel import RecordEpisodeStatistics
-from agentreel.run import record_run
+from agentreel.app.run import record_run
 
 SEEDS = (0, 10, 20)
 
@@ -35,7 +35,7 @@ def recorded_runs() -> dict[str, dict[str, list[Path]]]:
     atexit.register(shutil.rmtree, root, True)
     out: dict[str, dict[str, list[Path]]] = {"random": {}, "demo": {}}
     for algorithm, policy in (("random", "random"),
-                              ("demo", "agentreel.policies:cartpole_controller")):
+                              ("demo", "agentreel.app.policies:cartpole_controller")):
         for seed in SEEDS:
             folder = root / f"{algorithm}-CartPole-seed{seed}"
             record_run("CartPole-v1", episodes=3, out=str(folder), every=1000, policy=policy,

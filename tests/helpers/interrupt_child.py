@@ -34,7 +34,7 @@ from agentreel.video import VideoEngine  # noqa: E402
 from videotools import decode_count  # noqa: E402
 
 #: A child still running after this long hangs (generous: the machine may be loaded).
-CHILD_SECONDS = 240
+CHILD_SECONDS = 150
 
 
 class SpawnCounter:

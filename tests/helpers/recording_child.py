@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from agentreel import RecordEpisodeStatistics, RecordVideo  # noqa: E402
-from agentreel.keep import best  # noqa: E402
+from agentreel.clips.keep import best  # noqa: E402
 from agentreel.video import default_engine  # noqa: E402
 from videotools import PatternEnv  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Analysis of recorded episodes: pure numpy functions that return numbers.
 
-Nothing here draws or imports matplotlib; :mod:`agentreel.plots` and the
+Nothing here draws or imports matplotlib; :mod:`agentreel.report.plots` and the
 report present what these functions compute (the rliable split).
 
 * :func:`summarize`, :func:`summarize_records` — one run: mean, std, median,

@@ -1,13 +1,13 @@
 """Per-agent views of multi-agent episode records.
 
-A multi-agent episode is one :class:`~agentreel.records.EpisodeRecord` whose
+A multi-agent episode is one :class:`~agentreel.core.records.EpisodeRecord` whose
 ``episode_return`` is the team return (the sum over agents), ``length`` the
 episode's length in env steps, and ``extras["agents"]`` a mapping from each
 agent's id (a string) to ``{"return", "length", "terminated", "truncated"}``
 plus that agent's ``info_keywords`` values (see :mod:`agentreel.pettingzoo`).
 
 Example:
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> rows = [EpisodeRecord(0, 3.0, 5, extras={"agents": {"a": {"return": 1.0, "length": 5},
     ...                                                      "b": {"return": 2.0, "length": 4}}}),
     ...         EpisodeRecord(1, 1.0, 2, extras={"agents": {"b": {"return": 1.0, "length": 2}}})]
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["AGENTS_KEY", "agent_ids", "agent_records", "agent_returns_text", "agent_series",
            "is_multi_agent", "summarize_agents"]

@@ -10,7 +10,7 @@ algorithm (same tasks, same column order) and returns a :class:`Comparison`:
   interval, the difference in IQM ``IQM(B) - IQM(A)`` with its interval, the
   number of tasks where B's mean is higher, and one plain-language sentence.
 
-Nothing here reads files or prints; :mod:`agentreel.cli_compare` and the report
+Nothing here reads files or prints; :mod:`agentreel.app.cli_compare` and the report
 present it.
 
 Example:

@@ -1,6 +1,6 @@
 """Learning curves: per-episode values against episodes, steps or time.
 
-Pure numpy; :mod:`agentreel.plots` draws what these functions return.
+Pure numpy; :mod:`agentreel.report.plots` draws what these functions return.
 
 Example:
     >>> x, y = moving_average([1.0, 2.0, 3.0, 4.0], 2)
@@ -21,7 +21,7 @@ from agentreel.analysis.validate import (
     check_n_resamples,
     make_rng,
 )
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = [
     "X_AXES",

@@ -46,7 +46,7 @@ from agentreel.analysis.validate import (
     check_n_resamples,
     make_rng,
 )
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["Summary", "RunsSummary", "summarize", "summarize_records", "summarize_runs"]
 

@@ -33,9 +33,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agentreel.base.extras import require
 from agentreel.evaluate.plan import ShardTask, check_count
 from agentreel.evaluate.worker import ShardReport, run_shard
-from agentreel.extras import require
 
 __all__ = ["Backend", "Job", "LocalBackend", "RayBackend", "WorkerDied", "make_backend",
            "BACKENDS"]

@@ -31,11 +31,11 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.evaluate.plan import PARTS_DIR
 from agentreel.log.jsonl import JsonlSink
 from agentreel.log.monitor_csv import MonitorCsvSink
 from agentreel.log.sinks import JSONL_NAME, MONITOR_NAME
-from agentreel.records import EpisodeRecord
 
 __all__ = ["PartsWatcher", "merge_run", "PARTS_DIR"]
 

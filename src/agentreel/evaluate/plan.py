@@ -1,7 +1,7 @@
 """Planning a parallel evaluation: which worker runs which episodes, with which seeds.
 
 Episode ``i`` of a run with base seed ``S`` always gets seed ``S + i`` (for
-``reset()`` and the action space; :func:`agentreel.run.episode_seed`), so its
+``reset()`` and the action space; :func:`agentreel.app.run.episode_seed`), so its
 outcome depends only on ``i``: the same episodes give the same returns however
 they are split across workers, machines or retries.
 
@@ -59,7 +59,7 @@ class ShardTask:
 
     Attributes:
         env_id: the Gymnasium id.
-        policy: a policy spec (see :mod:`agentreel.policies`).
+        policy: a policy spec (see :mod:`agentreel.app.policies`).
         out: the run folder (absolute; on a shared filesystem for a cluster).
         shard: the shard's number ``k``.
         attempt: 0 for the first run of the shard, 1 for the rerun of what a dead

@@ -1,7 +1,7 @@
 """The driver: plan shards, run them on a backend, show progress, rerun the dead, merge.
 
 :func:`evaluate` is ``agentreel record ENV --workers K [--backend ray]``. It
-writes the same run folder as :func:`agentreel.run.record_run` (one
+writes the same run folder as :func:`agentreel.app.run.record_run` (one
 ``episodes.jsonl`` and ``monitor.csv`` sorted by episode index, one video with
 sidecar per recorded episode, ``report.html``), so ``agentreel summary``,
 ``plot``, ``report`` and :class:`agentreel.Run` read it unchanged.
@@ -9,7 +9,7 @@ sidecar per recorded episode, ``report.html``), so ``agentreel summary``,
 How a run goes:
 
 1. episodes ``0 .. N-1`` are split into contiguous shards, one per worker;
-   episode ``i`` always gets seed ``S + i`` (:func:`agentreel.run.episode_seed`),
+   episode ``i`` always gets seed ``S + i`` (:func:`agentreel.app.run.episode_seed`),
    so returns do not depend on the number of workers or the backend;
 2. workers commit each finished episode to their own log in
    ``OUT/.agentreel-parts/`` (see :mod:`agentreel.evaluate.worker`); the
@@ -42,16 +42,16 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from agentreel.env_setup import plain_env_id, resolve_env_id
+from agentreel.app.env_setup import plain_env_id, resolve_env_id
+from agentreel.app.policies import demo_policy
+from agentreel.app.run import NewFiles, Progress, RunResult, default_out_dir
+from agentreel.core.records import VideoSaved
+from agentreel.core.videofiles import check_format, find_videos
 from agentreel.evaluate.backends import Backend, Job, WorkerDied, make_backend
 from agentreel.evaluate.merge import PartsWatcher, merge_run
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask, check_count, plan_shards
 from agentreel.evaluate.worker import TOKEN_NAME, ShardReport
 from agentreel.log.reader import log_files
-from agentreel.policies import demo_policy
-from agentreel.records import VideoSaved
-from agentreel.run import NewFiles, Progress, RunResult, default_out_dir
-from agentreel.videofiles import check_format, find_videos
 
 __all__ = ["EvaluationResult", "evaluate"]
 
@@ -61,7 +61,7 @@ POLL_INTERVAL = 0.2
 
 @dataclass
 class EvaluationResult(RunResult):
-    """What :func:`evaluate` produced: a :class:`~agentreel.run.RunResult` plus how it ran.
+    """What :func:`evaluate` produced: a :class:`~agentreel.app.run.RunResult` plus how it ran.
 
     Attributes:
         workers: the number of shards (worker processes or Ray tasks) planned.

@@ -2,8 +2,8 @@
 
 A worker (a local process or a Ray task) runs the episodes of a
 :class:`~agentreel.evaluate.plan.ShardTask` through the same pieces as
-``agentreel record`` (:func:`agentreel.run.recording_env`,
-:func:`agentreel.run.play_episode`) and writes into the run folder ``OUT``:
+``agentreel record`` (:func:`agentreel.app.run.recording_env`,
+:func:`agentreel.app.run.play_episode`) and writes into the run folder ``OUT``:
 
 * videos are encoded into its own staging folder ``OUT/.agentreel-parts/shard-{k}-attempt-{a}/``
   and, once complete, moved to their final name ``OUT/{ENV}-episode-{i}.mp4``
@@ -35,13 +35,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentreel.app.policies import load_policy
+from agentreel.app.run import episode_seed, play_episode, recording_env, safe_name
+from agentreel.core.records import EpisodeRecord, VideoSaved
+from agentreel.core.videofiles import sidecar_path
 from agentreel.evaluate.plan import PARTS_DIR, ShardTask
 from agentreel.log.jsonl import JsonlSink
-from agentreel.policies import load_policy
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.run import episode_seed, play_episode, recording_env, safe_name
 from agentreel.video import default_engine
-from agentreel.videofiles import sidecar_path
 
 __all__ = ["ShardReport", "run_shard", "TOKEN_NAME"]
 

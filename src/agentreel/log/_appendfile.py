@@ -15,7 +15,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from agentreel.safe_files import open_for_append
+from agentreel.base.safe_files import open_for_append
 
 
 class AppendFile:
@@ -23,7 +23,7 @@ class AppendFile:
 
     Args:
         path: the file; missing parent folders are created. A symbolic link, FIFO or
-            directory there is refused (:class:`~agentreel.safe_files.NotARegularFileError`,
+            directory there is refused (:class:`~agentreel.base.safe_files.NotARegularFileError`,
             an ``OSError``): agentreel never writes through links.
         truncate: empty the file first (a fresh log) instead of appending.
         fsync: also ``os.fsync`` after every line, so a line survives a power
@@ -43,7 +43,7 @@ class AppendFile:
                  fsync: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Never through a link, never into a FIFO (it would block): see agentreel.safe_files.
+        # Never through a link, never into a FIFO (it would block): see agentreel.base.safe_files.
         self._fd: int | None = open_for_append(
             self.path, truncate=truncate, fix="remove it or pass another log= path")
         self.fsync = fsync

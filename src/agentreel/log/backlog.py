@@ -8,7 +8,7 @@ the sink works again -- or at :meth:`BacklogSink.retry`. Any other error from
 the sink propagates (a bug should stop the run loudly).
 
 Example:
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> class Flaky:
     ...     def __init__(self): self.broken, self.rows = True, []
     ...     def write(self, record):
@@ -32,8 +32,8 @@ import logging
 import warnings
 from collections import deque
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.log.sinks import Sink
-from agentreel.records import EpisodeRecord
 
 logger = logging.getLogger("agentreel")
 

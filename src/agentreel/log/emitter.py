@@ -21,7 +21,7 @@ wrappers, put together once here:
   ``agentreel`` logger and does not break the agent's loop.
 
 Example:
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> seen = []
     >>> emitter = EpisodeEmitter(log=None, on_episode_end=seen.append)
     >>> emitter.emit(EpisodeRecord(index=0, episode_return=1.0, length=1))
@@ -38,13 +38,13 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentreel.hooks import call_hook
+from agentreel.base.hooks import call_hook
+from agentreel.core.records import EpisodeRecord
 from agentreel.log.backlog import BacklogSink
 from agentreel.log.sinks import CompositeSink, LogTarget, Sink, _each, is_sink, open_sinks
-from agentreel.records import EpisodeRecord
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agentreel.episode_tracker import EpisodeEnd
+    from agentreel.core.episode_tracker import EpisodeEnd
 
 logger = logging.getLogger("agentreel")
 
@@ -98,7 +98,7 @@ class EpisodeEmitter:
         With no sink and no callback the record is built only if ``last_record`` is
         read: the statistics wrappers stay cheaper than Gymnasium's per step.
 
-        >>> from agentreel.episode_tracker import EpisodeEnd
+        >>> from agentreel.core.episode_tracker import EpisodeEnd
         >>> emitter = EpisodeEmitter()
         >>> emitter.emit_end(EpisodeEnd(2.0, 2, 0.1, True, False), index=3)
         >>> emitter.last_record.index

@@ -6,7 +6,7 @@ no partial line, and several processes may append to the same file at once.
 
 Example:
     >>> import os, tempfile
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> path = os.path.join(tempfile.mkdtemp(), "episodes.jsonl")
     >>> sink = JsonlSink(path)
     >>> sink.write(EpisodeRecord(index=0, episode_return=3.0, length=3))
@@ -24,8 +24,8 @@ import time
 import warnings
 from pathlib import Path
 
+from agentreel.core.records import EpisodeRecord, is_encodable
 from agentreel.log._appendfile import AppendFile, complete_lines
-from agentreel.records import EpisodeRecord, is_encodable
 
 
 class JsonlSink:

@@ -8,7 +8,7 @@ Replaces the hand-written logging of Gymnasium's recording tutorial::
 
 Example:
     >>> import logging, sys
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> handler = logging.StreamHandler(sys.stdout)
     >>> logging.getLogger("demo").addHandler(handler)
     >>> sink = LoggingSink("demo", level=logging.WARNING)
@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["LoggingSink", "format_episode"]
 

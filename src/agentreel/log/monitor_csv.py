@@ -19,7 +19,7 @@ the episode ends and a killed process never leaves half a row.
 
 Example:
     >>> import os, tempfile
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> folder = tempfile.mkdtemp()
     >>> sink = MonitorCsvSink(os.path.join(folder, "monitor.csv"), env_id="CartPole-v1")
     >>> sink.write(EpisodeRecord(index=0, episode_return=12.0, length=12))
@@ -40,8 +40,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agentreel.core.records import EpisodeRecord, check_return, encodable
 from agentreel.log._appendfile import AppendFile, complete_lines
-from agentreel.records import EpisodeRecord, check_return, encodable
 
 #: The columns every monitor file starts with.
 BASE_COLUMNS = ("r", "l", "t")

@@ -28,12 +28,12 @@ A last line cut short (no line end, e.g. written by a tool that is not crash
 safe) is ignored; a malformed line anywhere else is an error naming the file and
 the line (a line that is not a JSON object, a field of the wrong type such as
 ``"terminated": "false"``, a return beyond ±1e100: see
-:meth:`~agentreel.records.EpisodeRecord.from_dict`).
+:meth:`~agentreel.core.records.EpisodeRecord.from_dict`).
 
 Example:
     >>> import os, tempfile
     >>> from agentreel.log.sinks import as_sink
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> folder = tempfile.mkdtemp()
     >>> sink = as_sink(folder)
     >>> sink.write(EpisodeRecord(index=0, episode_return=2.0, length=2))
@@ -48,9 +48,9 @@ import os
 import warnings
 from pathlib import Path
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.log.jsonl import read_jsonl
 from agentreel.log.monitor_csv import read_monitor_csv
-from agentreel.records import EpisodeRecord
 
 __all__ = ["log_files", "read_episodes", "read_file", "read_jsonl", "read_monitor_csv",
            "run_prefix"]

@@ -20,7 +20,7 @@ a ``.jsonl`` path is appended to (several processes may share one).
 
 Example:
     >>> import tempfile
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> folder = tempfile.mkdtemp()
     >>> sink = as_sink(folder, env_id="CartPole-v1")
     >>> sink.write(EpisodeRecord(index=0, episode_return=1.0, length=1))
@@ -40,9 +40,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.log.jsonl import JsonlSink
 from agentreel.log.monitor_csv import MonitorCsvSink
-from agentreel.records import EpisodeRecord
 
 #: File names used when ``log=`` is a directory.
 MONITOR_NAME = "monitor.csv"

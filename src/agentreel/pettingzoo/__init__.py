@@ -10,7 +10,7 @@ agent and per team for both APIs::
 
 from __future__ import annotations
 
-from agentreel.extras import require
+from agentreel.base.extras import require
 
 require("pettingzoo", "pettingzoo")
 

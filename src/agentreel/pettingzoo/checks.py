@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentreel.env_kinds import env_kind
-from agentreel.video_wrapper import check_render_mode
+from agentreel.base.env_kinds import env_kind
+from agentreel.clips.video_wrapper import check_render_mode
 
 __all__ = ["WrongEnvError", "check_env"]
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 from agentreel.analysis.agents import AGENTS_KEY
-from agentreel.multi_agent_tracker import (
+from agentreel.core.multi_agent_tracker import (
     MultiAgentEpisodeEnd,
     MultiAgentEpisodeTracker,
     MultiAgentStep,
 )
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["AecTurn", "agent_results", "count_aec_step", "count_parallel_step", "episode_record"]
 
@@ -86,7 +86,7 @@ def episode_record(episode: MultiAgentEpisodeEnd, index: int,
     ``extras["agents"]`` maps each agent id (as a string) to its ``return``,
     ``length``, ``terminated``, ``truncated`` and ``agent_extras`` values.
 
-    >>> from agentreel.multi_agent_tracker import MultiAgentEpisodeTracker
+    >>> from agentreel.core.multi_agent_tracker import MultiAgentEpisodeTracker
     >>> t = MultiAgentEpisodeTracker(); t.reset(["a"])
     >>> ep = t.step({"a": 2.0}, acted=["a"], terminations={"a": True}).episode
     >>> episode_record(ep, 0).extras

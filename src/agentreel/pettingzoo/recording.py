@@ -32,9 +32,12 @@ from typing import Any
 import numpy as np
 from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
-from agentreel.keep import KeepRule
-from agentreel.multi_agent_tracker import MultiAgentEpisodeTracker, MultiAgentStep
-from agentreel.overlay import OverlayFn
+from agentreel.clips.keep import KeepRule
+from agentreel.clips.overlay import OverlayFn
+from agentreel.clips.recorder import ClipRecorder
+from agentreel.clips.video_wrapper import RecorderAttributes, prepare_recording
+from agentreel.core.multi_agent_tracker import MultiAgentEpisodeTracker, MultiAgentStep
+from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.pettingzoo.checks import check_env
 from agentreel.pettingzoo.protocol import (
     AecTurn,
@@ -42,9 +45,6 @@ from agentreel.pettingzoo.protocol import (
     count_aec_step,
     count_parallel_step,
 )
-from agentreel.recorder import ClipRecorder
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.video_wrapper import RecorderAttributes, prepare_recording
 
 __all__ = ["RecordVideo", "RecordVideoParallel"]
 

@@ -7,7 +7,7 @@ The env spec is ``MODULE[:FACTORY][,key=value,...]``:
 * ``pettingzoo.classic.connect_four_v3:env`` (AEC) or ``...:parallel_env``: that factory;
 * ``,max_cycles=50,n_pistons=10``: keyword arguments for the factory (Python literals).
 
-The run folder holds what :func:`agentreel.run.record_run` writes (videos with
+The run folder holds what :func:`agentreel.app.run.record_run` writes (videos with
 sidecars, ``episodes.jsonl`` with per-agent results, ``monitor.csv`` with the team
 return as ``r``, ``report.html``). Episode ``i`` resets with seed ``seed + i``.
 
@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from agentreel.app.run import Progress, RunResult, default_out_dir, episode_seed, safe_name
 from agentreel.pettingzoo.recording import RecordVideo, RecordVideoParallel
 from agentreel.pettingzoo.statistics import RecordEpisodeStatistics, RecordEpisodeStatisticsParallel
-from agentreel.run import Progress, RunResult, default_out_dir, episode_seed, safe_name
 
 __all__ = ["make_pettingzoo_env", "multi_agent_policy", "record_pettingzoo_run"]
 

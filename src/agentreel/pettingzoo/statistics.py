@@ -16,7 +16,7 @@ move, an agent's end and the episode's end are) and deliver the same things:
 * **queues** of the last ``buffer_length`` episodes: ``return_queue[agent]`` and
   ``length_queue[agent]`` per agent, ``team_return_queue``,
   ``team_length_queue`` (env steps) and ``time_queue`` for the team;
-* **a log**: one :class:`~agentreel.records.EpisodeRecord` per episode (team
+* **a log**: one :class:`~agentreel.core.records.EpisodeRecord` per episode (team
   return as ``r`` in ``monitor.csv``, per-agent results in ``extras["agents"]``
   in ``episodes.jsonl``), and ``on_episode_end`` callbacks.
 
@@ -32,14 +32,15 @@ from typing import Any
 
 from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
-from agentreel.episode_tracker import EpisodeEnd
-from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
-from agentreel.log.sinks import LogTarget
-from agentreel.multi_agent_tracker import (
+from agentreel.core.episode_tracker import EpisodeEnd
+from agentreel.core.multi_agent_tracker import (
     MultiAgentEpisodeEnd,
     MultiAgentEpisodeTracker,
     MultiAgentStep,
 )
+from agentreel.core.records import EpisodeRecord
+from agentreel.log.emitter import EpisodeCallback, EpisodeEmitter
+from agentreel.log.sinks import LogTarget
 from agentreel.pettingzoo.checks import check_env
 from agentreel.pettingzoo.protocol import (
     AecTurn,
@@ -47,7 +48,6 @@ from agentreel.pettingzoo.protocol import (
     count_parallel_step,
     episode_record,
 )
-from agentreel.records import EpisodeRecord
 
 __all__ = ["RecordEpisodeStatistics", "RecordEpisodeStatisticsParallel"]
 

@@ -11,7 +11,7 @@ maps the slots back to agents:
 * each slot's ``info`` (a dict in SuperSuit's list) gets ``info[stats_key] = {"r", "l",
   "t", "agent", "copy"}`` on the step its agent's episode ends;
 * when a copy's episode ends (SuperSuit then resets that copy within the same step),
-  one multi-agent :class:`~agentreel.records.EpisodeRecord` is written (team return,
+  one multi-agent :class:`~agentreel.core.records.EpisodeRecord` is written (team return,
   per-agent results in ``extras["agents"]``, ``env_index`` = the copy), and the
   queues ``return_queue[agent]``, ``team_return_queue``, ... grow as in
   :class:`agentreel.pettingzoo.RecordEpisodeStatisticsParallel`.
@@ -55,10 +55,10 @@ from typing import Any
 
 import gymnasium as gym
 
-from agentreel.episode_tracker import EpisodeEnd
+from agentreel.core.episode_tracker import EpisodeEnd
+from agentreel.core.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentStep
 from agentreel.log.emitter import EpisodeCallback
 from agentreel.log.sinks import LogTarget
-from agentreel.multi_agent_tracker import MultiAgentEpisodeEnd, MultiAgentStep
 from agentreel.pettingzoo.statistics import EpisodeStatistics, StatisticsAttributes
 
 __all__ = ["SuperSuitEpisodeStatistics", "supersuit_agents"]

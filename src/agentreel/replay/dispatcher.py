@@ -1,7 +1,7 @@
 """``RecordVideo(..., replay=True)``'s frame source: a background process that replays.
 
 :class:`ReplayEngine` stands where a :class:`~agentreel.video.VideoEngine` stands for
-a :class:`~agentreel.recorder.ClipRecorder`: ``open()`` gives a stream, ``finish()``
+a :class:`~agentreel.clips.recorder.ClipRecorder`: ``open()`` gives a stream, ``finish()``
 completes it, ``abort()`` drops it, completion callbacks run on the caller's thread
 in :meth:`ReplayEngine.poll`. Nothing is rendered in the agent's process: a stream
 only remembers which logged episode it belongs to; when it is finished (its episode

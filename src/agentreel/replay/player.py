@@ -26,7 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agentreel.recorder import resolve_fps
+from agentreel.clips.recorder import resolve_fps
 from agentreel.replay.codec import NotReplayable, obs_digest, restore_rng
 from agentreel.replay.hidden import restore_hidden
 from agentreel.replay.log import LoggedEpisode

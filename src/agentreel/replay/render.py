@@ -120,8 +120,8 @@ def _ensure_episode_log(folder: Path, episodes: Sequence[LoggedEpisode]) -> None
     """Write ``episodes.jsonl`` from the replay log when the folder has no episode log."""
     if (folder / "episodes.jsonl").exists() or (folder / "monitor.csv").exists():
         return
+    from agentreel.core.records import EpisodeRecord
     from agentreel.log import JsonlSink
-    from agentreel.records import EpisodeRecord
 
     sink = JsonlSink(folder / "episodes.jsonl")
     try:
@@ -185,7 +185,7 @@ def _render_batch_star(args: tuple[Any, ...]) -> list[Rendered]:
 
 
 def _run_ray(args: list[tuple[Any, ...]], address: str | None) -> list[Rendered]:
-    from agentreel.extras import require
+    from agentreel.base.extras import require
 
     ray = require("ray", "ray")
     started = False

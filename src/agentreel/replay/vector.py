@@ -25,7 +25,7 @@ import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import iterate
 
-from agentreel.episode_tracker import VectorEpisodeTracker, sub_env_seeds
+from agentreel.core.episode_tracker import VectorEpisodeTracker, sub_env_seeds
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden

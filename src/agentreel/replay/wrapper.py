@@ -29,7 +29,7 @@ from zlib import crc32
 import gymnasium as gym
 import numpy as np
 
-from agentreel.episode_tracker import EpisodeEnd, EpisodeTracker
+from agentreel.core.episode_tracker import EpisodeEnd, EpisodeTracker
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden

@@ -3,7 +3,7 @@
 Single-agent runs add nothing (the function returns ``""``).
 
 Example:
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> class FakeRun:
     ...     name = "demo"
     ...     records = [EpisodeRecord(i, 3.0, 5, extras={"agents": {"a": {"return": 1.0, "length": 5},
@@ -29,7 +29,7 @@ from agentreel.analysis.agents import (
     summarize_agents,
 )
 from agentreel.analysis.summary import format_number, summarize_records
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["agents_section", "video_agent_returns"]
 
@@ -48,7 +48,7 @@ def _curve(records: list, plot: str) -> str:
         import matplotlib  # noqa: F401
     except ImportError:
         return '<p class="note">Per-agent curves need matplotlib: pip install "agentreel[plot]".</p>'
-    from agentreel.agent_plots import plot_agent_curves
+    from agentreel.report.agent_plots import plot_agent_curves
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "agentreel"}):
         fig = plot_agent_curves(records)

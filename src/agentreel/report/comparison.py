@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from agentreel.analysis.comparison import Comparison, compare_scores
-from agentreel.compare_tables import headers, table_rows
-from agentreel.run_groups import Group, episode_pairs, score_matrices
+from agentreel.report.compare_tables import headers, table_rows
+from agentreel.report.run_groups import Group, episode_pairs, score_matrices
 
 __all__ = ["comparison_section"]
 
@@ -41,7 +41,7 @@ def _profile_img(scores: dict[str, np.ndarray], seed: int) -> str:
     except ImportError:
         return '<p class="note">Performance profiles need matplotlib (pip install "agentreel[plot]").</p>'
     from agentreel.analysis.intervals import performance_profiles
-    from agentreel.compare_plots import plot_profiles
+    from agentreel.report.compare_plots import plot_profiles
 
     best = np.max([np.abs(v).max(axis=0) for v in scores.values()], axis=0)
     scaled = {k: v / np.where(best == 0, 1.0, best) for k, v in scores.items()}
@@ -59,7 +59,7 @@ def _profile_img(scores: dict[str, np.ndarray], seed: int) -> str:
 
 def _videos(groups: Sequence[Group], page: Path, count: int) -> str:
     from agentreel.report.html import relative_src
-    from agentreel.sidebyside import make_side_by_side
+    from agentreel.report.sidebyside import make_side_by_side
 
     try:
         pairs = episode_pairs(groups[0], groups[1], "largest-gap", count)

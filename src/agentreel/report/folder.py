@@ -11,7 +11,7 @@ so the folder the tutorial's script writes is readable as it is. A folder with
 such videos and no episode log is a run with videos only (``records == []``);
 ``RunFolder.notes`` says what is missing and how to record it.
 
-How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`:
+How a video is joined to its episode's :class:`~agentreel.core.records.EpisodeRecord`:
 
 * single-env runs: ``tags["episode_id"]`` is the record's ``index``;
 * per-env vector recordings (``tags["env_index"]`` set, names
@@ -26,7 +26,7 @@ How a video is joined to its episode's :class:`~agentreel.records.EpisodeRecord`
 
 Example:
     >>> import tempfile
-    >>> from agentreel.run import record_run
+    >>> from agentreel.app.run import record_run
     >>> folder = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(),
     ...                     policy="random", seed=0, progress=False, report=False).out
     >>> run = RunFolder(folder)
@@ -41,19 +41,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from agentreel.core.records import EpisodeRecord, VideoSaved
+from agentreel.core.videofiles import VIDEO_SUFFIXES, find_videos
 from agentreel.log.reader import read_episodes
-from agentreel.records import EpisodeRecord, VideoSaved
 from agentreel.report.gym_names import (
     MISSING_LOG_HINT,
     MISSING_SIDECAR_HINT,
     parse_video_name,
     probe_video,
 )
-from agentreel.videofiles import VIDEO_SUFFIXES, find_videos
 
 __all__ = ["RunFolder", "RunVideo", "load_run", "find_videos", "join_videos", "VIDEO_SUFFIXES"]
 
-#: A video of a run: the :class:`~agentreel.records.VideoSaved` read back from its
+#: A video of a run: the :class:`~agentreel.core.records.VideoSaved` read back from its
 #: sidecar, with ``record`` set to its episode when one was found.
 RunVideo = VideoSaved
 

@@ -16,7 +16,7 @@ clicking again reverses the order. The summary table sorts the same way.
 
 Example:
     >>> import os, tempfile
-    >>> from agentreel.run import record_run
+    >>> from agentreel.app.run import record_run
     >>> folder = record_run("CartPole-v1", episodes=2, out=tempfile.mkdtemp(),
     ...                     policy="random", seed=0, progress=False, report=False).out
     >>> page = write_report([folder], os.path.join(folder, "report.html"))
@@ -38,13 +38,13 @@ from typing import Any
 
 from agentreel.analysis import summarize_runs
 from agentreel.analysis.summary import format_number
-from agentreel.media_html import mime_type, relative_src
-from agentreel.records import VideoSaved
+from agentreel.base.media_html import mime_type, relative_src
+from agentreel.base.safe_files import write_atomically
+from agentreel.core.records import VideoSaved
 from agentreel.report.agents import agents_section, video_agent_returns
 from agentreel.report.folder import RunFolder, load_run
 from agentreel.report.gym_names import MISSING_LOG_HINT
 from agentreel.report.posters import poster_data_uri
-from agentreel.safe_files import write_atomically
 
 __all__ = ["render_report", "write_report", "relative_src", "learning_curve_html", "summary_rows"]
 
@@ -188,7 +188,7 @@ def learning_curve_html(runs: Sequence[RunFolder], *, engine: str = "auto", metr
 def _matplotlib_img(records: list, labels: list[str], metric: str) -> str:
     import matplotlib
 
-    from agentreel.plots import plot_learning_curve
+    from agentreel.report.plots import plot_learning_curve
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "agentreel"}):
         fig = plot_learning_curve(records if len(records) > 1 else records[0],

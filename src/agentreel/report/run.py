@@ -39,11 +39,11 @@ class Run(RunFolder):
 
     def timelapse(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
         """Write the training timelapse (default ``FOLDER/timelapse.mp4``)."""
-        from agentreel.timelapse import make_timelapse
+        from agentreel.report.timelapse import make_timelapse
 
         return make_timelapse(self, path or self.folder / "timelapse.mp4", **kwargs)
 
     def _repr_html_(self) -> str:
-        from agentreel.notebook import run_html
+        from agentreel.report.notebook import run_html
 
         return run_html(self)

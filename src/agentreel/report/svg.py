@@ -6,7 +6,7 @@ presents :func:`agentreel.analysis.learning_curve`'s numbers: per-episode
 values (faint) and their moving average (bold), one colour per run.
 
 Example:
-    >>> from agentreel.records import EpisodeRecord
+    >>> from agentreel.core.records import EpisodeRecord
     >>> run = [EpisodeRecord(index=i, episode_return=float(i), length=10) for i in range(5)]
     >>> svg = svg_learning_curve([run], labels=["demo"])
     >>> svg.startswith("<svg") and "polyline" in svg
@@ -22,7 +22,7 @@ from html import escape
 import numpy as np
 
 from agentreel.analysis import METRICS, X_AXES, default_window, learning_curve
-from agentreel.records import EpisodeRecord
+from agentreel.core.records import EpisodeRecord
 
 __all__ = ["format_tick", "nice_ticks", "tick_step", "svg_learning_curve", "PALETTE"]
 
@@ -93,7 +93,7 @@ def svg_learning_curve(
     Args:
         runs: one list of records per run.
         labels: legend labels, one per run.
-        x, metric, window: as for :func:`agentreel.plots.plot_learning_curve`.
+        x, metric, window: as for :func:`agentreel.report.plots.plot_learning_curve`.
         width, height: the drawing's size in CSS pixels (it scales to its container).
     """
     runs = [list(r) for r in runs]

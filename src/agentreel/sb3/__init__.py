@@ -18,7 +18,7 @@ Importing this package without Stable-Baselines3 raises an ``ImportError`` namin
 
 from __future__ import annotations
 
-from agentreel.extras import require
+from agentreel.base.extras import require
 
 require("stable_baselines3", "sb3")
 

@@ -10,7 +10,7 @@ finished sub-env inside ``step()``, so the frame after the last step already sho
 next episode: a video of an episode of length ``L`` holds ``L`` frames (the reset
 frame and the frames after steps 1 .. L-1).
 
-Each finished episode becomes an :class:`~agentreel.records.EpisodeRecord` whose
+Each finished episode becomes an :class:`~agentreel.core.records.EpisodeRecord` whose
 ``index`` counts every evaluation episode of the run, with ``extras``
 ``training_step``, ``evaluation`` and ``eval_episode``; its video's sidecar carries the
 same ids (``episode_id`` is the record's ``index``).
@@ -25,11 +25,11 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn, VecEnvWrapper
 
-from agentreel.episode_tracker import EpisodeTracker
-from agentreel.keeper import VideoKeeper
-from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.recorder import ClipRecorder
-from agentreel.records import EpisodeRecord
+from agentreel.clips.keeper import VideoKeeper
+from agentreel.clips.overlay import OverlayFn, OverlayState
+from agentreel.clips.recorder import ClipRecorder
+from agentreel.core.episode_tracker import EpisodeTracker
+from agentreel.core.records import EpisodeRecord
 from agentreel.video import normalize_frame
 
 __all__ = ["EvalEpisodeRecorder"]

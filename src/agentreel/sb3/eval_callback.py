@@ -14,7 +14,7 @@ Every ``eval_freq`` calls it runs ``n_eval_episodes`` on the eval env with SB3's
   training step) and ``agentreel plot --x steps`` (plotted at the training step);
 * logs ``eval/mean_reward_ci_low``, ``eval/mean_reward_ci_high`` (95 % percentile
   bootstrap interval of the mean) and ``eval/iqm_reward`` to SB3's logger;
-* with ``keep=`` (:mod:`agentreel.keep`) keeps only the videos a rule wants, e.g.
+* with ``keep=`` (:mod:`agentreel.clips.keep`) keeps only the videos a rule wants, e.g.
   ``keep=best(3)``: the three best evaluation episodes of the whole run.
 
 Example::
@@ -43,15 +43,15 @@ from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvWrapper
 
 from agentreel.analysis import bootstrap_ci, iqm
-from agentreel.keep import KeepRule, as_keep_rule
-from agentreel.keeper import VideoKeeper
+from agentreel.clips.keep import KeepRule, as_keep_rule
+from agentreel.clips.keeper import VideoKeeper
+from agentreel.clips.overlay import OverlayFn, as_overlay
+from agentreel.clips.recorder import VideoHook, resolve_fps
+from agentreel.core.records import EpisodeRecord
+from agentreel.core.videofiles import check_format
 from agentreel.log import EpisodeEmitter
-from agentreel.overlay import OverlayFn, as_overlay
-from agentreel.recorder import VideoHook, resolve_fps
-from agentreel.records import EpisodeRecord
 from agentreel.sb3.episode_recorder import EvalEpisodeRecorder
 from agentreel.sb3.video_recorder import RenderModeError
-from agentreel.videofiles import check_format
 
 __all__ = ["RecordEvalCallback", "eval_statistics"]
 

@@ -8,7 +8,7 @@ gives ``FOLDER/monitor.csv``, ``logs/run`` gives ``logs/run.monitor.csv``), whic
 ``stable_baselines3.common.monitor.load_results`` reads.
 
 In addition, next to that file, agentreel's ``episodes.jsonl`` (``FOLDER/episodes.jsonl``,
-``logs/run.episodes.jsonl``): one :class:`~agentreel.records.EpisodeRecord` per episode
+``logs/run.episodes.jsonl``): one :class:`~agentreel.core.records.EpisodeRecord` per episode
 with a unique ``index`` across sub-envs (the order episodes ended in), the sub-env's
 ``env_index``, Gymnasium's per-episode ``duration``, and ``terminated``/``truncated``.
 Each row is on disk when its episode ends (crash-safe appends).
@@ -41,9 +41,9 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env import VecMonitor as SB3VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
+from agentreel.core.records import EpisodeRecord
 from agentreel.log import EpisodeEmitter, JsonlSink, MonitorCsvSink
 from agentreel.log.sinks import LogTarget
-from agentreel.records import EpisodeRecord
 
 __all__ = ["VecMonitor", "monitor_paths"]
 

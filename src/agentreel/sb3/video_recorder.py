@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable
 from typing import Any, cast
@@ -47,15 +48,16 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     tile_images,
 )
 
-from agentreel.keep import KeepRule, as_keep_rule
-from agentreel.keeper import VideoKeeper
-from agentreel.overlay import OverlayFn, OverlayState, as_overlay
-from agentreel.recorder import ClipRecorder, VideoHook, resolve_fps
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.triggers import check_trigger, fires
+from agentreel.base.tiling import tile_into
+from agentreel.base.triggers import check_trigger, fires
+from agentreel.clips.keep import KeepRule, as_keep_rule
+from agentreel.clips.keeper import VideoKeeper
+from agentreel.clips.overlay import OverlayFn, OverlayState, as_overlay
+from agentreel.clips.recorder import ClipRecorder, VideoHook, resolve_fps
+from agentreel.clips.video_wrapper import run_close_hooks
+from agentreel.core.records import EpisodeRecord, VideoSaved
+from agentreel.core.videofiles import check_format
 from agentreel.video import normalize_frame
-from agentreel.video_wrapper import run_close_hooks
-from agentreel.videofiles import check_format
 
 __all__ = ["RenderModeError", "VecVideoRecorder"]
 
@@ -83,6 +85,20 @@ class _FrameCount:
         return f"<{len(self)} frames streamed to the encoder>"
 
 
+def _stock_tiled_render(venv: VecEnv) -> Callable[[], Any] | None:
+    """``get_images`` of the base env when ``venv.render()`` is SB3's own (the base env's
+    images tiled by ``tile_images``, no wrapper overriding ``render``), else ``None``."""
+    inner = venv
+    while isinstance(inner, VecEnvWrapper):
+        if type(inner).render is not VecEnvWrapper.render:
+            return None
+        inner = inner.venv
+    if not isinstance(inner, (DummyVecEnv, SubprocVecEnv)) or type(inner).render not in (
+            VecEnv.render, DummyVecEnv.render):
+        return None
+    return inner.get_images
+
+
 class VecVideoRecorder(SB3VecVideoRecorder):
     """Records clips of a ``VecEnv``; a drop-in for SB3's ``VecVideoRecorder``.
 
@@ -95,7 +111,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         name_prefix: prefix of every file name.
         per_env: (keyword-only) one file per sub-env instead of SB3's tiled image.
         format, quality, on_video_saved, sidecar, overlay: as in :class:`agentreel.RecordVideo`.
-        keep: a keep rule (:mod:`agentreel.keep`) judging each clip by the rewards
+        keep: a keep rule (:mod:`agentreel.clips.keep`) judging each clip by the rewards
             collected during it (all sub-envs' for a tiled clip, its own with ``per_env``).
         fps: the frame rate (default: the env's ``render_fps``, else 30).
 
@@ -171,6 +187,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)
         self._clip_rewards = np.zeros(self.num_envs, dtype=np.float64)
         self._clip_start = 0
+        self._stock_images = _stock_tiled_render(venv)
 
     # -- SB3's VecEnv API --------------------------------------------------------------------
     def reset(self) -> VecEnvObs:
@@ -255,12 +272,32 @@ class VecVideoRecorder(SB3VecVideoRecorder):
                     recorder.capture(image)
                 return None
             frame = tile_images(images)
+        elif self._stock_images is not None and self._capture_tiled(self._stock_images()):
+            return None
         else:
             frame = self.env.render()
         if not isinstance(frame, np.ndarray):
             return self._refuse_frame(frame)
         self._recorders[0].capture(frame)
         return None
+
+    def _capture_tiled(self, images: Any) -> bool:
+        """Tile ``images`` as SB3's ``tile_images`` does, straight into the video's frame
+        queue (no grid-sized array per frame); ``False`` if they are not plain equal-sized
+        uint8 RGB images with an even grid (then ``render()`` is used as usual)."""
+        if not images or not all(isinstance(image, np.ndarray) for image in images):
+            return False
+        first = images[0]
+        if first.dtype != np.uint8 or first.ndim != 3 or first.shape[2] != 3 \
+                or any(image.shape != first.shape or image.dtype != np.uint8 for image in images):
+            return False
+        rows = math.ceil(math.sqrt(len(images)))
+        cols = math.ceil(len(images) / rows)
+        shape = (rows * first.shape[0], cols * first.shape[1], 3)
+        if shape[0] % 2 or shape[1] % 2:
+            return False
+        self._recorders[0].capture_into(shape, lambda out: tile_into(out, images, rows, cols))
+        return True
 
     def _refuse_frame(self, frame: Any) -> None:
         self._stop_recording()

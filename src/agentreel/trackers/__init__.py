@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agentreel.hooks import call_hook
+from agentreel.base.hooks import call_hook
 from agentreel.log.sinks import CompositeSink
 from agentreel.trackers.base import Tracker, episode_scalars
 from agentreel.trackers.gif import GifClip, video_to_gif

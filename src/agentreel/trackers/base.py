@@ -21,7 +21,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.core.records import EpisodeRecord, VideoSaved
 
 __all__ = ["Tracker", "episode_scalars"]
 

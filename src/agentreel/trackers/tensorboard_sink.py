@@ -33,8 +33,8 @@ import time
 import warnings
 from collections.abc import Callable
 
-from agentreel.extras import require
-from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.base.extras import require
+from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.trackers.base import Tracker
 from agentreel.trackers.gif import video_to_gif
 

@@ -21,8 +21,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from agentreel.extras import require
-from agentreel.records import EpisodeRecord, VideoSaved
+from agentreel.base.extras import require
+from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.trackers.base import Tracker
 
 __all__ = ["WandbTracker"]

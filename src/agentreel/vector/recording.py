@@ -1,6 +1,6 @@
 """``agentreel.vector.RecordVideo``: a drop-in for ``gymnasium.wrappers.vector.RecordVideo``.
 
-Three layouts, one engine (the same :class:`~agentreel.recorder.ClipRecorder` as
+Three layouts, one engine (the same :class:`~agentreel.clips.recorder.ClipRecorder` as
 the single-env wrapper):
 
 * tiled (default): every sub-env's frame in one grid; episodes counted on sub-env 0;
@@ -31,20 +31,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.episode_tracker import VectorEpisodeTracker, read_reset_mask
-from agentreel.keep import KeepRule
-from agentreel.overlay import OverlayFn, OverlayState
-from agentreel.recorder import ClipRecorder, final_info_value
-from agentreel.records import EpisodeRecord, VideoSaved
-from agentreel.replay.vector import VectorEpisodeLogger
-from agentreel.tiling import grid_shape, tile_into
-from agentreel.video import normalize_frame
-from agentreel.video_wrapper import (
+from agentreel.base.tiling import grid_shape, tile_into
+from agentreel.clips.keep import KeepRule
+from agentreel.clips.overlay import OverlayFn, OverlayState
+from agentreel.clips.recorder import ClipRecorder
+from agentreel.clips.video_wrapper import (
     RecorderAttributes,
     frame_from_render,
     prepare_recording,
     wanted_by,
 )
+from agentreel.core.episode_tracker import VectorEpisodeTracker, read_reset_mask
+from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value
+from agentreel.replay.vector import VectorEpisodeLogger
+from agentreel.video import normalize_frame
 
 logger = logging.getLogger("agentreel")
 
@@ -68,7 +68,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             videos are judged by sub-env 0's episode; with ``per_env=True`` one rule
             judges every sub-env's episodes together (``best(3)`` keeps the 3 best
             episodes of all sub-envs, ``EpisodeRecord.env_index`` says which one).
-        on_episode_end: called with an :class:`~agentreel.records.EpisodeRecord` per
+        on_episode_end: called with an :class:`~agentreel.core.records.EpisodeRecord` per
             finished episode of a followed sub-env (sub-env 0, or each with ``per_env``).
         overlay: burn step count and running return into recorded frames (each tile is
             labelled with its own sub-env's numbers), as in :class:`agentreel.RecordVideo`.

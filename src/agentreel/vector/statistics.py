@@ -25,11 +25,11 @@ import numpy.typing as npt
 from gymnasium.core import ActType, ObsType
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.episode_tracker import VectorEpisodeTracker, VectorStep, read_reset_mask
-from agentreel.episode_videos import EpisodeVideos
+from agentreel.core.episode_tracker import VectorEpisodeTracker, VectorStep, read_reset_mask
 from agentreel.log.emitter import EmitsEpisodes, EpisodeCallback
 from agentreel.log.sinks import LogTarget
-from agentreel.statistics import StepBeforeResetError
+from agentreel.wrappers.episode_videos import EpisodeVideos
+from agentreel.wrappers.statistics import StepBeforeResetError
 
 __all__ = ["RecordEpisodeStatistics"]
 

@@ -11,7 +11,7 @@ into a normal ``+faststart`` MP4 inside a private temporary folder (``mkdtemp``,
 mode 0700, next to the video) and ``os.replace``-s that onto ``NAME.EXT``: a reader
 never sees a half file under the final name. WebM and GIF are written to
 ``NAME.EXT.partial`` and renamed. ``NAME.EXT.partial`` is created exclusively
-(``O_EXCL | O_NOFOLLOW``, :mod:`agentreel.safe_files`): a link planted there is
+(``O_EXCL | O_NOFOLLOW``, :mod:`agentreel.base.safe_files`): a link planted there is
 removed, never written through; a link at ``NAME.EXT`` is replaced by the rename.
 
 Most RL episodes are shorter than that first fragment, and until it is written
@@ -62,7 +62,8 @@ __all__ = [
     "sidecar_path",
 ]
 
-from agentreel.safe_files import open_exclusive
+from agentreel.base.safe_files import open_exclusive
+from agentreel.core.videofiles import check_format
 from agentreel.video.spec import (
     AUTO_LADDER,
     DEFAULT_PRESET,
@@ -73,7 +74,6 @@ from agentreel.video.spec import (
     quality_range,
     sidecar_path,
 )
-from agentreel.videofiles import check_format
 
 #: Chroma is subsampled by taking one pixel of each 2x2 block ("point") rather
 #: than averaging them ("bilinear", swscale's default): the RGB→yuv420p

@@ -1,15 +1,17 @@
 """The video engine: streams frames off the caller's thread into video files.
 
-Frames are validated on the caller's thread (:func:`normalize_frame`), copied into a
-small ring per open video (:mod:`agentreel.video.ring`, ``queue_frames`` slots) and
-announced to the encoder in batches of tiny messages (:mod:`agentreel.video.messages`);
-the encoder frees slots through a counter in the ring's memory, so the caller makes
-about one system call per ``queue_frames / 2`` frames. The encoder — by default one
-reused background process, optionally a thread (:mod:`agentreel.video.transport`) —
-converts RGB→yuv420p, encodes and writes the file atomically. The caller waits only
-when a video's ring is full (back-pressure, measured in :attr:`VideoEngine.stats`).
+Frames are validated on the caller's thread, copied into a small ring per open video
+(:mod:`~agentreel.video.ring`) and announced to the encoder in batches of tiny messages
+(:mod:`~agentreel.video.messages`); the encoder, a reused background process or a thread
+(:mod:`~agentreel.video.transport`), frees slots through a counter in the ring, converts
+RGB→yuv420p, encodes and writes the file atomically. The caller waits only when a
+video's ring is full (back-pressure, in :attr:`VideoEngine.stats`).
 
-Example::
+Start-up: :meth:`VideoEngine.start` spawns the encoder when a wrapper is built; it takes
+frames out of the rings before it imports PyAV (:mod:`~agentreel.video.worker`). Memory
+bound while it starts: a start-up ring of at most 64 MiB (256 frames) per video opened
+before the encoder is ready, plus the encoder's backlog of at most 128 MiB
+(``worker.BACKLOG_BYTES``); past both the caller waits as usual.
 
     >>> import numpy as np, os, tempfile
     >>> engine = VideoEngine()
@@ -21,58 +23,40 @@ Example::
     10
     >>> engine.close()
 
-Promises (RELIABILITY.md has the tests): a completion callback (``on_saved``) runs on
-the thread that recorded its video, never on a background thread; a forked child never
-touches its parent's encoder, rings or videos (it gets its own encoder on first use);
-Ctrl-C at any instant leaves no video waiting forever; no call waits longer than
-``stall_timeout`` seconds for an encoder that makes no progress (stopped, starved):
-the engine then warns, abandons the videos it holds and starts a fresh encoder.
+Promises (tested, RELIABILITY.md): ``on_saved`` runs on the thread that recorded its
+video; a forked child never touches its parent's encoder, rings or videos; Ctrl-C at
+any instant leaves no video waiting forever; no call waits longer than
+``stall_timeout`` for an encoder that makes no progress (it warns, abandons that
+encoder's videos and starts a fresh one).
 """
-
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
-import logging
-import math
 import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 
-import numpy as np
-
 from agentreel.video.callbacks import Callbacks
+from agentreel.video.frame_path import FramePath
 from agentreel.video.interrupts import deferred_interrupts
+from agentreel.video.lifecycle import track
 from agentreel.video.link import EncoderLink, loudly, stall_timeout_from
-from agentreel.video.messages import Abort, Done, EncodeSpec, Finish, Forget, Frames, Open
+from agentreel.video.messages import Abort, Done, Finish, Forget
 from agentreel.video.presets import PresetPolicy
-from agentreel.video.ring import FrameRing, RingPool
+from agentreel.video.ring import RingPool
 from agentreel.video.spec import check_video_args
 from agentreel.video.stream import EngineStats, SavedVideo, VideoStream
 from agentreel.video.transport import EncoderGone, Transport
 
 __all__ = ["EngineStats", "SavedVideo", "VideoEngine", "VideoStream", "default_engine"]
 
-logger = logging.getLogger("agentreel.video")
-
 #: How often blocking waits wake up to check on the encoder (s).
 _POLL_INTERVAL = 0.05
-#: How often a caller blocked on a full ring re-reads the ring's counter (s), in case
-#: the encoder's wake-up message crossed the caller's "waiting" flag.
-_SLOT_POLL = 0.002
-#: While the encoder starts, a new video's ring holds up to this many bytes of frames
-#: (at most ``_STARTUP_SLOTS``), so the first recorded steps never wait for its start-up.
-_STARTUP_BYTES = 64 * 2**20
-_STARTUP_SLOTS = 256
 
-_ENGINES: weakref.WeakSet[VideoEngine] = weakref.WeakSet()
-
-
-class VideoEngine:
+class VideoEngine(FramePath):
     """Encode videos in the background; one engine serves any number of videos.
 
     Args:
@@ -115,8 +99,7 @@ class VideoEngine:
         self._frames = 0
         self._wait = 0.0
         self._max_wait = 0.0
-        _ENGINES.add(self)
-        atexit.register(_close_at_exit, weakref.ref(self))
+        track(self)  # closed at exit; forgets its parent after fork
 
     # -- public --------------------------------------------------------------
     @property
@@ -243,89 +226,6 @@ class VideoEngine:
     def _frames_read(self) -> int:
         return sum(s._ring.consumed for s in self._streams.values() if s._ring is not None)
 
-    # -- streams -------------------------------------------------------------------------
-    def _add(self, stream: VideoStream, rgb: np.ndarray | None, shape: tuple = (),
-             fill: Callable[[np.ndarray], None] | None = None) -> None:
-        """Queue ``rgb``, or the frame of ``shape`` that ``fill(slot)`` writes in place."""
-        shape = tuple(rgb.shape) if rgb is not None else shape
-        with self._lock:
-            if stream._state != "open":
-                raise RuntimeError(f"add_frame() on a video that was already finished: {stream.path}")
-            if stream._broken is None and stream._ring is None:
-                self._bind(stream, shape)
-            if stream.shape is None:
-                stream.shape = shape  # type: ignore[assignment]
-            ring = stream._ring
-            if stream._broken is None and ring is not None:
-                if stream._written - ring.consumed >= ring.slots:
-                    self._wait_for_slot(stream, ring)
-                if stream._broken is None:
-                    slot = ring.frames[stream._written % ring.slots]
-                    if rgb is not None:
-                        np.copyto(slot, rgb)
-                    elif fill is not None:
-                        fill(slot)
-                    stream._written += 1
-                    ring.written = stream._written  # for the encoder, if we die
-                    if stream._written - stream._announced >= max(1, self._queue_frames // 2):
-                        self._announce(stream)
-            stream.frames += 1
-            self._frames += 1
-        if self._callbacks:
-            self._callbacks.run_mine()
-
-    def _announce(self, stream: VideoStream) -> None:
-        """Tell the encoder about the frames copied into the ring so far."""
-        if stream._written > stream._announced:
-            with deferred_interrupts():
-                if self._link.send(Frames(stream._sid, stream._written)):
-                    stream._announced = stream._written
-        if self._awaiting_done():
-            self._link.pump(0)  # completed videos' callbacks run soon after, not at the next video
-
-    def _awaiting_done(self) -> bool:
-        """True while a finished or aborted video waits for the encoder's "done"."""
-        return any(s._state in ("finishing", "aborting") for s in self._streams.values())
-
-    def _wait_for_slot(self, stream: VideoStream, ring: FrameRing) -> None:
-        """Block (back-pressure) until the encoder has read the oldest frame of the ring."""
-        start = time.perf_counter()
-        self._announce(stream)
-        ring.caller_waiting = True
-        try:
-            self._link.wait_until(lambda: stream._broken is not None
-                                  or stream._written - ring.consumed < ring.slots, _SLOT_POLL)
-        finally:
-            if stream._ring is ring:  # (a lost encoder's ring is gone)
-                ring.caller_waiting = False
-        waited = time.perf_counter() - start
-        stream._wait += waited
-        self._wait += waited
-        self._max_wait = max(self._max_wait, waited)
-
-    def _bind(self, stream: VideoStream, shape: tuple) -> None:
-        """Give the stream a ring (bigger while the encoder starts) and open it there."""
-        with deferred_interrupts():
-            transport = self._link.ensure()
-            slots = self._queue_frames
-            if not transport.ready:
-                slots = max(slots, min(_STARTUP_SLOTS, _STARTUP_BYTES // math.prod(shape)))
-            ring = self._pool.take(slots, shape)
-            stream._gen = self._link.generation
-            stream._started = time.perf_counter()
-            stream._written = stream._announced = 0
-            try:
-                if ring is None:
-                    ring = FrameRing.create(slots, shape, shared=transport.shared)
-                    transport.send_ring(ring)
-                ring.reset()  # the encoder let go of a pooled ring when it sent "done"
-                stream._ring = ring
-                spec = EncodeSpec(stream.path, stream.fps, stream.format, stream.quality,
-                                  self._presets.preset, self._presets.x264_params)
-                transport.send(Open(stream._sid, spec, ring.name))
-            except EncoderGone as exc:
-                self._link.lose(str(exc))
-
     def _finish(self, stream: VideoStream, tags: dict | None, run_callbacks: bool = True) -> None:
         with self._lock, deferred_interrupts():
             if stream._state != "open":
@@ -412,15 +312,6 @@ class VideoEngine:
         self._callbacks.clear()
 
 
-def _close_at_exit(ref: weakref.ref) -> None:
-    engine = ref()
-    if engine is not None:
-        try:
-            engine.close()
-        except Exception:
-            logger.exception("agentreel: closing the video engine at exit failed")
-
-
 _default: VideoEngine | None = None
 _default_lock = threading.Lock()
 
@@ -438,12 +329,10 @@ def default_engine() -> VideoEngine:
         return _default
 
 
-def _after_fork_in_child() -> None:
+def _new_lock_in_child() -> None:
     global _default_lock
     _default_lock = threading.Lock()
-    for engine in list(_ENGINES):
-        engine._forget_parent()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_new_lock_in_child)

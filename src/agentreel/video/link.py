@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentreel.video.interrupts import deferred_interrupts
-from agentreel.video.messages import Done, Ready
+from agentreel.video.messages import Done, Ready, Started
 from agentreel.video.transport import EncoderGone, ProcessTransport, ThreadTransport, Transport
 
 __all__ = ["DEFAULT_STALL_TIMEOUT", "EncoderLink", "loudly", "stall_timeout_from"]
@@ -133,8 +133,10 @@ class EncoderLink:
             self.lose(str(exc))
 
     def _handle(self, transport: Transport, msg: Any) -> None:
-        if isinstance(msg, Ready):
-            transport.ready = True
+        if isinstance(msg, Started):
+            transport.started, transport.started_at = True, msg.at
+        elif isinstance(msg, Ready):
+            transport.ready, transport.ready_at = True, msg.at
             self.ready_at = time.perf_counter()
         elif isinstance(msg, Done):
             self._on_message(msg)

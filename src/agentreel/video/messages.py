@@ -4,7 +4,9 @@
 engine → encoder                                    encoder → engine
 ==================================================  ==================================
 :class:`NewRing` (+ its descriptor, process only)   (nothing: the memory is mapped)
-:class:`Open`                                       :class:`Ready` once, at start
+:class:`Open`                                       :class:`Started` once, at
+                                                    start; :class:`Ready` once
+                                                    PyAV is loaded
 :class:`Frames`                                     :class:`Free` only while the
                                                     caller waits for a slot
 :class:`Finish`                                     :class:`Done`
@@ -31,7 +33,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "Abort", "Done", "EncodeSpec", "Finish", "Forget", "Frames", "Free", "NewRing", "Open",
-    "Ready", "Stop",
+    "Ready", "Started", "Stop",
 ]
 
 
@@ -97,10 +99,20 @@ class Stop(NamedTuple):
     """Complete finished videos, close open ones as ``.partial`` files, exit."""
 
 
-class Ready(NamedTuple):
-    """The encoder is up (process id ``pid``)."""
+class Started(NamedTuple):
+    """The encoder process runs (``pid``) and takes frames out of the rings; it may
+    still be loading PyAV (frames then wait in its bounded backlog); ``at`` is its
+    ``time.monotonic()`` then (the same clock in every process on Linux)."""
 
     pid: int
+    at: float = 0.0
+
+
+class Ready(NamedTuple):
+    """The encoder is up and can encode (process id ``pid``, ``time.monotonic()`` ``at``)."""
+
+    pid: int
+    at: float = 0.0
 
 
 class Free(NamedTuple):

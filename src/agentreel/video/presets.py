@@ -4,12 +4,18 @@
 CPUs this process may use and, when a video made the caller wait for more than 2% of
 its recording time, uses the next faster step for the following videos; it steps back
 after three videos without waits. Waits before the encoder said it was ready say
-nothing about its speed and are ignored. The measurements behind the ladder are in
-BENCHMARKS.md ("x264 settings").
+nothing about its speed and are ignored. With fewer than :data:`AUTO_MANY_CPUS` CPUs,
+a video of large frames (:data:`AUTO_LARGE_FRAME_PIXELS` or more) starts at the
+fastest step (:meth:`PresetPolicy.settings_for`): the encoder's work grows with the
+pixels, and on few CPUs every millisecond it spends is taken from the agent's loop.
+The measurements behind the ladder are in BENCHMARKS.md ("x264 settings", "Large
+frames").
 
 >>> policy = PresetPolicy("auto", cpus=2)
 >>> policy.preset
 'ultrafast'
+>>> policy.settings_for((560, 880, 3)) == AUTO_LADDER[-1]   # pistonball's frames
+True
 >>> PresetPolicy("veryfast", cpus=2).x264_params is None
 True
 """
@@ -19,8 +25,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["AUTO_LADDER", "AUTO_MANY_CPUS", "X264_PRESETS", "PresetPolicy", "auto_start_level",
-           "usable_cpus"]
+__all__ = ["AUTO_LADDER", "AUTO_LARGE_FRAME_PIXELS", "AUTO_MANY_CPUS", "X264_PRESETS",
+           "PresetPolicy", "auto_start_level", "usable_cpus"]
 
 #: x264's presets, fastest first.
 X264_PRESETS = (
@@ -30,11 +36,20 @@ X264_PRESETS = (
 #: ``preset="auto"`` ladder of x264 settings, (preset, x264-params), slowest first.
 #: Level 0 keeps the macroblock-tree rate control (most of what makes "veryfast" files
 #: small) at "superfast"'s cost; level 1 adds CABAC, B-frames, deblocking, AQ and
-#: mbtree to "ultrafast": files nearly as small for about "ultrafast"'s CPU.
+#: mbtree to "ultrafast": files nearly as small for about "ultrafast"'s CPU. Level 2
+#: keeps only CABAC and mbtree: less encoder CPU per pixel, larger files (for large
+#: frames on few CPUs, and when level 1 still made the caller wait).
 AUTO_LADDER: tuple[tuple[str, str | None], ...] = (
     ("superfast", "mbtree=1:rc-lookahead=5"),
     ("ultrafast", "cabac=1:bframes=3:deblock=1:aq-mode=1:mbtree=1:rc-lookahead=5"),
+    ("ultrafast", "cabac=1:mbtree=1:rc-lookahead=5"),
 )
+
+#: Frames of at least this many pixels (H × W) are "large": with fewer than
+#: :data:`AUTO_MANY_CPUS` CPUs their videos use the last :data:`AUTO_LADDER` level
+#: (e.g. PettingZoo's pistonball, 880×560; four CartPoles tiled 2×2, 1200×800; not a
+#: single 600×400 CartPole or 640×480 frame).
+AUTO_LARGE_FRAME_PIXELS = 400_000
 
 #: With fewer usable CPUs than this, ``preset="auto"`` never goes below level 1 of
 #: :data:`AUTO_LADDER`: the encoder then shares the CPUs with the agent's own loop,
@@ -80,7 +95,9 @@ class PresetPolicy:
         if preset != "auto" and preset not in X264_PRESETS:
             raise ValueError(f"preset must be 'auto' or one of {X264_PRESETS}, got {preset!r}")
         self.mode = preset
-        self._floor = auto_start_level(usable_cpus() if cpus is None else cpus)
+        cpus = usable_cpus() if cpus is None else cpus
+        self._few_cpus = cpus < AUTO_MANY_CPUS
+        self._floor = auto_start_level(cpus)
         self._level = self._floor
         self._calm = 0
 
@@ -93,6 +110,27 @@ class PresetPolicy:
     def x264_params(self) -> str | None:
         """Extra x264 options to use now (``"auto"`` only)."""
         return None if self.mode != "auto" else AUTO_LADDER[self._level][1]
+
+    def settings_for(self, shape: tuple) -> tuple[str, str | None]:
+        """``(preset, x264_params)`` for a video of ``shape`` (H, W, ...) frames.
+
+        The same as :attr:`preset` and :attr:`x264_params`, except that ``"auto"`` on
+        fewer than :data:`AUTO_MANY_CPUS` CPUs encodes large frames
+        (:data:`AUTO_LARGE_FRAME_PIXELS`) at the last, fastest level.
+
+        >>> PresetPolicy("auto", cpus=2).settings_for((400, 600, 3)) == AUTO_LADDER[1]
+        True
+        >>> PresetPolicy("auto", cpus=8).settings_for((800, 1200, 3)) == AUTO_LADDER[0]
+        True
+        >>> PresetPolicy("veryfast", cpus=2).settings_for((800, 1200, 3))
+        ('veryfast', None)
+        """
+        if self.mode != "auto":
+            return self.mode, None
+        level = self._level
+        if self._few_cpus and int(shape[0]) * int(shape[1]) >= AUTO_LARGE_FRAME_PIXELS:
+            level = len(AUTO_LADDER) - 1
+        return AUTO_LADDER[level]
 
     def observe(self, recorded_seconds: float, waited_seconds: float) -> None:
         """An MP4 was recorded for ``recorded_seconds``, its caller blocked ``waited_seconds``."""

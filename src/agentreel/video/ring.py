@@ -9,6 +9,9 @@ file on other POSIX systems. The kernel frees it when both sides have let go, ev
 both are killed, so nothing accumulates in ``/dev/shm`` and no ``multiprocessing``
 resource-tracker process is needed. (Windows uses the thread backend.)
 
+The counters and :meth:`FrameRing.copy_slot` need no numpy (the encoder process takes
+frames before it has imported numpy); :attr:`FrameRing.frames` imports it on first use.
+
 Example:
     >>> ring = FrameRing.create(2, (4, 4, 3), shared=True)
     >>> ring.frames[1] = 7
@@ -22,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import mmap
@@ -29,8 +33,6 @@ import os
 import tempfile
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 __all__ = ["READ_SLACK", "FrameRing", "ring_bytes"]
 
@@ -115,15 +117,41 @@ class FrameRing:
         self._mapping = mapping
         #: True on the encoder's side of a process ring (mapped by :meth:`attach`).
         self.attached = False
-        self.frames = np.ndarray((slots, *self.shape), dtype=np.uint8, buffer=memory)
-        self._header = np.ndarray((_HEADER_WORDS,), dtype=np.int64, buffer=memory,
-                                  offset=_header_offset(slots, self.shape))
+        self._memory = memory
+        self._view = memoryview(memory).cast("B")
+        start = _header_offset(slots, self.shape)
+        self._header = self._view[start:start + 8 * _HEADER_WORDS].cast("q")
+        self._slot_bytes = math.prod(self.shape)
+        self._frames: Any = None
+
+    @property
+    def frames(self) -> Any:
+        """The slots as one ``(slots, H, W, 3)`` uint8 numpy array (a view of the ring)."""
+        if self._frames is None:
+            import numpy as np
+
+            self._frames = np.ndarray((self.slots, *self.shape), dtype=np.uint8,
+                                      buffer=self._memory)
+        return self._frames
+
+    def copy_slot(self, index: int) -> bytes:
+        """A copy of slot ``index``'s pixels (no numpy needed).
+
+        >>> ring = FrameRing.create(2, (2, 2, 3), shared=False)
+        >>> ring.frames[1] = 9
+        >>> ring.copy_slot(1) == bytes([9] * 12)
+        True
+        """
+        start = index * self._slot_bytes
+        return self._view[start:start + self._slot_bytes].tobytes()
 
     @classmethod
     def create(cls, slots: int, shape: tuple, *, shared: bool) -> FrameRing:
         """A new ring: in shared memory (``shared``, for an encoder process) or plain memory."""
         size = ring_bytes(slots, tuple(shape))
         if not shared:
+            import numpy as np
+
             return cls(np.zeros(size, np.uint8), slots, shape)
         name = f"agentreel-{os.getpid()}-{next(_COUNTER)}"
         mapping = _Mapping(_anonymous_fd(name), size, resize=True)
@@ -151,7 +179,7 @@ class FrameRing:
     @property
     def nbytes(self) -> int:
         """Bytes of frame memory."""
-        return self.frames.nbytes
+        return self.slots * self._slot_bytes
 
     # -- the shared counters ----------------------------------------------------------
     @property
@@ -183,13 +211,17 @@ class FrameRing:
 
     def reset(self) -> None:
         """Zero the counters for a new video (a reused ring)."""
-        self._header[:] = 0
+        for word in range(_HEADER_WORDS):
+            self._header[word] = 0
 
     def close(self) -> None:
         """Let go of the memory (views of :attr:`frames` must not be used afterwards)."""
         mapping, self._mapping = self._mapping, None
         if mapping is not None:
-            del self.frames, self._header
+            self._frames = self._memory = None
+            for view in (self._header, self._view):
+                with contextlib.suppress(BufferError):
+                    view.release()
             try:
                 mapping.close()
             except BufferError:  # a view is still referenced somewhere: unmapped with it

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 
-from agentreel.records import FORMATS  # the one list of formats, beside the video event type
+from agentreel.core.records import FORMATS  # the one list of formats, beside the video event type
+from agentreel.core.videofiles import check_format, check_fps, prepare_folder, sidecar_path
 from agentreel.video.presets import AUTO_LADDER, AUTO_MANY_CPUS, auto_start_level
-from agentreel.videofiles import check_format, check_fps, prepare_folder, sidecar_path
 
 __all__ = [
     "AUTO_LADDER",

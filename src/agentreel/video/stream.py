@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from agentreel.records import VideoSaved as SavedVideo  # the one video event type
+from agentreel.core.records import VideoSaved as SavedVideo  # the one video event type
+from agentreel.core.videofiles import sidecar_json
 from agentreel.video.frames import FrameError, normalize_frame
 from agentreel.video.ring import FrameRing
-from agentreel.videofiles import sidecar_json
 
 __all__ = ["EngineStats", "SavedVideo", "VideoStream"]
 

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from agentreel.video.messages import NewRing, Stop
@@ -49,6 +50,8 @@ class ProcessTransport:
     def __init__(self) -> None:
         from multiprocessing.connection import Connection
 
+        #: When it was spawned, took frames, could encode (``time.monotonic()``; 0 = not yet).
+        self.spawned_at, self.started_at, self.ready_at = time.monotonic(), 0.0, 0.0
         ours, theirs = socket.socketpair()
         try:
             env = os.environ.copy()
@@ -70,7 +73,8 @@ class ProcessTransport:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        self.ready = False
+        self.started = False  # it takes frames (PyAV may still be loading)
+        self.ready = False  # it encodes
 
     @property
     def pid(self) -> int | None:
@@ -161,12 +165,18 @@ class _QueueChannel:
 
     def __init__(self, inbox: queue.SimpleQueue, outbox: queue.SimpleQueue) -> None:
         self._inbox, self.reply = inbox, outbox.put
+        self._held: list[Any] = []
 
-    def pending(self) -> bool:
-        return not self._inbox.empty()
+    def pending(self, timeout: float = 0.0) -> bool:
+        if self._held or not self._inbox.empty():
+            return True
+        if timeout > 0:
+            with contextlib.suppress(queue.Empty):
+                self._held.append(self._inbox.get(timeout=timeout))
+        return bool(self._held)
 
     def receive(self) -> Any:
-        return self._inbox.get()
+        return self._held.pop() if self._held else self._inbox.get()
 
 
 class ThreadTransport:
@@ -186,7 +196,8 @@ class ThreadTransport:
         self._thread = threading.Thread(target=serve, args=(EncoderServer(channel.reply), channel),
                                         name="agentreel-encoder", daemon=True)
         self._thread.start()
-        self.ready = True
+        self.started = self.ready = True
+        self.spawned_at = self.started_at = self.ready_at = time.monotonic()
 
     @staticmethod
     def cpu_ticks() -> int:

@@ -1,0 +1,3 @@
+"""The Gymnasium wrappers: :class:`RecordEpisodeStatistics` and :class:`RecordVideo`
+(imported from the package root, ``from agentreel import RecordVideo``).
+"""
