@@ -374,7 +374,7 @@ def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
 def test_replay_recording_claims_the_file_names_of_kept_videos_only(tmp_path):
     """A speculative replayed episode costs no claim file (one per episode was 21 % of the
     loop on a loaded disk); the kept one is claimed, written and named as before."""
-    from agentreel.claims import CLAIMS_FOLDER
+    from agentreel.clips.claims import CLAIMS_FOLDER
 
     env = RecordVideo(gym.make("CartPole-v1"), tmp_path, keep=lambda ep: ep.index == 2,
                       replay=True, sidecar=True)
@@ -392,7 +392,7 @@ def test_replay_recording_claims_the_file_names_of_kept_videos_only(tmp_path):
 def test_a_kept_replayed_video_whose_name_another_live_writer_holds_gets_a_variant(tmp_path):
     """The name is claimed when the episode is kept: if another recorder holds it by then,
     the video takes the ``-{pid}`` variant, and the keep rule evicts it under that name."""
-    from agentreel.claims import NameClaims
+    from agentreel.clips.claims import NameClaims
 
     other = NameClaims(str(tmp_path))
     other.claim(str(tmp_path / "rl-video-episode-1.mp4"))
