@@ -4,7 +4,8 @@
 (imports, ``"agentreel.x:y"`` strings, patch targets, ``agentreel/x.py`` file names) in
 the given files or folders to the new paths. It is idempotent, so it can be re-run on
 code written against the old layout (e.g. a branch merged after the move).
-``--move`` (run once, in the commit that moved the files) does the ``git mv``.
+The compatibility modules at the old public paths and ``tests/test_compat_paths.py``
+are left alone. ``--move`` (run once, in the commit that moved the files) does the ``git mv``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ _NAMES = "|".join(sorted(MOVES, key=len, reverse=True))
 _DOTTED = re.compile(rf"\bagentreel\.({_NAMES})\b(?![\w/])")
 _FILE = re.compile(rf"\bagentreel/({_NAMES})\.py\b")
 _FROM = re.compile(rf"^(\s*)from agentreel import ({_NAMES})\b(?!\s*,)", re.M)
+_FROM_MANY = re.compile(rf"^\s*from agentreel import .*\b({_NAMES})\b.*$", re.M)
 
 
 def rewrite(text: str) -> str:
@@ -51,15 +53,18 @@ def rewrite(text: str) -> str:
     return _FROM.sub(lambda m: f"{m[1]}from agentreel.{MOVES[m[2]]} import {m[2]}", text)
 
 
+#: Files that name the old paths on purpose: the compatibility modules and their test.
+KEEP_OLD_PATHS = {*(SRC / f"{old}.py" for old in MOVES), ROOT / "tests" / "test_compat_paths.py",
+                  Path(__file__).resolve()}
+
+
 def files_under(paths: list[str]):
     for name in paths:
         path = Path(name)
-        if path.is_dir():
-            yield from (p for p in path.rglob("*")
-                        if p.suffix in {".py", ".md", ".toml", ".cfg", ".txt", ".ini"}
-                        or p.name == "run")
-        else:
-            yield path
+        found = [p for p in path.rglob("*")
+                 if p.suffix in {".py", ".md", ".toml", ".cfg", ".txt", ".ini"}
+                 or p.name == "run"] if path.is_dir() else [path]
+        yield from (p for p in found if p.resolve() not in KEEP_OLD_PATHS)
 
 
 def main(argv: list[str]) -> int:
@@ -77,6 +82,8 @@ def main(argv: list[str]) -> int:
             if new != old:
                 path.write_text(new, encoding="utf-8")
                 print(f"rewrote {path}")
+            for line in _FROM_MANY.finditer(new):
+                print(f"{path}: edit by hand: {line[0].strip()}")
         return 0
     print(__doc__)
     return 2
