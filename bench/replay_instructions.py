@@ -27,10 +27,10 @@ def child(row: str, steps: int) -> None:
     """Warm up, then run ``steps`` steps of ``row`` (what callgrind counts)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import gymnasium as gym
-    from agentreel.clips.keep import best
     from replay_bench import loop
 
     from agentreel import RecordReplay, RecordVideo
+    from agentreel.keep import best
 
     def make():
         env = gym.make("CartPole-v1")
