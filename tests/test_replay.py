@@ -28,7 +28,7 @@ from agentreel.replay import (
 from agentreel.replay.codec import decode_actions, encode_actions
 from agentreel.replay.render import render_episodes
 from helpers.replay_envs import CountRenders  # (importing registers the test envs)
-from videotools import decode
+from videotools import assert_same_pictures, decode
 
 HELPERS = Path(__file__).parent / "helpers"
 
@@ -204,8 +204,7 @@ def test_replay_recording_keeps_the_same_videos_as_live_recording_without_render
     kept = sorted(p.name for p in (tmp_path / "replay").glob("*.mp4"))
     assert kept == sorted(p.name for p in (tmp_path / "live").glob("*.mp4")) and len(kept) == 2
     for name in kept:
-        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
-        assert a.count == b.count and all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        assert_same_pictures(tmp_path / "live" / name, tmp_path / "replay" / name)
         side_live = json.loads((tmp_path / "live" / name).with_suffix(".json").read_text())
         side_replay = json.loads((tmp_path / "replay" / name).with_suffix(".json").read_text())
         assert side_replay == side_live
@@ -332,9 +331,7 @@ def test_vector_record_video_per_env_replay_matches_live_recording(tmp_path):
     names = [v.name for v in replayed.saved_videos]
     assert names == [v.name for v in live.saved_videos] and len(names) == 2
     for name in names:
-        a, b = decode(tmp_path / "live" / f"{name}.mp4"), decode(tmp_path / "replay" / f"{name}.mp4")
-        assert a.count == b.count
-        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        assert_same_pictures(tmp_path / "live" / f"{name}.mp4", tmp_path / "replay" / f"{name}.mp4")
     with pytest.raises(ValueError, match="per_env=True"):
         VectorRecordVideo(gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",
                                        render_mode="rgb_array"), tmp_path / "x", replay=True)

@@ -17,7 +17,7 @@ pytest.importorskip("pettingzoo")
 from pettingzoo.butterfly import pistonball_v6  # noqa: E402
 
 from agentreel.video import VideoEngine, presets  # noqa: E402
-from videotools import decode, psnr  # noqa: E402
+from videotools import decode, psnr, x264_settings  # noqa: E402
 
 
 def pistonball_frames(steps: int) -> list[np.ndarray]:
@@ -30,13 +30,6 @@ def pistonball_frames(steps: int) -> list[np.ndarray]:
         frames.append(env.render())
     env.close()
     return frames
-
-
-def x264_settings(path) -> str:
-    """The encoder settings x264 writes into the file (its version SEI)."""
-    data = path.read_bytes()
-    start = data.index(b"options: ")
-    return data[start:data.index(b"\x00", start)].decode("ascii", "replace")
 
 
 @pytest.mark.parametrize(("cpus", "large_bframes"), [(2, 0), (8, 3)])
