@@ -55,6 +55,8 @@ class Child:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
+            if not line.endswith("\n"):  # torn by the SIGKILL: never a whole report
+                break
             self.lines.append(line.strip())
             if line.startswith("READY"):
                 self._ready.set()
