@@ -24,8 +24,11 @@ def main() -> None:
         frame[:] = (i * 3) % 256
         stream.add_frame(frame)
     print("WORKER", engine._transport.proc.pid, flush=True)
-    deadline = time.monotonic() + 60  # the encoder has read every frame (a loaded machine
-    while stream._ring.consumed < frames and time.monotonic() < deadline:  # starts it late)
+    # The encoder has read every frame announced to it (frames are announced in batches:
+    # the last few wait in the ring, whose header still tells the encoder, if we die,
+    # how many were written). A loaded machine starts the encoder late.
+    deadline = time.monotonic() + 60
+    while stream._ring.consumed < stream._announced and time.monotonic() < deadline:
         engine.poll()
         time.sleep(0.01)
     time.sleep(1.5)  # let the encoder write fragments
