@@ -148,6 +148,16 @@ def test_ctrl_c_just_after_the_encoder_started_leaves_no_stray_encoder(tmp_path,
                 signal.raise_signal(signal.SIGINT)  # Ctrl-C, delivered for real
 
     monkeypatch.setattr(subprocess, "Popen", InterruptedJustAfterSpawn)
+    # Ctrl-C as in a terminal, even when this run was started in the background with
+    # SIGINT ignored (the test would then pass or fail for the wrong reason).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupt_right_after_the_spawn(tmp_path, started)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_right_after_the_spawn(tmp_path, started: list) -> None:
     engine = VideoEngine(backend="process")
     path = tmp_path / "after-ctrl-c.mp4"
     with pytest.raises(KeyboardInterrupt):

@@ -139,6 +139,9 @@ def trial(engine: VideoEngine, folder: str, index: int, rng: random.Random) -> t
 def main() -> None:
     folder, trials, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
+    # SIGINT raises KeyboardInterrupt, as in a terminal, even when the test run was started
+    # in the background (a shell without job control ignores SIGINT for background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.dump_traceback_later(CHILD_SECONDS, exit=True)
     spawns = SpawnCounter()
     engine = VideoEngine(backend="process")

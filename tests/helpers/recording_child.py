@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -27,6 +28,9 @@ from videotools import PatternEnv  # noqa: E402
 
 
 def main() -> None:
+    # Ctrl-C as in a terminal, even when this test run was started in the background
+    # (a shell without job control starts background jobs with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser()
     parser.add_argument("video_dir")
     parser.add_argument("log_dir")
