@@ -26,17 +26,7 @@ from agentreel import RecordEpisodeStatistics, RecordVideo
 from agentreel.clips.recorder import ClipRecorder
 from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.video import FrameError, VideoEngine
-from videotools import PatternEnv, decode
-
-
-def run_episodes(env, n):
-    for _ in range(n):
-        env.reset()
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(0)
-            done = terminated or truncated
-
+from videotools import PatternEnv, decode, play_episodes
 
 # --------------------------------------------------------------------------- frames (property)
 _ENGINE: VideoEngine | None = None
@@ -116,7 +106,7 @@ class RenderEnv(PatternEnv):
 def test_render_returning_none_stops_the_clip_loudly_and_the_next_episode_records(tmp_path, caplog):
     env = RecordVideo(RenderEnv(None, length=5), str(tmp_path), episode_trigger=lambda i: True)
     with caplog.at_level(logging.WARNING, logger="agentreel"):
-        run_episodes(env, 2)
+        play_episodes(env, 2)
     env.close()
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "returned NoneType" in message and "render_mode='rgb_array'" in message
@@ -128,7 +118,7 @@ def test_render_returning_a_list_in_rgb_array_mode_records_its_newest_frame(tmp_
     base = PatternEnv(length=4)
     base.render = lambda: [np.zeros((48, 64, 3), np.uint8), base.picture()]
     env = RecordVideo(base, str(tmp_path), episode_trigger=lambda i: True)
-    run_episodes(env, 1)
+    play_episodes(env, 1)
     env.close()
     assert decode(tmp_path / "rl-video-episode-0.mp4").count == 5
 
@@ -147,7 +137,7 @@ class ModeEnv(PatternEnv):
 def test_rgbd_tuple_records_the_rgb_part(tmp_path):
     env = RecordVideo(ModeEnv(length=3, render_mode="rgbd_tuple"), str(tmp_path),
                       episode_trigger=lambda i: True)
-    run_episodes(env, 2)
+    play_episodes(env, 2)
     env.close()
     video = decode(tmp_path / "rl-video-episode-1.mp4")
     assert video.count == 4 and video.width == 64
@@ -158,7 +148,7 @@ def test_depth_array_is_recorded_as_a_normalised_gray_video(tmp_path):
     (wedging the loop); now each frame is scaled to its own near..far range."""
     env = RecordVideo(ModeEnv(length=3, render_mode="depth_array"), str(tmp_path),
                       episode_trigger=lambda i: True)
-    run_episodes(env, 2)
+    play_episodes(env, 2)
     env.close()
     video = decode(tmp_path / "rl-video-episode-0.mp4")
     assert video.count == 4
@@ -173,7 +163,7 @@ def test_unusable_render_fps_falls_back_to_30_and_float_is_kept(tmp_path, caplog
     with caplog.at_level(logging.WARNING, logger="agentreel"):
         env = RecordVideo(PatternEnv(render_fps=render_fps), str(tmp_path),
                           episode_trigger=lambda i: True)
-    run_episodes(env, 1)
+    play_episodes(env, 1)
     env.close()
     assert env.frames_per_sec == expected
     assert decode(tmp_path / "rl-video-episode-0.mp4").fps == pytest.approx(expected)
@@ -190,10 +180,10 @@ def test_a_raising_trigger_is_named_and_the_next_episode_records(tmp_path):
         return True
 
     env = RecordVideo(PatternEnv(length=3), str(tmp_path), episode_trigger=trigger)
-    run_episodes(env, 1)
+    play_episodes(env, 1)
     with pytest.raises(RuntimeError, match=r"episode_trigger raised KeyError for id 1"):
         env.reset()
-    run_episodes(env, 1)  # episode 2
+    play_episodes(env, 1)  # episode 2
     env.close()
     assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".mp4")) == [
         "rl-video-episode-0.mp4", "rl-video-episode-2.mp4"]
@@ -266,7 +256,7 @@ def test_full_disk_fails_videos_loudly_statistics_keep_flowing_and_recording_rec
         assert failed and all("No space left" in v.error for v in failed)
         assert not [f for f in os.listdir(folder) if f.endswith(".partial")]  # space given back
         env.noisy = False  # small videos fit again: the next episode records normally
-        run_episodes(rec, 1)
+        play_episodes(rec, 1)
         rec.close()
         assert decode(folder / "rl-video-episode-3.mp4").count == 31
     rows = (log / "monitor.csv").read_text().splitlines()[2:]
@@ -279,7 +269,7 @@ def test_full_disk_under_the_log_is_reported_and_nothing_is_lost_or_torn(tmp_pat
     there is room again -- with no torn line in between."""
     with mounted(tmp_path / "small", "size=64k") as folder:
         env = RecordEpisodeStatistics(PatternEnv(length=2), log=str(folder / "log"))
-        run_episodes(env, 1)  # both files own a page now: later lines fit in part, then fail
+        play_episodes(env, 1)  # both files own a page now: later lines fit in part, then fail
         filler = folder / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         with contextlib.suppress(OSError):
@@ -324,7 +314,7 @@ def test_an_info_value_json_cannot_encode_never_raises_and_both_logs_hold_the_ro
                                   info_keywords=("tags", "raw", "thing", "ok"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_episodes(env, 3)
+        play_episodes(env, 3)
     env.close()
     assert env.episode_count == 3
     fallback = [str(w.message) for w in caught if "repr" in str(w.message)]
@@ -347,7 +337,7 @@ def test_a_reader_never_silently_prefers_an_emptier_log(tmp_path):
     """Issue 12.1: an empty episodes.jsonl next to a full monitor.csv made the folder read
     as 0 episodes. The fuller file wins, with a warning naming both."""
     env = RecordEpisodeStatistics(PatternEnv(length=2), log=str(tmp_path))
-    run_episodes(env, 4)
+    play_episodes(env, 4)
     env.close()
     (tmp_path / "episodes.jsonl").write_text("")
     from agentreel.log import read_episodes
@@ -379,7 +369,7 @@ def test_a_bad_frame_on_the_last_step_costs_no_step_and_no_statistics(tmp_path):
         stats.reset()
         results = [stats.step(0) for _ in range(4)]
     assert results[-1][2] is True and results[-1][4]["episode"]["l"] == 4
-    run_episodes(stats, 1)
+    play_episodes(stats, 1)
     stats.close()
     assert stats.episode_count == 2
     assert len((tmp_path / "log" / "monitor.csv").read_text().splitlines()) == 2 + 2
@@ -467,12 +457,12 @@ def test_saved_videos_keeps_as_many_events_as_asked(tmp_path):
     now the max_saved_videos parameter (None: keep all)."""
     env = RecordVideo(PatternEnv(length=1), str(tmp_path), episode_trigger=lambda i: True,
                       max_saved_videos=3)
-    run_episodes(env, 5)
+    play_episodes(env, 5)
     env.close()
     assert [v.episode_id for v in env.saved_videos] == [2, 3, 4]
     env = RecordVideo(PatternEnv(length=1), str(tmp_path / "all"), episode_trigger=lambda i: True,
                       max_saved_videos=None)
-    run_episodes(env, 5)
+    play_episodes(env, 5)
     env.close()
     assert len(env.saved_videos) == 5
     with pytest.raises(ValueError, match="max_saved_videos"):
@@ -501,7 +491,7 @@ def test_a_corrupt_run_folder_gives_one_line_naming_file_and_line_and_exit_2(
 
     run = tmp_path / "run"
     env = RecordEpisodeStatistics(PatternEnv(length=2), log=str(run))
-    run_episodes(env, 3)
+    play_episodes(env, 3)
     env.close()
     lines = (run / "episodes.jsonl").read_text().splitlines()
     lines[1] = CORRUPT_LINES[case]

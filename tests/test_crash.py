@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from videotools import complete_fragment_samples, decode, decode_count, wait_gone
+from videotools import complete_fragment_samples, decode, decode_count, play_episodes, wait_gone
 
 HELPERS = Path(__file__).parent / "helpers"
 CHILD = str(HELPERS / "recording_child.py")
@@ -391,11 +391,7 @@ def test_planted_symlinks_are_never_written_through(tmp_path):
     os.symlink(targets["final_sidecar"], videos / "rl-video-episode-1.json")
     env = RecordVideo(PatternEnv(length=30), str(videos), episode_trigger=lambda i: True,
                       sidecar=True)
-    for _ in range(2):
-        env.reset()
-        done = False
-        while not done:
-            done = any(env.step(0)[2:4])
+    play_episodes(env, 2)
     env.close()
     for name, target in targets.items():
         if name == "dangling":
@@ -429,11 +425,7 @@ def test_planted_symlinks_are_never_written_through(tmp_path):
     kept.mkdir()
     os.symlink(elsewhere, kept / ".agentreel-pending")
     env = RecordVideo(PatternEnv(length=3), str(kept), keep=best(1))
-    for _ in range(2):
-        env.reset()
-        done = False
-        while not done:
-            done = any(env.step(0)[2:4])
+    play_episodes(env, 2)
     env.close()
     assert os.listdir(elsewhere) == [] and len(list(kept.glob("*.mp4"))) == 1
     # A FIFO planted at monitor.csv would block the open for ever: refused at once.

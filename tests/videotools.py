@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import gymnasium as gym
@@ -83,6 +84,16 @@ def assert_same_pictures(a_path: str | os.PathLike[str], b_path: str | os.PathLi
 def mp4s(folder: str | os.PathLike[str]) -> set[str]:
     """The names of the finished .mp4 files in a folder."""
     return {f for f in os.listdir(folder) if f.endswith(".mp4")}
+
+
+def play_episodes(env: gym.Env, episodes: int, action: Any = 0) -> None:
+    """Run ``episodes`` whole episodes of ``env``, always taking ``action``."""
+    for _ in range(episodes):
+        env.reset()
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
 
 
 class PatternEnv(gym.Env):

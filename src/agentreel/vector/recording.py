@@ -253,16 +253,15 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if self._replay is not None:
             return  # replay=True: frames come from the replay process, never from here
         wanted = [
-            r for i, r in enumerate(self._recorders)
+            i for i, r in enumerate(self._recorders)
             if r.recording and (only is None or not self.per_env or only[i])
         ]
         if not wanted:
             return
         frames = self._render_all()
         if self.per_env:
-            for i, recorder in enumerate(self._recorders):
-                if recorder in wanted:
-                    recorder.capture_or_end(frames[i])
+            for i in wanted:
+                self._recorders[i].capture_or_end(frames[i])
             return
         tiles = [normalize_frame(frames[0])] if self.record_first_only else [
             normalize_frame(f) for f in frames

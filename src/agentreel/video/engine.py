@@ -91,6 +91,7 @@ class VideoEngine(FramePath):
         self._link = EncoderLink(backend, stall_timeout_from(stall_timeout), self._on_done,
                                  self._on_lost, self._frames_read)
         self._queue_frames = queue_frames
+        self._announce_every = max(1, queue_frames // 2)  # frames per "frames" message
         self._lock = threading.RLock()
         self._sids = itertools.count(1)
         self._streams: dict[int, VideoStream] = {}

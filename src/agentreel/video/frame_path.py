@@ -56,6 +56,7 @@ class FramePath:
     _callbacks: Callbacks
     _streams: dict[int, VideoStream]
     _queue_frames: int
+    _announce_every: int
     _frames: int
     _wait: float
     _max_wait: float
@@ -83,7 +84,7 @@ class FramePath:
                         fill(slot)
                     stream._written += 1
                     ring.written = stream._written  # for the encoder, if we die
-                    if stream._written - stream._announced >= max(1, self._queue_frames // 2):
+                    if stream._written - stream._announced >= self._announce_every:
                         self._announce(stream)
             stream.frames += 1
             self._frames += 1
