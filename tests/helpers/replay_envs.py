@@ -98,6 +98,40 @@ class CountRenders(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.render()
 
 
+class NoisyPicturesEnv(gym.Env):
+    """Deterministic dynamics; frames of 400x600 random pixels (slow to encode, free to render).
+
+    So whoever renders it waits on its video encoder: the replay renderer's x264 settings
+    must not drift from a live recording's because of those waits.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
+    _frames: list[np.ndarray] = []
+
+    def __init__(self, render_mode: str | None = None, length: int = 40) -> None:
+        self.render_mode = render_mode
+        self.length = length
+        self.action_space = gym.spaces.Discrete(2)
+        self.observation_space = gym.spaces.Box(0, 1000, (1,), np.float64)
+        self.t = 0
+        if not NoisyPicturesEnv._frames:
+            rng = np.random.default_rng(0)
+            NoisyPicturesEnv._frames = [rng.integers(0, 256, (400, 600, 3), np.uint8)
+                                        for _ in range(4)]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0]), {}
+
+    def step(self, action: Any):
+        self.t += 1
+        return np.array([float(self.t)]), 1.0, self.t >= self.length, False, {}
+
+    def render(self) -> np.ndarray:
+        return NoisyPicturesEnv._frames[self.t % 4]
+
+
 def make_global_noise(render_mode: str | None = None) -> gym.Env:
     """An ``env_fn`` target: the noisy env with a time limit."""
     return gym.wrappers.TimeLimit(GlobalNoiseEnv(render_mode=render_mode), 50)
@@ -105,3 +139,5 @@ def make_global_noise(render_mode: str | None = None) -> gym.Env:
 
 gym.register("agentreel-test/Composite-v0", entry_point="helpers.replay_envs:CompositeActionEnv")
 gym.register("agentreel-test/GlobalNoise-v0", entry_point="helpers.replay_envs:GlobalNoiseEnv")
+gym.register("agentreel-test/NoisyPictures-v0",
+             entry_point="helpers.replay_envs:NoisyPicturesEnv")

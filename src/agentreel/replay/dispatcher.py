@@ -52,8 +52,12 @@ def serve(fd: int) -> int:
     """The replay process: render jobs from the connection ``fd`` until it closes."""
     from multiprocessing.connection import Connection
 
-    from agentreel.replay.player import EnvCache, ReplayCancelled, render_episode
-    from agentreel.video import VideoEngine
+    from agentreel.replay.player import (
+        EnvCache,
+        ReplayCancelled,
+        render_episode,
+        replay_video_engine,
+    )
 
     conn = Connection(fd)
     parent = os.getppid()
@@ -65,7 +69,7 @@ def serve(fd: int) -> int:
         os.nice(10)  # the agent's loop comes first; its encoder inherits this too
     # The encoder runs as a thread of this (already background) process: one process
     # fewer to start, and PyAV encodes without holding the GIL.
-    engine = VideoEngine(backend="thread")
+    engine = replay_video_engine("thread")
     envs = EnvCache()
     try:
         while True:

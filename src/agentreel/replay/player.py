@@ -33,7 +33,7 @@ from agentreel.replay.log import LoggedEpisode
 from agentreel.replay.recipe import build_env
 from agentreel.video import SavedVideo, VideoEngine
 
-__all__ = ["EnvCache", "ReplayDivergence", "render_episode", "replay_frames"]
+__all__ = ["EnvCache", "ReplayDivergence", "render_episode", "replay_frames", "replay_video_engine"]
 
 HINT = ("the env is not deterministic given its seed and the actions (global random state, "
         "wall clock, threads?); record it live with RecordVideo(..., replay=False)")
@@ -161,6 +161,18 @@ def episode_tags(episode: LoggedEpisode, name: str) -> dict[str, Any]:
     if episode.env_index is not None:
         tags["env_index"] = episode.env_index
     return tags
+
+
+def replay_video_engine(backend: str = "process") -> VideoEngine:
+    """The video engine of a replay renderer: ``preset="auto"`` fixed at its start level.
+
+    A live recording's engine steps to faster x264 settings (larger files) when the
+    agent's loop waited on it; a renderer that replays in the background is not the
+    agent's loop, so it keeps the level a live recording starts at.
+
+    >>> replay_video_engine("thread").close()
+    """
+    return VideoEngine(backend=backend, adapt_preset=False)
 
 
 def render_episode(episode: LoggedEpisode, path: str | os.PathLike[str], *,

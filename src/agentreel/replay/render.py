@@ -89,12 +89,16 @@ def select_episodes(episodes: Sequence[LoggedEpisode], *, ids: Sequence[int] | N
 def _render_batch(log_path: str, keys: list[tuple[str, int | None, int]], out: str, prefix: str,
                   format: str, fps: float | None) -> list[Rendered]:
     """Worker: render the episodes ``keys`` (run, env_index, episode) of the log at ``log_path``."""
-    from agentreel.replay.player import EnvCache, episode_tags, render_episode
-    from agentreel.video import VideoEngine
+    from agentreel.replay.player import (
+        EnvCache,
+        episode_tags,
+        render_episode,
+        replay_video_engine,
+    )
 
     log = read_replay(log_path)
     by_key = {(e.row["run"], e.env_index, e.episode): e for e in log.episodes}
-    engine, envs = VideoEngine(), EnvCache()
+    engine, envs = replay_video_engine(), EnvCache()
     results = []
     try:
         for key in keys:

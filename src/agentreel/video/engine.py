@@ -68,6 +68,8 @@ class VideoEngine(FramePath):
             (memory ≈ ``queue_frames × H × W × 3`` bytes per video).
         preset: x264 preset for MP4, or ``"auto"`` (default, see
             :mod:`agentreel.video.presets`).
+        adapt_preset: ``False`` keeps ``"auto"`` at the level it starts at, whatever the
+            caller waited (for background renderers: their waits slow no agent).
         stall_timeout: the longest any call waits for an encoder that makes no progress
             (default 10 s, or ``AGENTREEL_ENCODER_TIMEOUT``). It warns after half of it;
             past it the videos that encoder holds fail (``SavedVideo.error``) and a
@@ -80,12 +82,13 @@ class VideoEngine(FramePath):
     """
 
     def __init__(self, *, backend: str = "process", queue_frames: int = 8,
-                 preset: str = "auto", stall_timeout: float | None = None) -> None:
+                 preset: str = "auto", stall_timeout: float | None = None,
+                 adapt_preset: bool = True) -> None:
         if backend not in ("process", "thread"):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
         if isinstance(queue_frames, bool) or not isinstance(queue_frames, int) or queue_frames < 1:
             raise ValueError(f"queue_frames must be an int >= 1, got {queue_frames!r}")
-        self._presets = PresetPolicy(preset)
+        self._presets = PresetPolicy(preset, adaptive=adapt_preset)
         if sys.platform == "win32":
             backend = "thread"  # inherited descriptors (pass_fds) are POSIX-only
         self._link = EncoderLink(backend, stall_timeout_from(stall_timeout), self._on_done,

@@ -82,6 +82,10 @@ def usable_cpus() -> int:
 class PresetPolicy:
     """The preset for the next MP4, adapted to the waits of the previous ones.
 
+    ``adaptive=False`` keeps ``"auto"`` at its start level (waits change nothing): for
+    encoders that are not the agent's loop, e.g. the replay renderer, whose waits on
+    the encoder cost the agent nothing.
+
     Raises:
         ValueError: ``preset`` is neither ``"auto"`` nor an x264 preset.
 
@@ -91,10 +95,12 @@ class PresetPolicy:
     'ultrafast'
     """
 
-    def __init__(self, preset: str = "auto", cpus: int | None = None) -> None:
+    def __init__(self, preset: str = "auto", cpus: int | None = None, *,
+                 adaptive: bool = True) -> None:
         if preset != "auto" and preset not in X264_PRESETS:
             raise ValueError(f"preset must be 'auto' or one of {X264_PRESETS}, got {preset!r}")
         self.mode = preset
+        self.adaptive = adaptive
         cpus = usable_cpus() if cpus is None else cpus
         self._few_cpus = cpus < AUTO_MANY_CPUS
         self._floor = auto_start_level(cpus)
@@ -134,7 +140,7 @@ class PresetPolicy:
 
     def observe(self, recorded_seconds: float, waited_seconds: float) -> None:
         """An MP4 was recorded for ``recorded_seconds``, its caller blocked ``waited_seconds``."""
-        if self.mode != "auto":
+        if self.mode != "auto" or not self.adaptive:
             return
         if recorded_seconds > 0 and waited_seconds > _WAIT_SHARE * recorded_seconds:
             self._level = min(self._level + 1, len(AUTO_LADDER) - 1)
