@@ -92,11 +92,30 @@ class Stopwatch:
         return out
 
 
+def process_memory(proc: Any) -> int:
+    """A process's memory (bytes) for summing over a tree: its PSS where Linux gives it.
+
+    PSS (proportional set size, ``/proc/PID/smaps_rollup``) splits each page among the
+    processes that map it, so a shared-memory ring mapped by the agent and its encoder
+    counts once in a sum; RSS (the fallback elsewhere) counts it in each process.
+    """
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(proc.memory_info().rss)
+
+
 @dataclass
 class TreeSampler:
-    """Samples the RSS of a process and all its descendants in a background thread.
+    """Samples the memory of a process and all its descendants in a background thread.
 
-    ``peak`` is the largest sum seen; ``series`` holds ``(t, rss)`` samples.
+    The sum is of PSS where available (shared pages counted once, see
+    :func:`process_memory`), else of RSS (an upper bound). ``peak`` is the largest sum
+    seen; ``series`` holds ``(t, bytes)`` samples.
     """
 
     pid: int
@@ -119,7 +138,7 @@ class TreeSampler:
         self._thread.join()
 
     def sample(self) -> int:
-        """RSS of the tree now (bytes); processes that vanish mid-read are skipped."""
+        """Memory of the tree now (bytes); processes that vanish mid-read are skipped."""
         import psutil
 
         total = 0
@@ -130,7 +149,7 @@ class TreeSampler:
             return 0
         for proc in procs:
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
+                total += process_memory(proc)
         return total
 
     def _run(self) -> None:
@@ -149,7 +168,8 @@ def run_child(module: str, args: Sequence[str], *, sample_rss: bool = True,
     """Run ``python bench/<module>.py child ARGS...``; return its JSON result plus RSS figures.
 
     The child prints one JSON object on its last stdout line. ``peak_rss`` is the
-    peak RSS of the child and all its descendants (e.g. the encoder process);
+    peak memory (PSS where available, see :func:`process_memory`) of the child and all its
+    descendants (e.g. the encoder process);
     ``rss_first_half``/``rss_second_half`` split the peak by the sampling time.
     """
     cmd = [sys.executable, os.path.join(BENCH_DIR, f"{module}.py"), "child", *map(str, args)]
