@@ -13,7 +13,9 @@ Everything a replay log holds is encoded here, in forms any language can read:
   observation leaf's bytes in C order, chained leaf to leaf (``crc32(b, prev)``);
   one little-endian ``uint32`` per observation.
 * **Payloads** (columns of bytes) are ``zlib``-compressed then base64-encoded
-  (:func:`pack` / :func:`unpack`).
+  (:func:`pack` / :func:`unpack`; format 2 compresses large payloads only).
+* A leaf with ``"stored": "u1"`` (format 2) holds each integer's low byte only: every
+  value was in ``[0, 256)``; readers widen it back to ``dtype``.
 * **RNG states** are numpy's ``bit_generator.state`` dictionaries (JSON-able).
 
 Example:
@@ -208,8 +210,9 @@ def decode_actions(space: spaces.Space, column: dict[str, Any],
         dtype = np.dtype(leaf["dtype"])
         shape = tuple(leaf["shape"])
         count = steps * int(np.prod(shape, dtype=np.int64))
-        array = np.frombuffer(data, dtype=dtype, count=count,
-                              offset=leaf["offset"]).reshape((steps, *shape))
+        stored = np.dtype(leaf.get("stored", dtype))  # format 2: "u1", one byte a value
+        array = np.frombuffer(data, dtype=stored, count=count,
+                              offset=leaf["offset"]).astype(dtype).reshape((steps, *shape))
         kind = leaf["kind"]
         if kind.startswith("py:"):
             per_leaf.append([_FROM_PY[kind[3:]](x) for x in array.tolist()])

@@ -18,12 +18,17 @@ from typing import Any
 
 from agentreel.replay.codec import pack, unpack
 
-__all__ = ["capture_hidden", "restore_hidden"]
+__all__ = ["capture_hidden", "has_hidden", "restore_hidden"]
 
 
 def _ale(env: Any) -> Any:
     ale = getattr(env.unwrapped, "ale", None)
     return ale if ale is not None and hasattr(ale, "cloneState") else None
+
+
+def has_hidden(env: Any) -> bool:
+    """The env keeps random state beyond ``np_random`` (:func:`capture_hidden` captures it)."""
+    return _ale(env) is not None
 
 
 def capture_hidden(env: Any) -> dict[str, str] | None:

@@ -1,39 +1,54 @@
 """The replay log: one JSON Lines file, a header line then one line per finished episode.
 
-File ``FOLDER/replay.ndjson`` (format 1; newline-delimited JSON, i.e. JSON Lines, named
+File ``FOLDER/replay.ndjson`` (newline-delimited JSON, i.e. JSON Lines, named
 ``.ndjson`` so that episode-log readers, which take every ``*.jsonl`` of a run folder,
 leave it alone), written only by appending whole lines
 (:class:`~agentreel.log._appendfile.AppendFile`: one ``os.write`` per line), so a
 process killed with SIGKILL leaves every finished episode readable and at most
-the unfinished episode missing. Readable with any JSON parser, zlib and base64:
+the unfinished episode missing. Readable with any JSON parser, base64 and zlib.
+Format 2 (written since the second replay speed round; format 1 is still read):
 
-* header: ``{"type": "replay-header", "format": 1, "run": ID, "recipe": RECIPE,
+* header: ``{"type": "replay-header", "format": 2, "run": ID, "recipe": RECIPE,
   "action_space": TEXT, "num_envs": N or null, "digest": "crc32", "created": UNIX_TIME}``
   (``RECIPE``: see :mod:`agentreel.replay.recipe`). A restarted run appends a
-  new header with a new ``run`` id; episodes name the run they belong to.
+  new header with a new ``run`` id; episodes name the run they belong to, and are
+  read by the format of their run's header (a log may hold runs of both formats).
 * episode: ``{"type": "episode", "run": ID, "env_index": I or null, "episode": K,
-  "seed": S or null, "rng": STATE or null, "hidden": {...} or absent, "steps": L,
-  "return": R, "terminated": B, "truncated": B, "end_time": T, "actions": {"steps": L,
-  "leaves": [LEAF, ...]}, "columns": {"rewards": [OFFSET, "<f8"], "flags": [OFFSET, "u1"],
-  "digests": [OFFSET, "<u4"]}, "data": PACKED}`` where ``K`` counts the
-  episodes of sub-env ``I`` (of the env) from 0; ``STATE`` is numpy's
-  ``bit_generator.state`` of the env's ``np_random`` at an unseeded reset;
-  ``hidden`` holds env-specific random state numpy does not cover (``"ale"``:
-  ALE's ``cloneState(include_rng=True).serialize()``, packed); ``PACKED`` is
-  ``base64(zlib(bytes))`` of one byte string holding every column at its ``OFFSET``:
-  ``rewards`` ``L`` little-endian float64, ``flags`` ``L`` uint8 (bit 0 terminated,
-  bit 1 truncated), ``digests`` ``L + 1`` little-endian uint32 (CRC-32 of the reset
-  observation first, then of each step's), and each action ``LEAF`` (``{"path": [keys],
-  "kind": "np" | "np0" | "py:int" | "py:float" | "py:bool" | "str", "dtype": "<i8",
-  "shape": [...], "offset": OFFSET}``) ``L`` values of ``dtype`` and ``shape`` in C order
-  (``"str"`` leaves hold ``"values"`` in the JSON instead). ``"np0"`` marks numpy scalars,
-  ``"py:*"`` Python scalars. An episode whose actions changed type mid-episode has
-  ``"not_replayable"`` instead of ``"actions"``.
+  "seed": S or null, "rng": STATE or null, "hidden": {...} or absent, "options": ... or
+  absent, "steps": L, "return": R, "terminated": B, "truncated": B, "end_time": T,
+  "actions": [LEAF, ...], "reward": R0 or absent, "data": BASE64, "zlib": true or absent}``
+  where ``K`` counts the episodes of sub-env ``I`` (of the env) from 0; ``STATE`` is
+  numpy's ``bit_generator.state`` of the env's ``np_random`` at an unseeded reset
+  (PCG64's 128-bit ``state`` and ``inc`` are plain JSON integers: parse them as big
+  integers); ``hidden`` holds env-specific random state numpy does not cover (``"ale"``:
+  ALE's ``cloneState(include_rng=True).serialize()``, as ``base64(zlib(bytes))``).
+  ``DATA`` is ``base64(BYTES)``, or ``base64(zlib(BYTES))`` when ``"zlib": true`` (large
+  payloads only); ``BYTES`` is, in this order: each action ``LEAF``'s column (at its
+  ``"offset"``), then, unless ``"reward"`` is present, ``L`` little-endian float64
+  rewards, then ``L + 1`` little-endian uint32 observation digests (CRC-32 of the reset
+  observation first, then of each step's). So the digests are the last ``4 (L + 1)``
+  bytes and the rewards the ``8 L`` before them. ``"reward": R0`` means every step's
+  reward was ``R0`` (no reward column). Flags are not stored: only an episode's last step
+  ends it, so every step's terminated/truncated is false except the last's, which are the
+  episode's ``terminated``/``truncated``. ``LEAF`` is ``{"path": [keys], "kind": "np" |
+  "np0" | "py:int" | "py:float" | "py:bool" | "str", "dtype": "<i8", "shape": [...],
+  "offset": OFFSET, "stored": "u1" or absent}``: ``L`` values of ``dtype`` and ``shape``
+  in C order, or with ``"stored": "u1"`` one byte per value (each value was an integer in
+  ``[0, 256)``: widen the bytes to ``dtype``); ``"str"`` leaves hold ``"values"`` in the
+  JSON instead. ``"np0"`` marks numpy scalars, ``"py:*"`` Python scalars. An episode
+  whose actions changed type mid-episode has ``"not_replayable"`` instead of ``"actions"``.
 * first reset: ``{"type": "first-reset", "run": ID, "env_index": I or null, "seed": S,
   "rng": STATE, "options": ...}``, once per env (or sub-env), at its first ``reset()``.
   Replay repeats that reset and renders once before the episode it replays, because some
   renderers fix their camera at their first frame (MuJoCo's free camera looks at where
   the body was then), so frames match the live recording's.
+
+Format 1 differs in the episode line only: ``"actions": {"steps": L, "leaves": [LEAF,
+...]}`` (no ``"stored"``), ``"columns": {"rewards": [OFFSET, "<f8"], "flags": [OFFSET,
+"u1"], "digests": [OFFSET, "<u4"]}`` and ``"data": base64(zlib(BYTES))`` always, where
+``BYTES`` holds every column at its ``OFFSET`` (``flags``: ``L`` uint8, bit 0 terminated,
+bit 1 truncated). A header of a later format than this module reads is an error that
+says to upgrade agentreel.
 
 Example:
     >>> import tempfile
@@ -49,6 +64,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -62,20 +78,17 @@ import numpy as np
 from gymnasium import spaces
 
 from agentreel.log._appendfile import AppendFile
-from agentreel.replay.codec import (
-    NotReplayable,
-    decode_actions,
-    encode_action_leaves,
-    pack,
-    unpack,
-)
+from agentreel.replay.codec import NotReplayable, decode_actions, unpack
+from agentreel.replay.lines import EpisodeEncoder
 
 __all__ = ["EpisodeBuffer", "LoggedEpisode", "ReplayLog", "ReplayLogWriter", "read_replay",
            "LOG_NAME"]
 
 #: The log's file name inside its folder.
 LOG_NAME = "replay.ndjson"
-FORMAT = 1
+FORMAT = 2
+#: The formats :func:`read_replay` reads.
+READABLE_FORMATS = (1, 2)
 
 
 class EpisodeBuffer:
@@ -119,40 +132,9 @@ class EpisodeBuffer:
 
     def row(self, run: str, space: spaces.Space, terminated: bool, truncated: bool,
             episode_return: float | None = None) -> dict:
-        """The episode's JSON object (see the module docs); ``episode_return`` if known."""
-        steps = len(self.steps)
-        actions, rewards, digests = zip(*self.steps, strict=True) if steps else ((), (), ())
-        if episode_return is None:
-            episode_return = float(np.sum(np.asarray(rewards, dtype=np.float64)))
-        row: dict[str, Any] = {
-            "type": "episode", "run": run, "env_index": self.env_index, "episode": self.episode,
-            "seed": self.seed, "rng": self.rng, "steps": steps,
-            "return": float(episode_return),
-            "terminated": bool(terminated), "truncated": bool(truncated),
-            "end_time": round(time.time(), 6),
-        }
-        if self.hidden:
-            row["hidden"] = self.hidden
-        if self.options is not None:
-            row["options"] = self.options
-        try:
-            leaves, blob = encode_action_leaves(space, actions, 0)
-            row["actions"] = {"steps": steps, "leaves": leaves}
-        except NotReplayable as exc:
-            row["not_replayable"] = str(exc)
-            blob = b""
-        reward_bytes = np.asarray(rewards, dtype="<f8").tobytes()
-        flags = bytes(steps - 1) + bytes((self.end_flags,)) if steps else b""
-        digest_bytes = np.asarray((self.first_digest or 0, *digests), dtype="<u4").tobytes()
-        row["columns"] = {"rewards": [len(blob), "<f8"],
-                          "flags": [len(blob) + len(reward_bytes), "u1"],
-                          "digests": [len(blob) + len(reward_bytes) + len(flags), "<u4"]}
-        row["data"] = pack(blob + reward_bytes + flags + digest_bytes)
-        return row
-
-
-#: One encoder for every line (``json.dumps`` with separators builds a new one per call).
-_JSON = json.JSONEncoder(separators=(",", ":"))
+        """The episode's JSON object (format 2, see the module docs); ``episode_return`` if known."""
+        self.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
+        return json.loads(EpisodeEncoder(space).line(self, run, time.time(), episode_return))
 
 
 class ReplayLogWriter:
@@ -171,6 +153,7 @@ class ReplayLogWriter:
         self.run = uuid.uuid4().hex[:12]
         self.action_space = action_space
         self._file = AppendFile(self.path)
+        self._encoder = EpisodeEncoder(action_space)
         header = {"type": "replay-header", "format": FORMAT, "run": self.run, "recipe": recipe,
                   "action_space": repr(action_space), "num_envs": num_envs, "digest": "crc32",
                   "created": round(time.time(), 6)}
@@ -188,8 +171,8 @@ class ReplayLogWriter:
     def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool,
               episode_return: float | None = None) -> None:
         """Append the finished episode in ``buffer`` (one system call)."""
-        row = buffer.row(self.run, self.action_space, terminated, truncated, episode_return)
-        self._file.append(_JSON.encode(row) + "\n")
+        buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
+        self._file.append(self._encoder.line(buffer, self.run, time.time(), episode_return))
 
     def close(self) -> None:
         """Close the file (idempotent); nothing is buffered."""
@@ -212,12 +195,30 @@ class LoggedEpisode:
     def data(self) -> bytes:
         """The episode's unpacked binary data (actions, rewards, flags, digests)."""
         if self._blob is None:
-            self._blob = unpack(self.row["data"])
+            row = self.row
+            if "columns" in row or row.get("zlib"):  # format 1 always, format 2 when large
+                self._blob = unpack(row["data"])
+            else:
+                self._blob = base64.b64decode(row["data"])
         return self._blob
 
     def _column(self, name: str, count: int) -> np.ndarray:
-        offset, dtype = self.row["columns"][name]
-        return np.frombuffer(self.data(), dtype=dtype, count=count, offset=offset)
+        columns = self.row.get("columns")
+        if columns is not None:  # format 1
+            offset, dtype = columns[name]
+            return np.frombuffer(self.data(), dtype=dtype, count=count, offset=offset)
+        data, steps = self.data(), self.steps
+        digests_at = len(data) - 4 * (steps + 1)
+        if name == "digests":
+            return np.frombuffer(data, dtype="<u4", count=count, offset=digests_at)
+        if name == "rewards":
+            if "reward" in self.row:
+                return np.full(steps, float(self.row["reward"]), dtype=np.float64)
+            return np.frombuffer(data, dtype="<f8", count=count, offset=digests_at - 8 * steps)
+        flags = np.zeros(steps, dtype=np.uint8)  # only the last step can end an episode
+        if steps:
+            flags[-1] = (1 if self.terminated else 0) | (2 if self.truncated else 0)
+        return flags
 
     @property
     def episode(self) -> int:
@@ -267,7 +268,10 @@ class LoggedEpisode:
         space = space or self.action_space
         if space is None:
             raise ValueError("the action space is needed to decode actions")
-        return decode_actions(space, self.row["actions"], self.data())
+        actions = self.row["actions"]
+        if isinstance(actions, list):  # format 2: the leaves
+            actions = {"steps": self.steps, "leaves": actions}
+        return decode_actions(space, actions, self.data())
 
     def rewards(self) -> np.ndarray:
         """The logged rewards (float64)."""
@@ -327,6 +331,10 @@ def read_replay(path: str | os.PathLike[str], *,
                               stacklevel=2)
                 continue
             if row.get("type") == "replay-header":
+                if row.get("format") not in READABLE_FORMATS:
+                    raise ValueError(f"{file}:{number}: replay log format {row.get('format')!r}"
+                                     f" is newer than this agentreel reads (formats "
+                                     f"{', '.join(map(str, READABLE_FORMATS))}); upgrade agentreel")
                 headers[row["run"]] = row
             elif row.get("type") == "first-reset":
                 first[(row.get("run"), row.get("env_index"))] = row

@@ -22,17 +22,18 @@ import json
 import os
 from collections.abc import Callable
 from functools import reduce
-from operator import add
+from operator import add, itemgetter
+from time import perf_counter
 from typing import Any, SupportsFloat
 from zlib import crc32
 
 import gymnasium as gym
 import numpy as np
 
-from agentreel.core.episode_tracker import EpisodeEnd, EpisodeTracker
+from agentreel.core.episode_tracker import EpisodeEnd
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
-from agentreel.replay.hidden import capture_hidden
+from agentreel.replay.hidden import capture_hidden, has_hidden
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
 
@@ -63,7 +64,9 @@ class EpisodeLogger:
     Call :meth:`before_reset`, :meth:`after_reset` and :meth:`step` around the env's own
     calls. :attr:`buffer` is the episode in progress (``None`` after it ended).
     :attr:`on_autoreset` (if set) is called when a step begins a new episode without a
-    ``reset()`` (Gymnasium's ``Autoreset`` wrapper).
+    ``reset()`` (Gymnasium's ``Autoreset`` wrapper). With :attr:`track_ends` set,
+    :meth:`step` returns the :class:`EpisodeEnd` of an episode it ended (else ``None``:
+    ``RecordReplay`` needs no account of it).
     """
 
     def __init__(self, env: gym.Env, folder: str | os.PathLike[str],
@@ -73,7 +76,6 @@ class EpisodeLogger:
         self.recipe = recipe_of(env, env_fn)
         self.action_space = env.action_space
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
-        self.tracker = EpisodeTracker()
         self.buffer: EpisodeBuffer | None = None
         self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
         #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
@@ -81,44 +83,58 @@ class EpisodeLogger:
         self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
         self.on_autoreset: Callable[[], None] | None = None
+        #: Build an :class:`EpisodeEnd` for each finished episode (``RecordVideo`` does).
+        self.track_ends = False
+        self._ended = False  # an episode ended and no new one began (autoreset follows)
+        self._start_time = 0.0
         self._start: tuple[Any, ...] = (None, None, None, None)
         self._autoreset = _has_autoreset(env)
         self._end_state: tuple[Any, Any] = (None, None)
         self._simple = not isinstance(env.action_space, (gym.spaces.Dict, gym.spaces.Tuple))
         self._unwrapped = env.unwrapped
+        self._hidden = has_hidden(env)
 
     def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
         env = self._unwrapped
-        return rng_state(env.np_random), capture_hidden(env)
+        return rng_state(env.np_random), capture_hidden(env) if self._hidden else None
 
     def before_reset(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Capture what replay needs to repeat this reset (the RNG state when unseeded)."""
-        rng, hidden = (None, None) if seed is not None else self._random_state()
-        self._start = (seed, rng, hidden, options)
+        if seed is not None:
+            self._start = (seed, None, None, options)
+        else:
+            self._start = (None, *self._random_state(), options)
 
     def after_reset(self, obs: Any) -> None:
         """A new episode began with ``obs``."""
         seed, rng, hidden, options = self._start
-        self.tracker.reset(seed)
-        self._begin(seed, rng, hidden, obs)
-        if options is not None and self.buffer is not None:
+        buffer = self._begin(seed, rng, hidden, obs)
+        if options is not None:
             data, ok = jsonable_options(options)
-            self.buffer.options = data if ok else {"not_json": repr(options)}
-        if self.episodes_started == 1 and self.buffer is not None:
-            self.first_reset = self.writer.write_first_reset(self.buffer)
+            buffer.options = data if ok else {"not_json": repr(options)}
+        if self.episodes_started == 1:
+            self.first_reset = self.writer.write_first_reset(buffer)
 
-    def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> None:
-        self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden, self.env_index,
-                                    obs_digest(obs))
-        self._steps = self.buffer.steps
+    def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> EpisodeBuffer:
+        try:
+            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
+        except (TypeError, ValueError, BufferError):
+            digest = obs_digest(obs)
+        buffer = self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden,
+                                             self.env_index, digest)
+        self._steps = buffer.steps
         self.episodes_started += 1
+        self._ended = False
+        if self.track_ends:
+            self._start_time = perf_counter()
+        return buffer
 
     def step(self, action: Any, obs: Any, reward: Any, terminated: Any,
              truncated: Any) -> EpisodeEnd | None:
-        """Log one step; write the episode when it ends and return its :class:`EpisodeEnd`.
+        """Log one step; write the episode when it ends (see :attr:`track_ends`).
 
         The per-step work is a CRC-32 of the observation and one list append; the
-        tracker is asked and the episode encoded and written only when it ends.
+        episode is encoded and written only when it ends.
         """
         steps = self._steps
         if steps is None:
@@ -139,30 +155,33 @@ class EpisodeLogger:
 
     def _outside_episode(self, obs: Any) -> None:
         """A step with no episode open: before any reset, or an autoreset step."""
-        if not self.tracker.ended:
+        if not self._ended:
             return  # step() before reset(): the env itself complains
         # The env reset itself (Autoreset): this step begins a new, unseeded episode.
-        self.tracker.step(0.0, False, False)
         rng, hidden = self._end_state
         self._begin(None, rng, hidden, obs)
         if self.on_autoreset is not None:
             self.on_autoreset()
 
-    def _end(self, terminated: Any, truncated: Any) -> EpisodeEnd:
+    def _end(self, terminated: Any, truncated: Any) -> EpisodeEnd | None:
         buffer, steps = self.buffer, self._steps
         if buffer is None or steps is None:  # (never: _end follows a logged step)
             raise RuntimeError("no episode in progress")
         self.buffer = self._steps = None
         self.last_steps = steps
-        buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
-        tracker = self.tracker
-        tracker.add(reduce(add, [step[1] for step in steps], 0.0), steps=len(steps))
-        ended = tracker.end(terminated, truncated)
-        self.writer.write(buffer, terminated=bool(terminated), truncated=bool(truncated),
-                          episode_return=ended.episode_return)
+        self._ended = True
+        episode_return = reduce(add, map(itemgetter(1), steps), 0.0)
+        self.writer.write(buffer, terminated=terminated, truncated=truncated,
+                          episode_return=episode_return)
         if self._autoreset:
             self._end_state = self._random_state()
-        return ended
+        if not self.track_ends:
+            return None
+        now = perf_counter()
+        return EpisodeEnd(episode_return=episode_return, length=len(steps),
+                          duration=round(now - self._start_time, 6),
+                          terminated=bool(terminated), truncated=bool(truncated),
+                          seed=buffer.seed)
 
     def close(self) -> None:
         """Close the log (the unfinished episode, if any, is not written)."""

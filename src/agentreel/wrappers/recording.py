@@ -181,6 +181,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._tracker = EpisodeTracker()
         self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
         if self._replay is not None:
+            self._replay.track_ends = True
             setup.recorder_settings["engine"] = self._replay_engine = self._replay.replay_engine()
             self._replay_engine.wanted = wanted_by(setup.keeper)
         self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
