@@ -73,6 +73,10 @@ class Verdict:
     evict: tuple[Hashable, ...] = ()
 
 
+#: The answer "do not keep" (shared: a verdict is immutable, and most episodes get it).
+_DROP = Verdict(False)
+
+
 class KeepRule:
     """Base class: decide, for each finished episode, whether its video stays.
 
@@ -134,11 +138,11 @@ class _Ranked(KeepRule):
     def offer(self, episode: EpisodeRecord, key: Hashable = None) -> Verdict:
         score = float(self._score(episode))
         if math.isnan(score):
-            return Verdict(False)
+            return _DROP
         entry = (-self.sign * score, self._seq, key, score)
         self._seq += 1
         if len(self._kept) >= self.k and entry >= self._kept[-1]:
-            return Verdict(False)  # not better than the k-th kept (ties go to the earlier one)
+            return _DROP  # not better than the k-th kept (ties go to the earlier one)
         self._kept.append(entry)
         self._kept.sort()
         evicted = tuple(e[2] for e in self._kept[self.k:])
@@ -206,7 +210,7 @@ class failures(KeepRule):  # noqa: N801
     def offer(self, episode: EpisodeRecord, key: Hashable = None) -> Verdict:
         if episode.terminated and not is_success(episode):
             return Verdict(True, "failures(): terminated")
-        return Verdict(False)
+        return _DROP
 
     def __repr__(self) -> str:
         return "failures()"
@@ -226,7 +230,7 @@ class successes(KeepRule):  # noqa: N801
             return Verdict(True, "successes(): is_success") if reported else Verdict(False)
         if episode.truncated and not episode.terminated:
             return Verdict(True, "successes(): truncated, not terminated")
-        return Verdict(False)
+        return _DROP
 
     def __repr__(self) -> str:
         return "successes()"
@@ -250,7 +254,7 @@ class new_best(KeepRule):  # noqa: N801
     def offer(self, episode: EpisodeRecord, key: Hashable = None) -> Verdict:
         score = float(self._score(episode))
         if math.isnan(score):
-            return Verdict(False)
+            return _DROP
         previous = self.best_score
         if previous is None:
             self.best_score = score
@@ -258,7 +262,7 @@ class new_best(KeepRule):  # noqa: N801
         if score > previous:
             self.best_score = score
             return Verdict(True, f"new_best(): {self._label} {_fmt(score)} beats {_fmt(previous)}")
-        return Verdict(False)
+        return _DROP
 
     def __repr__(self) -> str:
         return "new_best()"
@@ -274,7 +278,7 @@ class _CallableRule(KeepRule):
     def offer(self, episode: EpisodeRecord, key: Hashable = None) -> Verdict:
         if self.fn(episode):
             return Verdict(True, f"{self.name}(episode) is true")
-        return Verdict(False)
+        return _DROP
 
     def __repr__(self) -> str:
         return f"keep={self.name}"

@@ -362,8 +362,9 @@ class ClipRecorder:
         # A clip that is rendered only once kept (replay=True) claims its name then.
         self._claim_later = self._speculative and getattr(self.engine, "renders_later", False)
         path = os.path.join(self.video_folder, f"{name}.{self.format}")
-        path = path if self._claim_later else self._claims.claim(path)
-        name = os.path.splitext(os.path.basename(path))[0]
+        if not self._claim_later:
+            path = self._claims.claim(path)
+            name = os.path.splitext(os.path.basename(path))[0]
         tags: dict[str, Any] = {
             "name": name,
             "episode_id": self.episode_id,
@@ -412,6 +413,18 @@ class ClipRecorder:
         if stream is None:
             return None
         speculative, self._speculative = self._speculative, False
+        kept: str | None = None
+        if speculative:
+            if episode is not None and self.keeper is not None:
+                verdict = self.keeper.judge(episode, self._clip_final_path or stream.path)
+                kept = verdict.reason if verdict.keep else None
+            if kept is None:  # dropped: no tags to build (an aborted stream reports nothing)
+                self._end_tags = {}
+                stream.abort()  # close() still waits for it: the hidden folder ends up empty
+                self._pending.append(stream)
+                self._pending = [s for s in self._pending if not s.done]
+                self.engine.poll()
+                return None
         tags: dict[str, Any] = {}
         if frame_error is not None:
             tags["frame_error"] = frame_error
@@ -431,27 +444,18 @@ class ClipRecorder:
                 tags["truncated"] = bool(truncated)
             tags.update(self._end_tags)
         self._end_tags = {}
-        kept: str | None = None
-        if speculative:
-            if episode is not None and self.keeper is not None:
-                verdict = self.keeper.judge(episode, self._clip_final_path or stream.path)
-                kept = verdict.reason if verdict.keep else None
-            if kept is None:
-                stream.abort()  # close() still waits for it: the hidden folder ends up empty
-            else:
-                tags["kept"] = kept
-                if self._claim_later:
-                    self._claim_kept(stream, tags)
+        if kept is not None:
+            tags["kept"] = kept
+            if self._claim_later:
+                self._claim_kept(stream, tags)
         if callable(tags.get("running_returns")):  # replay: computed for kept clips only
-            returns = tags.pop("running_returns")
-            if not (speculative and kept is None):
-                tags["running_returns"] = returns()
+            tags["running_returns"] = tags["running_returns"]()
         if not stream.done:
             stream.finish(tags=tags)  # (a no-op after abort)
         self._pending.append(stream)
         self._pending = [s for s in self._pending if not s.done]  # keep only unfinished ones
         self.engine.poll()
-        return None if speculative and kept is None else self._clip_final_path
+        return self._clip_final_path
 
     def _claim_kept(self, stream: Any, tags: dict[str, Any]) -> None:
         """Claim a kept clip's name now; another live writer's name gets a variant."""

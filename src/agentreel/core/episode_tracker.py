@@ -80,7 +80,8 @@ class EpisodeEnd:
         4
         """
         extras = dict(extras) if extras else {}
-        if np.size(self.episode_return) > 1:  # a vector reward: no single return (issue 12)
+        if not isinstance(self.episode_return, (float, int)) and np.size(self.episode_return) > 1:
+            # a vector reward: no single return (issue 12)
             extras["vector_return"] = np.asarray(self.episode_return).tolist()
         return EpisodeRecord(
             index=index, episode_return=float_return(self.episode_return), length=self.length,

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -100,7 +101,14 @@ def serve(fd: int) -> int:
 
 
 class ReplayStream:
-    """One episode's video, to be rendered by replay once it is finished."""
+    """One episode's video, to be rendered by replay once it is finished.
+
+    Cheap to open and to drop (most speculative episodes are dropped): the video's
+    options are assembled only when it is finished.
+    """
+
+    __slots__ = ("_engine", "path", "buffer", "frames", "_open", "_options", "on_saved",
+                 "_result", "_submitted", "_aborted", "episode")
 
     def __init__(self, engine: ReplayEngine, path: str, buffer: EpisodeBuffer | None, *,
                  fps: float, format: str, quality: int | None, tags: dict[str, Any],
@@ -109,21 +117,33 @@ class ReplayStream:
         self.path = path
         self.buffer = buffer
         self.frames = 0
-        self.options: dict[str, Any] = {"fps": fps, "format": format, "quality": quality,
-                                        "tags": dict(tags), "sidecar": sidecar}
+        self._open = (fps, format, quality, tags, sidecar)
+        self._options: dict[str, Any] | None = None
         self.on_saved = on_saved
         self._result: SavedVideo | None = None
         self._submitted = False
+        self._aborted = False
         self.episode: LoggedEpisode | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """``fps``, ``format``, ``quality``, ``tags`` and ``sidecar`` of the video."""
+        if self._options is None:
+            fps, format, quality, tags, sidecar = self._open
+            self._options = {"fps": fps, "format": format, "quality": quality,
+                             "tags": dict(tags), "sidecar": sidecar}
+        return self._options
 
     @property
     def done(self) -> bool:
         """True once the video is on disk (or failed, or was aborted)."""
-        return self._result is not None
+        return self._result is not None or self._aborted
 
     @property
     def result(self) -> SavedVideo | None:
         """The :class:`SavedVideo`, once :attr:`done`."""
+        if self._result is None and self._aborted:
+            self._result = SavedVideo(self.path, 0, 0.0, 0, 0, self._open[1], error="aborted")
         return self._result
 
     def add_frame(self, frame: Any) -> None:
@@ -132,7 +152,7 @@ class ReplayStream:
 
     def finish(self, tags: dict[str, Any] | None = None) -> None:
         """The episode is over (or cut short): replay it into the video, in the background."""
-        if self._submitted or self._result is not None:
+        if self._submitted or self.done:
             return
         self.options["tags"].update(tags or {})
         if self.buffer is None or self.buffer.first_digest is None:
@@ -145,13 +165,14 @@ class ReplayStream:
     def abort(self) -> None:
         """Drop the video: nothing is rendered, no callback."""
         if self._result is None and not self._submitted:
-            self._result = SavedVideo(self.path, 0, 0.0, 0, 0, self.options["format"],
-                                      error="aborted")
+            self._aborted = True
 
     def wait(self, timeout: float | None = None) -> SavedVideo:
         """Block until the video is complete (finishing it first if needed)."""
-        if not self._submitted and self._result is None:
+        if not self._submitted and not self.done:
             self.finish()
+        if self._aborted:
+            return self.result  # type: ignore[return-value]  # (set by result)
         self._engine._wait_for(self, timeout)
         if self._result is None:
             raise RuntimeError(f"{self.path}: the replay process gave no result")
@@ -190,6 +211,7 @@ class ReplayEngine:
         self.wanted: Callable[[str], bool] = lambda path: True
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
+        self._poller: Any = None  # select.poll of the connection, where the OS has one
 
     def start(self) -> None:
         """Start the replay process now (it then starts its own encoder).
@@ -212,13 +234,15 @@ class ReplayEngine:
         finally:
             theirs.close()
         self._conn = Connection(ours.detach())
+        if hasattr(select, "poll"):  # (not on Windows: there every poll asks the connection)
+            self._poller = select.poll()
+            self._poller.register(self._conn.fileno(), select.POLLIN)
 
     def open(self, path: str | os.PathLike[str], *, fps: float, format: str | None = None,
              quality: int | None = None, tags: dict | None = None,
              on_saved: Callable[[SavedVideo], None] | None = None,
              sidecar: bool = False) -> ReplayStream:
         """A stream for the episode in progress."""
-        self.poll()
         return ReplayStream(self, os.fspath(path), self._current(), fps=fps,
                             format=format or "mp4", quality=quality, tags=tags or {},
                             on_saved=on_saved, sidecar=sidecar)
@@ -259,6 +283,8 @@ class ReplayEngine:
 
     def poll(self) -> None:
         """Deliver the videos completed so far (never blocks)."""
+        if self._waiting and self._poller is not None and not self._poller.poll(0):
+            return  # nothing to read: one system call, not multiprocessing's selector
         self._collect(block=False, timeout=0.0)
 
     def _collect(self, *, block: bool, timeout: float) -> bool:
@@ -329,6 +355,7 @@ class ReplayEngine:
     def _shut(self) -> None:
         process, self._process = self._process, None
         conn, self._conn = self._conn, None
+        self._poller = None
         if conn is not None:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(None)
