@@ -22,14 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import zlib
 from array import array
+from binascii import b2a_base64
 from collections.abc import Sequence
-from functools import reduce
-from operator import add
 from typing import Any
 
 import numpy as np
@@ -37,7 +35,7 @@ from gymnasium import spaces
 
 from agentreel.replay.codec import NotReplayable, encode_action_leaves
 
-__all__ = ["EpisodeEncoder", "ZLIB_MIN_BYTES", "json_float", "rng_text"]
+__all__ = ["EpisodeEncoder", "ZLIB_MIN_BYTES", "episode_sum", "json_float", "rng_text"]
 
 #: Payloads of fewer bytes are stored without zlib (``"zlib"`` absent): deflate's fixed
 #: cost per stream exceeds what it saves on a few hundred bytes.
@@ -61,11 +59,11 @@ def rng_text(state: dict[str, Any] | None) -> str:
     """numpy's ``bit_generator.state`` as JSON text (PCG64 without the JSON encoder)."""
     if state is None:
         return "null"
-    inner = state.get("state")
-    if state.get("bit_generator") == "PCG64" and isinstance(inner, dict) and len(state) == 4:
-        return (f'{{"bit_generator":"PCG64","state":{{"state":{int(inner["state"])},'
-                f'"inc":{int(inner["inc"])}}},"has_uint32":{int(state["has_uint32"])},'
-                f'"uinteger":{int(state["uinteger"])}}}')
+    if state.get("bit_generator") == "PCG64":  # numpy's layout: ints in a fixed shape
+        inner = state["state"]
+        return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]:d},'
+                f'"inc":{inner["inc"]:d}}},"has_uint32":{state["has_uint32"]:d},'
+                f'"uinteger":{state["uinteger"]:d}}}')
     return json.dumps(state, separators=(",", ":"))
 
 
@@ -106,19 +104,19 @@ class EpisodeEncoder:
         return json.dumps(leaves, separators=(",", ":")), blob
 
     def _int64s(self, actions: Sequence[Any], kind: type) -> tuple[str, bytes] | None:
-        if not _LITTLE:
-            return None
-        for action in actions:
-            if type(action) is not kind:
-                return None  # mixed types: the general path explains
+        if len(set(map(type, actions))) != 1:
+            return None  # mixed types: the general path explains
         try:
-            raw = array(_INT64, actions).tobytes()
-        except OverflowError:
-            return None
-        stored = _narrowed(raw, 8, len(actions))
-        text = self._leaf(("np0" if kind is np.int64 else "py:int", "<i8", (),
-                           stored is not None))
-        return text, raw if stored is None else stored
+            stored = bytes(actions)  # every value in [0, 256): one byte each
+        except ValueError:
+            if not _LITTLE:
+                return None
+            try:
+                raw = array(_INT64, actions).tobytes()
+            except OverflowError:
+                return None
+            return self._leaf(("np0" if kind is np.int64 else "py:int", "<i8", (), False)), raw
+        return self._leaf(("np0" if kind is np.int64 else "py:int", "<i8", (), True)), stored
 
     def _arrays(self, actions: Sequence[Any]) -> tuple[str, bytes] | None:
         first = actions[0]
@@ -149,21 +147,26 @@ class EpisodeEncoder:
 
     # -- the line ------------------------------------------------------------------------
     def line(self, buffer: Any, run: str, end_time: float,
-             episode_return: float | None = None) -> str:
+             episode_return: float | None = None,
+             columns: tuple[Sequence[Any], Sequence[Any], Sequence[int]] | None = None) -> str:
         """The episode in ``buffer`` (an :class:`~agentreel.replay.log.EpisodeBuffer`) as one
-        line of text, ending in a newline."""
+        line of text, ending in a newline. ``columns``: its steps' actions, rewards and
+        digests, when the caller has them already (``zip(*buffer.steps)``)."""
         steps = buffer.steps
         count = len(steps)
-        actions, rewards, digests = zip(*steps, strict=True) if count else ((), (), ())
+        if columns is None:
+            columns = tuple(zip(*steps, strict=True)) if count else ((), (), ())  # type: ignore[assignment]
+        actions, rewards, digests = columns  # type: ignore[misc]
         if episode_return is None:
-            episode_return = reduce(add, rewards, 0.0)
+            episode_return = episode_sum(rewards)
         try:
             leaves, blob = self.actions(actions)
             action_text = f'"actions":{leaves},'
         except NotReplayable as exc:
             action_text, blob = f'"not_replayable":{json.dumps(str(exc))},', b""
         reward_text, reward_bytes = self._rewards(rewards)
-        digest_column = array(_U4, (buffer.first_digest or 0, *digests))
+        digest_column = array(_U4, digests)
+        digest_column.insert(0, buffer.first_digest or 0)
         if not _LITTLE:
             digest_column.byteswap()
         data = b"".join((blob, reward_bytes, digest_column.tobytes()))
@@ -185,7 +188,7 @@ class EpisodeEncoder:
                 f'{optional}"steps":{count},"return":{json_float(float(episode_return))},'
                 f'"terminated":{"true" if flags & 1 else "false"},'
                 f'"truncated":{"true" if flags & 2 else "false"},"end_time":{end_time:.6f},'
-                f'{action_text}{reward_text}"data":"{base64.b64encode(data).decode("ascii")}"'
+                f'{action_text}{reward_text}"data":"{b2a_base64(data, newline=False).decode()}"'
                 f'{packed}}}\n')
 
     @staticmethod
@@ -193,17 +196,31 @@ class EpisodeEncoder:
         """``('"reward":R,', b"")`` when every reward is ``R``, else ``("", float64 bytes)``."""
         if not rewards:
             return "", b""
+        first = rewards[0]
+        if isinstance(first, float) and rewards.count(first) == len(rewards):
+            return f'"reward":{json_float(float(first))},', b""
         column = None
-        if type(rewards[0]) is not np.ndarray:
+        if type(first) is not np.ndarray:
             try:
                 column = array("d", rewards)
             except (TypeError, ValueError):
                 column = None
         if column is None:
             return "", np.asarray(rewards, dtype="<f8").tobytes()
-        first = column[0]
-        if column.count(first) == len(column):
-            return f'"reward":{json_float(first)},', b""
+        if column.count(column[0]) == len(column):
+            return f'"reward":{json_float(column[0])},', b""
         if not _LITTLE:
             column.byteswap()
         return "", column.tobytes()
+
+
+def episode_sum(rewards: Sequence[Any]) -> Any:
+    """The rewards added in order with ``+``, from ``0.0`` (as Gymnasium's statistics do).
+
+    >>> episode_sum([1.0, 2.5])
+    3.5
+    """
+    total: Any = 0.0
+    for reward in rewards:
+        total += reward
+    return total

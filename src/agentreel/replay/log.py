@@ -169,10 +169,15 @@ class ReplayLogWriter:
         return row
 
     def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool,
-              episode_return: float | None = None) -> None:
-        """Append the finished episode in ``buffer`` (one system call)."""
+              episode_return: float | None = None,
+              columns: tuple[Any, Any, Any] | None = None) -> None:
+        """Append the finished episode in ``buffer`` (one system call).
+
+        ``columns``: ``zip(*buffer.steps)`` (actions, rewards, digests) if already made.
+        """
         buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
-        self._file.append(self._encoder.line(buffer, self.run, time.time(), episode_return))
+        self._file.append(self._encoder.line(buffer, self.run, time.time(), episode_return,
+                                             columns))
 
     def close(self) -> None:
         """Close the file (idempotent); nothing is buffered."""

@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from functools import reduce
-from operator import add, itemgetter
 from time import perf_counter
 from typing import Any, SupportsFloat
 from zlib import crc32
@@ -34,6 +32,7 @@ from agentreel.core.episode_tracker import EpisodeEnd
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden, has_hidden
+from agentreel.replay.lines import episode_sum
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
 
@@ -96,7 +95,10 @@ class EpisodeLogger:
 
     def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
         env = self._unwrapped
-        return rng_state(env.np_random), capture_hidden(env) if self._hidden else None
+        generator = env.np_random
+        if type(generator.bit_generator) is np.random.PCG64:  # (JSON-able as it is)
+            return generator.bit_generator.state, capture_hidden(env) if self._hidden else None
+        return rng_state(generator), capture_hidden(env) if self._hidden else None
 
     def before_reset(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Capture what replay needs to repeat this reset (the RNG state when unseeded)."""
@@ -170,9 +172,10 @@ class EpisodeLogger:
         self.buffer = self._steps = None
         self.last_steps = steps
         self._ended = True
-        episode_return = reduce(add, map(itemgetter(1), steps), 0.0)
+        columns = tuple(zip(*steps, strict=True))  # actions, rewards, digests (>= 1 step)
+        episode_return = episode_sum(columns[1])
         self.writer.write(buffer, terminated=terminated, truncated=truncated,
-                          episode_return=episode_return)
+                          episode_return=episode_return, columns=columns)  # type: ignore[arg-type]
         if self._autoreset:
             self._end_state = self._random_state()
         if not self.track_ends:
@@ -240,9 +243,22 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and log the step."""
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.logger.step(action, obs, reward, terminated, truncated)
-        return obs, reward, terminated, truncated, info
+        result = self.env.step(action)
+        logger = self.logger
+        steps = logger._steps
+        if steps is None or type(action) is np.ndarray or not logger._simple:
+            logger.step(action, *result[:4])  # (copies the action; outside an episode)
+            return result
+        # EpisodeLogger.step's common case, inlined: one Python call less per step
+        obs, reward, terminated, truncated, _ = result
+        try:
+            digest = crc32(obs)
+        except (TypeError, ValueError, BufferError):
+            digest = obs_digest(obs)
+        steps.append((action, reward, digest))
+        if terminated or truncated:
+            logger._end(terminated, truncated)
+        return result
 
     def close(self) -> None:
         """Close the env and the log."""
