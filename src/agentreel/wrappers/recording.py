@@ -222,13 +222,14 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs, reward, terminated, truncated, info = result = self.env.step(action)
         if self._replay is not None:  # log the step; the episode's end is all there is to do
+            recorder = self._recorders[0]
+            recorder.step_id += 1  # (step triggers are refused with replay=True)
             replay_ended = self._replay.step(action, obs, reward, terminated, truncated)
-            self._recorder.step_id += 1  # (step triggers are refused with replay=True)
             if replay_ended is not None:
-                self._recorder.end_episode(replay_ended, final_info_value(info, "is_success"))
-            return obs, reward, terminated, truncated, info
+                recorder.end_episode(replay_ended, final_info_value(info, "is_success"))
+            return result
         # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
         # (None, arrays); overlays and tags read float_return's value (issue 12).
         ended = self._tracker.step(float_return(reward), terminated, truncated)
