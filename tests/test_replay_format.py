@@ -1,0 +1,90 @@
+"""Replay log format 2: old logs still read, newer ones refused clearly, and the compact
+encodings (one byte per small integer action, one number for constant rewards, zlib for
+large payloads only) give back exactly what the agent did."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from agentreel import RecordReplay
+from agentreel.replay import read_replay, replay_frames
+from agentreel.replay.lines import EpisodeEncoder
+from helpers import replay_envs  # noqa: F401  (registers the test envs)
+
+FORMAT1 = Path(__file__).parent / "helpers" / "replay_format1.ndjson"
+
+
+def test_a_format_1_log_still_reads_and_replays(tmp_path):
+    shutil.copy(FORMAT1, tmp_path / "replay.ndjson")  # written by agentreel before format 2
+    log = read_replay(tmp_path)
+    assert [e.episode for e in log.episodes] == [0, 1, 2]
+    assert log.episodes[0].seed == 5 and log.episodes[1].seed is None
+    for episode in log.episodes:
+        assert len(list(replay_frames(episode, render=False))) == episode.steps + 1
+        assert episode.rewards().sum() == episode.episode_return
+        assert set(episode.actions(gym.spaces.Discrete(2))) <= {0, 1}
+
+
+def test_a_log_of_a_newer_format_is_refused_with_the_fix(tmp_path):
+    header = json.loads(FORMAT1.read_text().splitlines()[0])
+    header["format"] = 99
+    (tmp_path / "replay.ndjson").write_text(json.dumps(header) + "\n")
+    with pytest.raises(ValueError, match="format 99 is newer.*upgrade agentreel"):
+        read_replay(tmp_path)
+
+
+@pytest.mark.parametrize("actions", [
+    [np.int64(1), np.int64(0), np.int64(1)],            # one byte each
+    [1, 0, 1],                                          # Python ints stay Python ints
+    [np.int64(1), np.int64(0), np.int64(1)] * 200,      # long episode: zlib
+])
+def test_compact_integer_actions_come_back_with_their_types(tmp_path, actions):
+    env = RecordReplay(gym.make("agentreel-test/NoisyPictures-v0", length=len(actions)),
+                       tmp_path)
+    env.reset(seed=0)
+    taken = []
+    for action in actions:
+        taken.append(action)
+        if any(env.step(action)[2:4]):
+            break
+    env.close()
+    assert len(taken) == len(actions)
+    (episode,) = read_replay(tmp_path).episodes
+    assert episode.row.get("zlib", False) == (len(actions) > 100)
+    back = episode.actions(gym.spaces.Discrete(2))
+    assert back == taken and [type(a) for a in back] == [type(a) for a in taken]
+    assert len(list(replay_frames(episode, render=False))) == len(taken) + 1
+
+
+def test_large_and_negative_actions_and_varying_rewards_are_stored_whole():
+    space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    encoder = EpisodeEncoder(gym.spaces.Discrete(1000))
+    leaves, blob = encoder.actions([np.int64(999), np.int64(-3)])  # do not fit a byte
+    assert "stored" not in leaves and np.frombuffer(blob, "<i8").tolist() == [999, -3]
+    arrays = [np.array([0.5, -1.0, 1 / 3], np.float32), np.array([0, 0, 1], np.float32)]
+    leaves, blob = EpisodeEncoder(space).actions(arrays)
+    assert np.frombuffer(blob, np.float32).reshape(2, 3).tobytes() == b"".join(
+        a.tobytes() for a in arrays)
+    assert EpisodeEncoder._rewards([1.0, -0.5]) == ("", np.array([1.0, -0.5]).tobytes())
+    assert EpisodeEncoder._rewards([np.float32(2.0)] * 3) == ('"reward":2.0,', b"")
+
+
+def test_bytes_per_step_of_cartpole_stay_small(tmp_path):
+    env = RecordReplay(gym.make("CartPole-v1"), tmp_path)
+    env.action_space.seed(0)
+    steps = 0
+    for episode in range(40):
+        env.reset(seed=0 if episode == 0 else None)
+        while True:
+            steps += 1
+            if any(env.step(env.action_space.sample())[2:4]):
+                break
+    env.close()
+    per_step = (tmp_path / "replay.ndjson").stat().st_size / steps
+    assert per_step < 30  # format 1 took 30.7 B/step (BENCHMARKS.md)
