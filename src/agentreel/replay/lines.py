@@ -61,9 +61,9 @@ def rng_text(state: dict[str, Any] | None) -> str:
         return "null"
     if state.get("bit_generator") == "PCG64":  # numpy's layout: ints in a fixed shape
         inner = state["state"]
-        return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]:d},'
-                f'"inc":{inner["inc"]:d}}},"has_uint32":{state["has_uint32"]:d},'
-                f'"uinteger":{state["uinteger"]:d}}}')
+        return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]},'
+                f'"inc":{inner["inc"]}}},"has_uint32":{state["has_uint32"]},'
+                f'"uinteger":{state["uinteger"]}}}')
     return json.dumps(state, separators=(",", ":"))
 
 

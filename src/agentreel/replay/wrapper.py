@@ -77,6 +77,11 @@ class EpisodeLogger:
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.buffer: EpisodeBuffer | None = None
         self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
+        #: The episode in progress's steps when a wrapper may log a step itself (hot path:
+        #: append ``(action, reward, crc32(obs))`` for an action that is not an array, then
+        #: call :meth:`end` if the step ended the episode); ``None`` otherwise (no episode
+        #: open, or Dict/Tuple actions, which need copying): call :meth:`step` then.
+        self.fast_steps: list[tuple[Any, Any, int]] | None = None
         #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
         self.last_steps: list[tuple[Any, Any, int]] = []
         self.first_reset: dict[str, Any] | None = None
@@ -125,6 +130,8 @@ class EpisodeLogger:
         buffer = self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden,
                                              self.env_index, digest)
         self._steps = buffer.steps
+        if self._simple:
+            self.fast_steps = buffer.steps
         self.episodes_started += 1
         self._ended = False
         if self.track_ends:
@@ -152,7 +159,7 @@ class EpisodeLogger:
             digest = obs_digest(obs)
         steps.append((action, reward, digest))
         if terminated or truncated:
-            return self._end(terminated, truncated)
+            return self.end(terminated, truncated)
         return None
 
     def _outside_episode(self, obs: Any) -> None:
@@ -165,17 +172,18 @@ class EpisodeLogger:
         if self.on_autoreset is not None:
             self.on_autoreset()
 
-    def _end(self, terminated: Any, truncated: Any) -> EpisodeEnd | None:
+    def end(self, terminated: Any, truncated: Any) -> EpisodeEnd | None:
+        """The step just logged ended the episode: write it (see :attr:`track_ends`)."""
         buffer, steps = self.buffer, self._steps
-        if buffer is None or steps is None:  # (never: _end follows a logged step)
+        if buffer is None or steps is None:  # (never: end follows a logged step)
             raise RuntimeError("no episode in progress")
-        self.buffer = self._steps = None
+        self.buffer = self._steps = self.fast_steps = None
         self.last_steps = steps
         self._ended = True
-        columns = tuple(zip(*steps, strict=True))  # actions, rewards, digests (>= 1 step)
-        episode_return = episode_sum(columns[1])
+        actions, rewards, digests = zip(*steps, strict=True)  # (an episode has >= 1 step)
+        episode_return = episode_sum(rewards)
         self.writer.write(buffer, terminated=terminated, truncated=truncated,
-                          episode_return=episode_return, columns=columns)  # type: ignore[arg-type]
+                          episode_return=episode_return, columns=(actions, rewards, digests))
         if self._autoreset:
             self._end_state = self._random_state()
         if not self.track_ends:
@@ -245,8 +253,8 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Step the env and log the step."""
         result = self.env.step(action)
         logger = self.logger
-        steps = logger._steps
-        if steps is None or type(action) is np.ndarray or not logger._simple:
+        steps = logger.fast_steps
+        if steps is None or type(action) is np.ndarray:
             logger.step(action, *result[:4])  # (copies the action; outside an episode)
             return result
         # EpisodeLogger.step's common case, inlined: one Python call less per step
@@ -257,7 +265,7 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
             digest = obs_digest(obs)
         steps.append((action, reward, digest))
         if terminated or truncated:
-            logger._end(terminated, truncated)
+            logger.end(terminated, truncated)
         return result
 
     def close(self) -> None:
