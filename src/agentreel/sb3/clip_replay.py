@@ -5,24 +5,18 @@ of the whole vector env. With ``replay=True`` nothing is rendered while training
 each time the recorder would have captured a frame, :class:`ClipReplayStream` notes,
 per sub-env, which logged episode it is in and how many steps into it
 (:class:`~agentreel.sb3.replay_logging.SubEnvLogs`). When the clip is finished (and
-kept by the ``keep=`` rule, if any) a :class:`ClipJob` goes to one background
-process (:class:`ClipReplayEngine`, a :class:`~agentreel.replay.dispatcher.ReplayEngine`
-serving clips), which replays each sub-env over the clip's steps: an episode that
-began before the clip is replayed from its reset without rendering until the clip
-starts, and at an episode boundary the sub-env goes on with its next logged episode
-(the reset frame, as SB3's autoreset shows it). Every step is verified against the log
-(:func:`agentreel.replay.replay_frames`); the frames are tiled as ``venv.render()``
-tiles them and encoded by agentreel's video engine into the path, tags and sidecar
-the live recorder would have used. A clip whose replay diverges is written as no
-video; its ``VideoSaved.error`` names the clip, the sub-env and the vector step.
+kept by the ``keep=`` rule, if any) it goes as a :class:`~agentreel.replay.clip_jobs.ClipJob`
+to one background process (:class:`ClipReplayEngine`, a
+:class:`~agentreel.replay.dispatcher.ReplayEngine` serving clips), which replays each
+sub-env over the clip's steps and encodes the tiled frames
+(:mod:`agentreel.replay.clip_jobs`).
 
-Example (the frames a clip job yields, without the background process):
+Example (the frames of a clip, replayed here rather than in the background process):
     >>> import tempfile
     >>> from stable_baselines3.common.env_util import make_vec_env
-    >>> from agentreel.sb3.replay_logging import SubEnvLogs
+    >>> from agentreel.replay.clip_jobs import clip_frames
     >>> venv = make_vec_env("CartPole-v1", n_envs=2, seed=0)
-    >>> logs = SubEnvLogs(venv, tempfile.mkdtemp())
-    >>> engine = ClipReplayEngine(logs)
+    >>> engine = ClipReplayEngine(SubEnvLogs(venv, tempfile.mkdtemp()))
     >>> stream = engine.open("clip.mp4", fps=50, tags={"name": "clip", "step_id": 0})
     >>> _ = venv.reset(); stream.add_frame(None)
     >>> _ = venv.step([0, 1]); stream.add_frame(None)
@@ -33,179 +27,17 @@ Example (the frames a clip job yields, without the background process):
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import tile_images
-
+from agentreel.replay.clip_jobs import BOOTSTRAP, ClipJob, TilePlan
 from agentreel.replay.dispatcher import ReplayEngine, ReplayStream
-from agentreel.replay.log import EpisodeBuffer, LoggedEpisode
-from agentreel.replay.player import EnvCache, ReplayCancelled, replay_frames
+from agentreel.replay.log import EpisodeBuffer
 from agentreel.sb3.replay_logging import SubEnvLogs
-from agentreel.video import SavedVideo, VideoEngine
+from agentreel.video import SavedVideo
 
-__all__ = ["ClipJob", "ClipReplayEngine", "ClipReplayError", "ClipReplayStream", "TilePlan",
-           "clip_frames", "serve"]
-
-_BOOTSTRAP = """
-import sys
-from agentreel.sb3.clip_replay import serve
-sys.exit(serve(int(sys.argv[1])))
-"""
-
-
-class ClipReplayError(RuntimeError):
-    """A clip could not be replayed; the message names the clip, the sub-env and the step."""
-
-
-@dataclass
-class TilePlan:
-    """One sub-env's part of a clip: its episodes and, per clip frame, where it was.
-
-    ``positions[f]`` is ``(e, k)``: at frame ``f`` the sub-env had taken ``k`` steps of
-    ``episodes[e]`` (``e == -1``: it had no logged episode then).
-    """
-
-    env_index: int
-    episodes: list[LoggedEpisode] = field(default_factory=list)
-    positions: list[tuple[int, int]] = field(default_factory=list)
-
-
-@dataclass
-class ClipJob:
-    """A clip to replay: its name, first vector step, and one plan per tile."""
-
-    name: str
-    start_step: int
-    tiles: list[TilePlan]
-    tiled: bool
-
-    @property
-    def frames(self) -> int:
-        """The clip's frame count."""
-        return len(self.tiles[0].positions) if self.tiles else 0
-
-
-def _tile_frames(job: ClipJob, plan: TilePlan, envs: EnvCache) -> Iterator[Any]:
-    """Sub-env ``plan.env_index``'s frame for each frame of the clip, replayed and verified."""
-    positions, count, first = plan.positions, len(plan.positions), 0
-    while first < count:
-        index, _ = positions[first]
-        if index < 0:
-            raise ClipReplayError(
-                f"clip {job.name}: sub-env {plan.env_index} had no logged episode at vector step "
-                f"{job.start_step + first} (was the env reset before VecVideoRecorder wrapped "
-                "it? wrap it first, then reset)")
-        end = first
-        while end < count and positions[end][0] == index:
-            end += 1
-        wanted = [positions[f][1] for f in range(first, end)]
-        episode = plan.episodes[index]
-        step_zero = job.start_step + first - wanted[0]  # the vector step of its reset
-        env = envs.get(episode)
-        steps = replay_frames(episode, env, render=False)
-        served = 0
-        try:
-            for step, _ in enumerate(steps):
-                if served < len(wanted) and wanted[served] == step:
-                    frame = env.render()
-                    while served < len(wanted) and wanted[served] == step:
-                        yield frame
-                        served += 1
-                if served == len(wanted):
-                    break
-        except Exception as exc:  # divergence (or an env that cannot be rebuilt)
-            at = step_zero + getattr(exc, "step", 0)
-            raise ClipReplayError(f"clip {job.name}: sub-env {plan.env_index} did not replay as "
-                                  f"logged (vector step {at}): {exc}") from exc
-        finally:
-            steps.close()
-        if served < len(wanted):
-            raise ClipReplayError(f"clip {job.name}: {episode.label} has {episode.steps} logged "
-                                  f"steps, fewer than the clip shows")
-        first = end
-
-
-def clip_frames(job: ClipJob, caches: dict[int, EnvCache]) -> Iterator[np.ndarray]:
-    """The clip's frames, as the live recorder captured them (tiled as ``venv.render()``).
-
-    ``caches`` holds one :class:`~agentreel.replay.player.EnvCache` per sub-env (filled
-    as needed; reuse it across clips, close its caches when done).
-    """
-    sources = [_tile_frames(job, plan, caches.setdefault(plan.env_index, EnvCache()))
-               for plan in job.tiles]
-    try:
-        for _ in range(job.frames):
-            images = [next(source) for source in sources]
-            yield tile_images(images) if job.tiled else images[0]
-    finally:
-        for source in sources:
-            source.close()
-
-
-def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[int, EnvCache],
-                fps: float, format: str, quality: int | None, tags: dict[str, Any],
-                sidecar: bool, cancelled: Callable[[], bool]) -> SavedVideo:
-    """Replay ``job`` into the video ``path`` (nothing is written if a sub-env diverges)."""
-    stream = engine.open(path, fps=fps, format=format, quality=quality, tags=tags,
-                         sidecar=sidecar)
-    try:
-        for frame in clip_frames(job, caches):
-            if cancelled():
-                raise ReplayCancelled(f"rendering of clip {job.name} was cancelled")
-            stream.add_frame(frame)
-    except BaseException:
-        stream.abort()
-        raise
-    stream.finish()
-    return stream.wait()
-
-
-def serve(fd: int) -> int:
-    """The clip replay process: render clip jobs from the connection ``fd`` until it closes."""
-    from multiprocessing.connection import Connection
-
-    conn = Connection(fd)
-    parent = os.getppid()
-
-    def orphaned() -> bool:  # the agent died: stop at the next frame
-        return os.getppid() != parent
-
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the training loop comes first
-    engine = VideoEngine(backend="thread")
-    caches: dict[int, EnvCache] = {}
-    try:
-        while True:
-            try:
-                job = conn.recv()
-            except (EOFError, OSError):
-                return 0
-            if job is None:
-                return 0
-            job_id, clip, path, options = job
-            try:
-                saved = render_clip(clip, path, engine=engine, caches=caches,
-                                    cancelled=orphaned, **options)
-            except ReplayCancelled:
-                return 0
-            except Exception as exc:  # reported on the clip's VideoSaved
-                saved = SavedVideo(path=path, frames=0, fps=float(options.get("fps") or 0),
-                                   width=0, height=0, format=options.get("format") or "mp4",
-                                   tags=options.get("tags", {}),
-                                   error=f"{type(exc).__name__}: {exc}")
-            try:
-                conn.send((job_id, saved))
-            except (EOFError, OSError):
-                return 0
-    finally:
-        for cache in caches.values():
-            cache.close()
-        engine.close()
+__all__ = ["ClipReplayEngine", "ClipReplayStream"]
 
 
 class ClipReplayStream(ReplayStream):
@@ -263,7 +95,7 @@ class ClipReplayEngine(ReplayEngine):
     ``tags["env_index"]`` alone (``per_env=True``).
     """
 
-    bootstrap = _BOOTSTRAP
+    bootstrap = BOOTSTRAP
 
     def __init__(self, logs: SubEnvLogs) -> None:
         first = logs.wrappers[0].logger
