@@ -213,3 +213,43 @@ def test_bad_input_raises_at_construction_naming_the_fix(tmp_path):
     with pytest.raises(ValueError, match="replay=True"):
         VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, env_fn="helpers.x:y")
     venv.close()
+
+
+def test_the_named_fix_works_env_fn_for_an_env_without_spec(tmp_path):
+    def run(folder, **kwargs):
+        venv = DummyVecEnv([lambda: CartPoleEnv(render_mode="rgb_array") for _ in range(2)])
+        venv.seed(4)
+        venv = VecVideoRecorder(venv, str(folder), lambda s: s == 2, video_length=12, **kwargs)
+        venv.reset()
+        for actions in _fixed_actions(20, 2):
+            venv.step(actions)
+        venv.close()
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True, env_fn="gymnasium.envs.classic_control:CartPoleEnv")
+    name = "rl-video-step-2-to-step-14.mp4"
+    assert _mp4s(tmp_path / "replay") == _mp4s(tmp_path / "live") == [name]
+    assert_same_pictures(tmp_path / "live" / name, tmp_path / "replay" / name)
+
+
+def test_keep_best_keeps_the_same_clips_as_live_and_renders_only_those(tmp_path):
+    from agentreel.clips.keep import best
+
+    def run(folder, replay):
+        venv = make_vec_env("CartPole-v1", n_envs=2, seed=2, env_kwargs={"render_mode": "rgb_array"})
+        seen = []
+        venv = VecVideoRecorder(venv, str(folder), lambda s: s % 12 == 0, video_length=5,
+                                keep=best(1), replay=replay, on_video_saved=seen.append)
+        venv.reset()
+        for actions in np.random.default_rng(1).integers(0, 2, size=(60, 2)):
+            venv.step(actions)
+        venv.close()
+        return seen
+
+    live = run(tmp_path / "live", False)
+    replayed = run(tmp_path / "replay", True)
+    names = _mp4s(tmp_path / "live")
+    assert len(names) == 1 and _mp4s(tmp_path / "replay") == names
+    assert_same_pictures(tmp_path / "live" / names[0], tmp_path / "replay" / names[0])
+    assert [v.error for v in replayed] == [None] * len(replayed)
+    assert len(replayed) <= len(live)  # clips dropped before their turn are never rendered
