@@ -6,11 +6,13 @@ Stable-Baselines3 nor torch, so the replay process starts quickly.
 
 A clip of SB3's ``VecVideoRecorder`` is ``video_length + 1`` consecutive vector steps
 of the whole vector env. With ``replay=True`` nothing is rendered while training:
-each time the recorder would have captured a frame, :class:`ClipReplayStream` notes,
+each time the recorder would have captured a frame, its stream
+(:class:`agentreel.sb3.clip_replay.ClipReplayStream`) notes,
 per sub-env, which logged episode it is in and how many steps into it
 (:class:`~agentreel.sb3.replay_logging.SubEnvLogs`). When the clip is finished (and
 kept by the ``keep=`` rule, if any) a :class:`ClipJob` goes to one background
-process (:class:`ClipReplayEngine`, a :class:`~agentreel.replay.dispatcher.ReplayEngine`
+process (:class:`agentreel.sb3.clip_replay.ClipReplayEngine`, a
+:class:`~agentreel.replay.dispatcher.ReplayEngine`
 serving clips), which replays each sub-env over the clip's steps: an episode that
 began before the clip is replayed from its reset without rendering until the clip
 starts, and at an episode boundary the sub-env goes on with its next logged episode
@@ -44,9 +46,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -98,7 +100,7 @@ class ClipJob:
         return len(self.tiles[0].positions) if self.tiles else 0
 
 
-def _tile_frames(job: ClipJob, plan: TilePlan, envs: EnvCache) -> Iterator[Any]:
+def _tile_frames(job: ClipJob, plan: TilePlan, envs: EnvCache) -> Generator[Any, None, None]:
     """Sub-env ``plan.env_index``'s frame for each frame of the clip, replayed and verified."""
     positions, count, first = plan.positions, len(plan.positions), 0
     while first < count:
@@ -115,7 +117,7 @@ def _tile_frames(job: ClipJob, plan: TilePlan, envs: EnvCache) -> Iterator[Any]:
         episode = plan.episodes[index]
         step_zero = job.start_step + first - wanted[0]  # the vector step of its reset
         env = envs.get(episode)
-        steps = replay_frames(episode, env, render=False)
+        steps = cast("Generator[Any, None, None]", replay_frames(episode, env, render=False))
         served = 0
         try:
             for step, _ in enumerate(steps):
