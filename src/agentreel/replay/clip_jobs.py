@@ -48,17 +48,18 @@ import math
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
 
-from agentreel.base.tiling import tile_frames
+from agentreel.base.tiling import tile_frames, tile_into
 from agentreel.replay.log import LoggedEpisode
 from agentreel.replay.player import EnvCache, ReplayCancelled, replay_frames
 from agentreel.video import SavedVideo, VideoEngine
 
-__all__ = ["BOOTSTRAP", "ClipJob", "ClipReplayError", "TilePlan", "clip_frames", "render_clip",
-           "serve", "tile_like_sb3"]
+__all__ = ["BOOTSTRAP", "ClipJob", "ClipReplayError", "TilePlan", "clip_frames", "clip_images",
+           "render_clip", "serve", "tile_like_sb3"]
 
 #: The program of the clip replay process.
 BOOTSTRAP = """
@@ -140,14 +141,19 @@ def _tile_frames(job: ClipJob, plan: TilePlan, envs: EnvCache) -> Generator[Any,
         first = end
 
 
+def _grid(count: int) -> tuple[int, int]:
+    """SB3's ``tile_images`` grid (``venv.render()``): ``ceil(sqrt(n))`` rows."""
+    rows = math.ceil(math.sqrt(count))
+    return rows, math.ceil(count / rows)
+
+
 def tile_like_sb3(images: list[np.ndarray]) -> np.ndarray:
-    """The grid SB3's ``tile_images`` (``venv.render()``) makes: ``ceil(sqrt(n))`` rows."""
-    rows = math.ceil(math.sqrt(len(images)))
-    return tile_frames(images, rows, math.ceil(len(images) / rows))
+    """The picture SB3's ``tile_images`` makes of ``images`` (what ``venv.render()`` shows)."""
+    return tile_frames(images, *_grid(len(images)))
 
 
-def clip_frames(job: ClipJob, caches: dict[int, EnvCache]) -> Iterator[np.ndarray]:
-    """The clip's frames, as the live recorder captured them (tiled as ``venv.render()``).
+def clip_images(job: ClipJob, caches: dict[int, EnvCache]) -> Iterator[list[Any]]:
+    """Per clip frame, each tile's image (its sub-env's ``render()``), replayed and verified.
 
     ``caches`` holds one :class:`~agentreel.replay.player.EnvCache` per sub-env (filled
     as needed; reuse it across clips, close its caches when done).
@@ -156,11 +162,32 @@ def clip_frames(job: ClipJob, caches: dict[int, EnvCache]) -> Iterator[np.ndarra
                for plan in job.tiles]
     try:
         for _ in range(job.frames):
-            images = [next(source) for source in sources]
-            yield tile_like_sb3(images) if job.tiled else images[0]
+            yield [next(source) for source in sources]
     finally:
         for source in sources:
             source.close()
+
+
+def clip_frames(job: ClipJob, caches: dict[int, EnvCache]) -> Iterator[np.ndarray]:
+    """The clip's frames, as the live recorder captured them (tiled as ``venv.render()``)."""
+    for images in clip_images(job, caches):
+        yield tile_like_sb3(images) if job.tiled else images[0]
+
+
+def _tiled_shape(images: list[Any]) -> tuple[int, int, int] | None:
+    """The grid's shape when ``images`` can be tiled straight into the frame queue (equal
+    uint8 RGB images, even grid: the live recorder's fast path), else ``None``."""
+    first = images[0]
+    if not all(isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+               and image.shape == first.shape and image.shape[2] == 3 for image in images):
+        return None
+    rows, cols = _grid(len(images))
+    shape = (rows * first.shape[0], cols * first.shape[1], 3)
+    return None if shape[0] % 2 or shape[1] % 2 else shape
+
+
+def _tile_into(out: np.ndarray, images: list[np.ndarray]) -> None:
+    tile_into(out, images, *_grid(len(images)))
 
 
 def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[int, EnvCache],
@@ -170,10 +197,14 @@ def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[in
     stream = engine.open(path, fps=fps, format=format, quality=quality, tags=tags,
                          sidecar=sidecar)
     try:
-        for frame in clip_frames(job, caches):
+        for images in clip_images(job, caches):
             if cancelled():
                 raise ReplayCancelled(f"rendering of clip {job.name} was cancelled")
-            stream.add_frame(frame)
+            shape = _tiled_shape(images) if job.tiled else None
+            if shape is not None:  # tiled in place: one copy fewer
+                stream.add_frame_into(shape, partial(_tile_into, images=images))
+            else:
+                stream.add_frame(tile_like_sb3(images) if job.tiled else images[0])
     except BaseException:
         stream.abort()
         raise
