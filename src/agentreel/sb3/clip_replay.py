@@ -75,6 +75,15 @@ class ClipReplayStream(ReplayStream):
         return ClipJob(str(tags.get("name", os.path.basename(self.path))),
                        int(tags.get("step_id", 0)), plans, tiled="env_index" not in tags)
 
+    def release(self) -> None:
+        """Drop the references to the episodes (once the job is built or the clip dropped)."""
+        self._buffers = [[] for _ in self._tiles]
+
+    def abort(self) -> None:
+        """Drop the clip: nothing is rendered, no callback."""
+        super().abort()
+        self.release()
+
     def finish(self, tags: dict[str, Any] | None = None) -> None:
         """The clip is over (or cut short): replay it into the video, in the background."""
         if self._submitted or self._result is not None:
@@ -119,5 +128,6 @@ class ClipReplayEngine(ReplayEngine):
         if not isinstance(stream, ClipReplayStream):
             raise TypeError(f"{stream.path} is not a clip")
         stream.episode = stream.job()  # type: ignore[assignment]  # the job the process runs
+        stream.release()
         self._queued.append(stream)
         self._send_next()
