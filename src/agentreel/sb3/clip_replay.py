@@ -86,7 +86,7 @@ class ClipReplayStream(ReplayStream):
 
     def finish(self, tags: dict[str, Any] | None = None) -> None:
         """The clip is over (or cut short): replay it into the video, in the background."""
-        if self._submitted or self._result is not None:
+        if self._submitted or self.done:  # (done: rendered, failed or aborted)
             return
         self.options["tags"].update(tags or {})
         if self.frames == 0:
