@@ -194,6 +194,28 @@ def test_non_deterministic_env_gives_a_clear_error_and_no_video(tmp_path, caplog
     assert "rl-video-step-0-to-step-10" in caplog.text
 
 
+def _subproc_fix_works(tmp_path):
+    """The fix the SubprocVecEnv error names: RecordReplay(env_index=rank) in make_env; the
+    episodes of every sub-env (other processes) are then rendered by ``agentreel render``."""
+    import gymnasium as gym
+
+    from agentreel.replay.render import render_episodes
+
+    def make_env(rank):
+        return lambda: RecordReplay(gym.make("CartPole-v1"), tmp_path, env_index=rank)
+
+    venv = SubprocVecEnv([make_env(i) for i in range(2)], start_method="fork")
+    venv.seed(0)
+    venv.reset()
+    for actions in _fixed_actions(25, 2):
+        venv.step(actions)
+    venv.close()
+    rendered = render_episodes(tmp_path, episodes=[0])
+    assert sorted(r.name for r in rendered) == ["rl-video-env-0-episode-0",
+                                                "rl-video-env-1-episode-0"]
+    assert all(r.error is None and r.frames > 1 for r in rendered)
+
+
 def test_bad_input_raises_at_construction_naming_the_fix(tmp_path):
     no_spec = DummyVecEnv([lambda: CartPoleEnv(render_mode="rgb_array") for _ in range(2)])
     with pytest.raises(RebuildError, match="env_fn="):
@@ -207,6 +229,7 @@ def test_bad_input_raises_at_construction_naming_the_fix(tmp_path):
             VecVideoRecorder(subproc, str(tmp_path), lambda s: s == 0, replay=True)
     finally:
         subproc.close()
+    _subproc_fix_works(tmp_path / "subproc-fix")
     venv = make_vec_env("CartPole-v1", n_envs=2, env_kwargs={"render_mode": "rgb_array"})
     with pytest.raises(ValueError, match="overlay"):
         VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, replay=True, overlay=True)
@@ -253,3 +276,4 @@ def test_keep_best_keeps_the_same_clips_as_live_and_renders_only_those(tmp_path)
     assert_same_pictures(tmp_path / "live" / names[0], tmp_path / "replay" / names[0])
     assert [v.error for v in replayed] == [None] * len(replayed)
     assert len(replayed) <= len(live)  # clips dropped before their turn are never rendered
+
