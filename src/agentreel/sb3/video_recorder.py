@@ -228,7 +228,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         )
         self._replay_logs: SubEnvLogs | None = None
         self._replay_engine: ClipReplayEngine | None = None
-        if self.replay:  # every sub-env's recipe is checked here, before anything else
+        if self.replay:  # every sub-env's recipe is checked here, before any recorder starts
             self._replay_logs = SubEnvLogs(venv, self.video_folder, env_fn)
             self._replay_engine = settings["engine"] = ClipReplayEngine(self._replay_logs)
             self._replay_engine.wanted = wanted_by(self._keeper)
