@@ -1,6 +1,6 @@
 """SB3 training with agentreel.sb3.VecVideoRecorder against SB3's, rendering only, and nothing.
 
-Four variants, each run in a fresh child process (``python bench/sb3_recorders.py
+The variants, each run in a fresh child process (``python bench/sb3_recorders.py
 child ...``) so that the peak RSS and the CPU seconds of the process tree (the agent,
 agentreel's encoder process, moviepy's ffmpeg) belong to one variant; variants
 alternate (reversed on odd repeats), medians over repeats:
@@ -12,6 +12,10 @@ alternate (reversed on odd repeats), medians over repeats:
 * ``render-only``: the same with ``venv.render()``, i.e. plus SB3's ``tile_images``
   (what SB3's recorder pays per frame before it keeps the frame);
 * ``agentreel``: ``agentreel.sb3.VecVideoRecorder``;
+* ``replay``: ``agentreel.sb3.VecVideoRecorder(..., replay=True)``: the training process
+  renders nothing (each sub-env's episodes are logged; its per-step cost is inside the
+  sub-envs' ``step``, so the bench counts it under "envs"), and a background replay
+  process (a child of the agent: its CPU is in the tree's) renders and encodes the clips;
 * ``sb3``: ``stable_baselines3.common.vec_env.VecVideoRecorder`` (moviepy).
 
 Every variant counts the sub-env renders it caused (``get_images`` calls of the
@@ -51,11 +55,12 @@ import time
 
 from common import Row, child_print, load, median, print_table, quiet, run_child
 
-VARIANTS = ("none", "images-only", "render-only", "agentreel", "sb3")
+VARIANTS = ("none", "images-only", "render-only", "agentreel", "replay", "sb3")
 LABELS = {"none": "no recording", "images-only": "sub-env renders only (floor)",
           "render-only": "venv.render() only (SB3's tiling)",
-          "agentreel": "agentreel.sb3.VecVideoRecorder", "sb3": "SB3 VecVideoRecorder"}
-CLIP_VARIANTS = ("images-only", "agentreel", "sb3")
+          "agentreel": "agentreel.sb3.VecVideoRecorder",
+          "replay": "agentreel.sb3.VecVideoRecorder(replay=True)", "sb3": "SB3 VecVideoRecorder"}
+CLIP_VARIANTS = ("images-only", "agentreel", "replay", "sb3")
 MB = 1024 * 1024
 N_ENVS = 4
 EVERY_ENV_STEPS = 2_000
@@ -173,10 +178,11 @@ def _venv(variant: str, folder: str, trigger, video_length: int):
                         env_kwargs={"render_mode": "rgb_array"})
     if variant in ("render-only", "images-only"):
         return _render_only(venv, trigger, video_length, tile=variant == "render-only")
-    if variant == "agentreel":
+    if variant in ("agentreel", "replay"):
         from agentreel.sb3 import VecVideoRecorder
 
-        return VecVideoRecorder(venv, folder, trigger, video_length=video_length)
+        return VecVideoRecorder(venv, folder, trigger, video_length=video_length,
+                                replay=variant == "replay")
     if variant == "sb3":
         from stable_baselines3.common.vec_env import VecVideoRecorder as SB3VecVideoRecorder
 
@@ -329,7 +335,7 @@ def _training_rows(results: dict[tuple[str, str], list[dict]], steps: int) -> li
             value = med(variant, key)
             over_none = (value / none - 1) * 100
             over_floor = (value / floor - 1) * 100
-            agentreel = variant == "agentreel"
+            agentreel = variant in ("agentreel", "replay")
             rows.append(Row(
                 "sb3", LABELS[variant],
                 f"PPO learn({steps}) + close, {what}" + ("" if variant == "none" else
@@ -345,7 +351,7 @@ def _training_rows(results: dict[tuple[str, str], list[dict]], steps: int) -> li
     renders = median([r["loop_cpu"]["renders"] for r in results[("training", "images-only")]])
     rows.append(Row("sb3", LABELS["images-only"], f"training thread CPU in the {N_ENVS} sub-env "
                     f"renders, per recorded frame ({frames:.0f} frames)", renders / frames * 1000, "ms"))
-    for variant in ("render-only", "agentreel", "sb3"):
+    for variant in ("render-only", "agentreel", "replay", "sb3"):
         own = median([_recorder_cpu(r) for r in results[("training", variant)]]) / frames * 1000
         rows.append(Row("sb3", LABELS[variant], "training thread CPU in the wrapper itself (not env "
                         "steps, not sub-env renders), per recorded frame", own, "ms",
@@ -356,7 +362,8 @@ def _training_rows(results: dict[tuple[str, str], list[dict]], steps: int) -> li
         peak = med(variant, "peak_rss") / MB
         rows.append(Row("sb3", LABELS[variant], f"peak RSS of the tree, training "
                         f"(2nd-half growth {growth:+.0f} MB)", peak, "MB",
-                        vs_peer=peak / (med("sb3", "peak_rss") / MB) if variant == "agentreel" else None))
+                        vs_peer=peak / (med("sb3", "peak_rss") / MB)
+                        if variant in ("agentreel", "replay") else None))
     return rows
 
 
@@ -371,7 +378,8 @@ def _clip_rows(results: dict[tuple[str, str], list[dict]]) -> list[Row]:
         rows.append(Row("sb3", LABELS[variant], f"peak RSS of the tree, one {LONG_CLIP}-step clip "
                         f"(+{peak - floor:,.0f} MB over renders only; CPU {med(variant, 'cpu'):.1f} s)",
                         peak, "MB",
-                        vs_peer=peak / (med("sb3", "peak_rss") / MB) if variant == "agentreel" else None,
+                        vs_peer=peak / (med("sb3", "peak_rss") / MB)
+                        if variant in ("agentreel", "replay") else None,
                         vs_limit=peak / floor if variant != "images-only" else None))
     return rows
 

@@ -37,6 +37,7 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
     import numpy as np
 
     actions = np.random.default_rng(0).integers(0, 2, size=(steps, NUM_ENVS))
+    waited = close_s = 0.0  # agentreel's waits for a ring slot; the time in close()
     if variant == "sb3":
         from stable_baselines3.common.vec_env import DummyVecEnv, VecVideoRecorder
 
@@ -72,7 +73,13 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
             envs.step(actions[i])
             if render:
                 envs.render()
+        if variant == "agentreel":
+            from agentreel.video import default_engine
+
+            waited = default_engine().stats.wait_seconds
+        closing = time.perf_counter()
         envs.close()
+        close_s = time.perf_counter() - closing
     elapsed = time.perf_counter() - start
     caller_cpu = time.process_time() - cpu_start
     files = [f for f in os.listdir(folder) if f.endswith(".mp4")]
@@ -80,7 +87,8 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
                  "caller_ms_per_step": caller_cpu / steps * 1e3,
                  "encoder_ms_per_frame": (helper_cpu_seconds(variant) / steps * 1e3
                                           if variant != "render-only" else 0.0),
-                 "bytes_per_frame": folder_bytes(folder) / steps})
+                 "bytes_per_frame": folder_bytes(folder) / steps,
+                 "wait_share": waited / elapsed, "close_share": close_s / elapsed})
 
 
 def bench(steps: int, clip: int, repeats: int) -> list[Row]:
@@ -117,6 +125,12 @@ def bench(steps: int, clip: int, repeats: int) -> list[Row]:
     for v in ("render-only", "agentreel", "gymnasium", "sb3"):
         rows.append(Row("4", names[v], "caller CPU per vector step", cpu[v], "ms",
                         None, cpu[v] / cpu["render-only"]))
+    # Where agentreel's wall time beyond render-only goes: waiting for a free ring slot
+    # (the encoder behind) and close() (the last clip's frames still to encode).
+    for key, label in (("wait_share", "share of the run waiting for the encoder"),
+                       ("close_share", "share of the run in close()")):
+        share = median([r.get(key, 0.0) for r in res["agentreel"]])
+        rows.append(Row("4", names["agentreel"], label, 100 * share, "%"))
     for v in ("agentreel", "gymnasium", "sb3"):
         enc = median([r["encoder_ms_per_frame"] for r in res[v]])
         size = median([r["bytes_per_frame"] for r in res[v]])

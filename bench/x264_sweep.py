@@ -29,18 +29,22 @@ import time
 import av
 import gymnasium as gym
 import numpy as np
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import Interpolation, VideoReformatter
 
-from agentreel.video.encoder import AUTO_LADDER, VideoFileWriter
+from agentreel.video.encoder import AUTO_LADDER, CHROMA_INTERPOLATION, VideoFileWriter
 
-CANDIDATES: dict[str, tuple[str, str | None, str]] = {
+CANDIDATES: dict[str, tuple[str, str | None, str | Interpolation]] = {
     "veryfast (old default)": ("veryfast", None, "BILINEAR"),
     "superfast": ("superfast", None, "BILINEAR"),
     "ultrafast": ("ultrafast", None, "BILINEAR"),
     "ladder 0, bilinear chroma": (*AUTO_LADDER[0], "BILINEAR"),
     "ladder 0": (*AUTO_LADDER[0], "POINT"),
     "ladder 1": (*AUTO_LADDER[1], "POINT"),
+    "ladder 1, point + full-width chroma input (the engine's)": (
+        *AUTO_LADDER[1], CHROMA_INTERPOLATION),
     "ladder 2": (*AUTO_LADDER[2], "POINT"),
+    "ladder 2, point + full-width chroma input (the engine's)": (
+        *AUTO_LADDER[2], CHROMA_INTERPOLATION),
     "ultrafast+mbtree": ("ultrafast", "mbtree=1:rc-lookahead=5", "POINT"),
     "ultrafast+cabac+mbtree": ("ultrafast", "cabac=1:mbtree=1:rc-lookahead=5", "POINT"),
     "ultrafast+cabac+bframes+mbtree": (
@@ -110,7 +114,7 @@ SOURCES = {"cartpole": episodes, "pistonball": pistonball_episodes, "tiled": til
 
 
 def encode_all(clips: list[list[np.ndarray]], folder: str, preset: str, params: str | None,
-               interpolation: str) -> tuple[float, int]:
+               interpolation: str | Interpolation) -> tuple[float, int]:
     """CPU seconds and total bytes to encode every clip to its own file."""
     reformatter = VideoReformatter()
     total = 0

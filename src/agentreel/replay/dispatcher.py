@@ -192,6 +192,8 @@ class ReplayEngine:
     #: Streams render nothing until they are finished and kept: a recorder claims the
     #: file names of kept videos only (see ``ClipRecorder.start``).
     renders_later = True
+    #: The program the replay process runs (a subclass may serve other jobs).
+    bootstrap = _BOOTSTRAP
 
     def __init__(self, current: Callable[[], EpisodeBuffer | None], recipe: dict[str, Any],
                  action_space: spaces.Space, run: str,
@@ -226,7 +228,7 @@ class ReplayEngine:
             env = os.environ.copy()
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                [sys.executable, "-c", self.bootstrap, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
         except BaseException:
             ours.close()

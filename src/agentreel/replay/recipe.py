@@ -5,8 +5,8 @@ A recipe is JSON: ``{"kind": "spec", "spec": {...}}`` holds Gymnasium's own
 recorded in ``additional_wrappers``), or ``{"kind": "env_fn", "env_fn":
 "module:callable"}`` names a function that returns the env (it is called with
 ``render_mode=...``). Recording wrappers (agentreel's, Gymnasium's
-``RecordVideo``/``RecordEpisodeStatistics``/``HumanRendering``/``RenderCollection``)
-are left out of a recipe: they do not change what the env does.
+``RecordVideo``/``RecordEpisodeStatistics``/``HumanRendering``/``RenderCollection``,
+Stable-Baselines3's ``Monitor``) are left out of a recipe: they do not change what the env does.
 
 Example:
     >>> import gymnasium as gym
@@ -35,6 +35,9 @@ __all__ = ["RebuildError", "build_env", "recipe_of", "load_callable"]
 #: Wrappers that only observe or display; left out when an env is rebuilt.
 _RECORDING_WRAPPERS = ("RecordVideo", "RecordEpisodeStatistics", "HumanRendering",
                        "RenderCollection", "RecordReplay")
+
+#: Modules whose wrappers only observe (Stable-Baselines3's ``Monitor`` records no arguments).
+_OBSERVING_MODULES = ("agentreel.", "stable_baselines3.common.monitor:")
 
 _HINT = ("pass env_fn='module:callable' (an importable function returning the env) to "
          "RecordReplay/RecordVideo(replay=True)")
@@ -82,7 +85,7 @@ def recipe_of(env: gym.Env | None, env_fn: str | None = None) -> dict[str, Any]:
             f"a wrapper broke the spec); {_HINT}")
     wrappers = tuple(w for w in spec.additional_wrappers
                      if w.name not in _RECORDING_WRAPPERS
-                     and not str(w.entry_point).startswith("agentreel."))
+                     and not str(w.entry_point).startswith(_OBSERVING_MODULES))
     for wrapper in wrappers:
         if wrapper.kwargs is None:
             raise RebuildError(

@@ -1,7 +1,8 @@
 """Stable-Baselines3 adapters: record where people train (``pip install "agentreel[sb3]"``).
 
 * :class:`VecVideoRecorder` -- SB3's ``VecVideoRecorder`` on agentreel's video engine
-  (same arguments, file names and attributes; frames streamed, never held in memory);
+  (same arguments, file names and attributes; frames streamed, never held in memory;
+  ``replay=True``: the training loop never renders, clips are re-rendered by replay);
 * :class:`VecMonitor` -- SB3's ``VecMonitor`` (same ``info["episode"]`` and
   ``monitor.csv``) that also writes agentreel's ``episodes.jsonl`` with a unique episode
   ``index`` and the sub-env's ``env_index``;

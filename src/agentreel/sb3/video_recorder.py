@@ -12,8 +12,11 @@ moviepy is not needed.
 
 Keyword-only extras (as in :class:`agentreel.RecordVideo`): ``format``, ``quality``,
 ``keep`` (clips judged by the rewards collected during the clip), ``on_video_saved``,
-``overlay``, ``sidecar``, ``fps`` and ``per_env`` (one file per sub-env,
-``{name_prefix}-env-{i}-step-{a}-to-step-{b}.mp4``).
+``overlay``, ``sidecar``, ``fps``, ``per_env`` (one file per sub-env,
+``{name_prefix}-env-{i}-step-{a}-to-step-{b}.mp4``) and ``replay`` (the training loop
+never renders: each sub-env's episodes are logged to ``video_folder/replay.ndjson`` and
+the clips are re-rendered from the log in a background process, into the same files;
+see :mod:`agentreel.sb3.clip_replay`).
 
 Example:
     >>> import tempfile
@@ -28,6 +31,17 @@ Example:
     >>> venv.close()
     >>> [(v.name, v.frames) for v in venv.saved_videos]
     [('rl-video-step-0-to-step-10', 11)]
+
+    The same clip, rendered by replay (the loop never calls ``render()``):
+    >>> venv = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    >>> venv = VecVideoRecorder(venv, tempfile.mkdtemp(), lambda step: step == 0,
+    ...                         video_length=10, replay=True)
+    >>> _ = venv.reset()
+    >>> for _ in range(12):
+    ...     _ = venv.step([venv.action_space.sample() for _ in range(2)])
+    >>> venv.close()
+    >>> [(v.name, v.frames, v.error) for v in venv.saved_videos]
+    [('rl-video-step-0-to-step-10', 11, None)]
 """
 
 from __future__ import annotations
@@ -54,9 +68,11 @@ from agentreel.clips.keep import KeepRule, as_keep_rule
 from agentreel.clips.keeper import VideoKeeper
 from agentreel.clips.overlay import OverlayFn, OverlayState, as_overlay
 from agentreel.clips.recorder import ClipRecorder, VideoHook, resolve_fps
-from agentreel.clips.video_wrapper import run_close_hooks
+from agentreel.clips.video_wrapper import run_close_hooks, wanted_by
 from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.core.videofiles import check_format
+from agentreel.sb3.clip_replay import ClipReplayEngine
+from agentreel.sb3.replay_logging import SubEnvLogs, base_vec_env
 from agentreel.video import normalize_frame
 
 __all__ = ["RenderModeError", "VecVideoRecorder"]
@@ -99,6 +115,20 @@ def _stock_tiled_render(venv: VecEnv) -> Callable[[], Any] | None:
     return inner.get_images
 
 
+def _check_replay_arguments(venv: VecEnv, *, per_env: bool, overlay: Any,
+                            env_fn: str | None) -> None:
+    """``replay=True`` re-renders SB3's own picture of the sub-envs; refuse what it cannot."""
+    if overlay is not False and overlay is not None:
+        raise ValueError("replay=True does not support overlay= yet (it draws on live frames); "
+                         "record live (replay=False) for it")
+    if not per_env and _stock_tiled_render(venv) is None \
+            and isinstance(base_vec_env(venv), DummyVecEnv):
+        raise ValueError("replay=True re-renders SB3's tiled image of the sub-envs, but a "
+                         f"wrapper of {venv} overrides render(); record live (replay=False)")
+    if env_fn is not None and not isinstance(env_fn, str):
+        raise TypeError(f"env_fn must be a string 'module:callable', got {env_fn!r}")
+
+
 class VecVideoRecorder(SB3VecVideoRecorder):
     """Records clips of a ``VecEnv``; a drop-in for SB3's ``VecVideoRecorder``.
 
@@ -114,10 +144,23 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         keep: a keep rule (:mod:`agentreel.clips.keep`) judging each clip by the rewards
             collected during it (all sub-envs' for a tiled clip, its own with ``per_env``).
         fps: the frame rate (default: the env's ``render_fps``, else 30).
+        replay: (keyword-only) never render in the training process: each sub-env of the
+            ``DummyVecEnv`` is wrapped with :class:`agentreel.RecordReplay` (its episodes are
+            logged to ``video_folder/replay.ndjson``) and each clip is re-rendered by
+            replaying the sub-envs in a background process, verified step by step, into
+            the same file, tags, sidecar and ``on_video_saved`` event as a live clip. The
+            sub-envs may use any ``render_mode``. A clip whose replay diverges (an env that
+            is not deterministic) gets no file and a ``VideoSaved.error`` naming the clip,
+            the sub-env and the step. Needs envs rebuildable from their spec (or ``env_fn``)
+            and a ``DummyVecEnv`` (``SubprocVecEnv`` is refused, naming the fixes).
+        env_fn: with ``replay``: ``"module:callable"`` returning one sub-env (called with
+            ``render_mode=``), for sub-envs that cannot be rebuilt from their spec.
 
     Raises:
         RenderModeError: the env's ``render_mode`` is not ``"rgb_array"`` (an
-            ``AssertionError`` with SB3's message).
+            ``AssertionError`` with SB3's message; not checked with ``replay=True``).
+        agentreel.replay.RebuildError: ``replay=True`` on envs that cannot be rebuilt or
+            logged (a ``ValueError`` naming the fix), at construction.
         TypeError, ValueError: a bad argument, at construction.
     """
 
@@ -142,6 +185,8 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         sidecar: bool = False,
         overlay: bool | OverlayFn = False,
         fps: float | None = None,
+        replay: bool = False,
+        env_fn: str | None = None,
     ) -> None:
         VecEnvWrapper.__init__(self, venv)
         self.env = venv
@@ -153,7 +198,12 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         else:
             metadata = inner.metadata
         self.env.metadata = metadata
-        if self.env.render_mode != "rgb_array":
+        self.replay = bool(replay)
+        if self.replay:
+            _check_replay_arguments(venv, per_env=per_env, overlay=overlay, env_fn=env_fn)
+        elif env_fn is not None:
+            raise ValueError("env_fn= tells replay how to rebuild a sub-env; pass replay=True")
+        elif self.env.render_mode != "rgb_array":
             raise RenderModeError(f"The render_mode must be 'rgb_array', not {self.env.render_mode}")
         if not callable(record_video_trigger):
             check_trigger("record_video_trigger", record_video_trigger)
@@ -176,6 +226,12 @@ class VecVideoRecorder(SB3VecVideoRecorder):
             fps=self.frames_per_sec, format=check_format(format), quality=quality,
             sidecar=sidecar, on_video_saved=on_video_saved, keeper=self._keeper,
         )
+        self._replay_logs: SubEnvLogs | None = None
+        self._replay_engine: ClipReplayEngine | None = None
+        if self.replay:  # every sub-env's recipe is checked here, before any recorder starts
+            self._replay_logs = SubEnvLogs(venv, self.video_folder, env_fn)
+            self._replay_engine = settings["engine"] = ClipReplayEngine(self._replay_logs)
+            self._replay_engine.wanted = wanted_by(self._keeper)
         if self.per_env:
             self._recorders = [ClipRecorder(self.video_folder, name_prefix=f"{name_prefix}-env-{i}",
                                             env_index=i, **settings)
@@ -224,12 +280,18 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         try:
             VecEnvWrapper.close(self)
         finally:
-            if self.recording:
-                self._stop_recording()
-            for recorder in self._recorders:
-                recorder.close()
-            if self._keeper is not None:
-                self._keeper.close()
+            try:
+                if self.recording:
+                    self._stop_recording()
+                for recorder in self._recorders:
+                    recorder.close()
+                if self._keeper is not None:
+                    self._keeper.close()
+            finally:
+                if self._replay_engine is not None:
+                    self._replay_engine.close()
+                if self._replay_logs is not None:
+                    self._replay_logs.close()
             run_close_hooks(self._close_hooks)
 
     # -- SB3's recorder methods, streamed --------------------------------------------------------
@@ -259,6 +321,10 @@ class VecVideoRecorder(SB3VecVideoRecorder):
 
     def _capture_frame(self) -> None:
         frame: np.ndarray | None
+        if self.replay:  # the replay process renders this frame later, if the clip is kept
+            for recorder in self._recorders:
+                recorder.capture(None)
+            return None
         if self.per_env or self.overlay is not None:
             raw = list(self.venv.get_images())
             if any(not isinstance(image, np.ndarray) for image in raw):
