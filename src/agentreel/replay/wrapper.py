@@ -100,10 +100,7 @@ class EpisodeLogger:
 
     def _random_state(self) -> tuple[dict[str, Any], dict[str, str] | None]:
         env = self._unwrapped
-        generator = env.np_random
-        if type(generator.bit_generator) is np.random.PCG64:  # (JSON-able as it is)
-            return generator.bit_generator.state, capture_hidden(env) if self._hidden else None
-        return rng_state(generator), capture_hidden(env) if self._hidden else None
+        return rng_state(env.np_random), capture_hidden(env) if self._hidden else None
 
     def before_reset(self, seed: int | None, options: dict[str, Any] | None) -> None:
         """Capture what replay needs to repeat this reset (the RNG state when unseeded)."""
