@@ -43,9 +43,7 @@ Example (two sub-env episodes logged with RecordReplay, one clip of 3 frames til
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -214,42 +212,13 @@ def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[in
 
 def serve(fd: int) -> int:
     """The clip replay process: render clip jobs from the connection ``fd`` until it closes."""
-    from multiprocessing.connection import Connection
+    from agentreel.replay.job_loop import serve_jobs
 
-    conn = Connection(fd)
-    parent = os.getppid()
-
-    def orphaned() -> bool:  # the agent died: stop at the next frame
-        return os.getppid() != parent
-
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the training loop comes first
-    engine = VideoEngine(backend="thread")
     caches: dict[int, EnvCache] = {}
-    try:
-        while True:
-            try:
-                job = conn.recv()
-            except (EOFError, OSError):
-                return 0
-            if job is None:
-                return 0
-            job_id, clip, path, options = job
-            try:
-                saved = render_clip(clip, path, engine=engine, caches=caches,
-                                    cancelled=orphaned, **options)
-            except ReplayCancelled:
-                return 0
-            except Exception as exc:  # reported on the clip's VideoSaved
-                saved = SavedVideo(path=path, frames=0, fps=float(options.get("fps") or 0),
-                                   width=0, height=0, format=options.get("format") or "mp4",
-                                   tags=options.get("tags", {}),
-                                   error=f"{type(exc).__name__}: {exc}")
-            try:
-                conn.send((job_id, saved))
-            except (EOFError, OSError):
-                return 0
-    finally:
+
+    def close() -> None:
         for cache in caches.values():
             cache.close()
-        engine.close()
+
+    return serve_jobs(fd, lambda clip, path, engine, cancelled, options: render_clip(
+        clip, path, engine=engine, caches=caches, cancelled=cancelled, **options), close=close)

@@ -50,54 +50,14 @@ sys.exit(serve(int(sys.argv[1])))
 
 
 def serve(fd: int) -> int:
-    """The replay process: render jobs from the connection ``fd`` until it closes."""
-    from multiprocessing.connection import Connection
+    """The replay process: render episode jobs from the connection ``fd`` until it closes."""
+    from agentreel.replay.job_loop import serve_jobs
+    from agentreel.replay.player import EnvCache, render_episode
 
-    from agentreel.replay.player import (
-        EnvCache,
-        ReplayCancelled,
-        render_episode,
-        replay_video_engine,
-    )
-
-    conn = Connection(fd)
-    parent = os.getppid()
-
-    def orphaned() -> bool:  # the agent died: stop at the next frame
-        return os.getppid() != parent
-
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the agent's loop comes first; its encoder inherits this too
-    # The encoder runs as a thread of this (already background) process: one process
-    # fewer to start, and PyAV encodes without holding the GIL.
-    engine = replay_video_engine("thread")
     envs = EnvCache()
-    try:
-        while True:
-            try:
-                job = conn.recv()
-            except (EOFError, OSError):  # the agent is gone (or closed us)
-                return 0
-            if job is None:
-                return 0
-            job_id, episode, path, options = job
-            try:
-                saved = render_episode(episode, path, engine=engine, envs=envs,
-                                       cancelled=orphaned, **options)
-            except ReplayCancelled:
-                return 0
-            except Exception as exc:  # reported on the episode's VideoSaved
-                saved = SavedVideo(path=path, frames=0, fps=float(options.get("fps") or 0),
-                                   width=0, height=0, format=options.get("format") or "mp4",
-                                   tags=options.get("tags", {}),
-                                   error=f"{type(exc).__name__}: {exc}")
-            try:
-                conn.send((job_id, saved))
-            except (EOFError, OSError):
-                return 0
-    finally:
-        envs.close()
-        engine.close()
+    return serve_jobs(fd, lambda episode, path, engine, cancelled, options: render_episode(
+        episode, path, engine=engine, envs=envs, cancelled=cancelled, **options),
+        close=envs.close)
 
 
 class ReplayStream:
