@@ -7,7 +7,10 @@ every step is recorded:
 * ``gymnasium.wrappers.vector.RecordVideo`` (frames kept, moviepy at clip end);
 * Stable-Baselines3 ``VecVideoRecorder`` over a ``DummyVecEnv`` (same);
 * ``render-only``: the same vector env, ``step()`` + ``render()`` (all four
-  frames) each step, nothing recorded: the limit any recorder can reach.
+  frames) each step, nothing recorded: the limit any recorder can reach;
+* ``render+copy``: render-only plus tiling the four frames into a shared-memory
+  slot (a ring of 8, as agentreel's): the limit of any recorder that encodes in
+  another process, which must copy each frame out of the agent's memory once.
 
 Each run is a fresh child process (peak RSS of the process tree); env-steps/s
 count all four sub-envs. "Flat memory" compares the peak RSS of the second
@@ -26,7 +29,7 @@ import time
 
 from common import Row, child_print, folder_bytes, helper_cpu_seconds, median, quiet, run_child
 
-VARIANTS = ("agentreel", "gymnasium", "sb3", "render-only")
+VARIANTS = ("agentreel", "gymnasium", "sb3", "render-only", "render+copy")
 NUM_ENVS = 4
 
 
@@ -56,7 +59,18 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
     else:
         envs = gym.make_vec("CartPole-v1", num_envs=NUM_ENVS, vectorization_mode="sync",
                             render_mode="rgb_array")
-        render = variant == "render-only"
+        render = variant in ("render-only", "render+copy")
+        copy_into = None
+        if variant == "render+copy":
+            from multiprocessing import shared_memory
+
+            from agentreel.base.tiling import tile_into
+
+            shm = shared_memory.SharedMemory(create=True, size=8 * 800 * 1200 * 3)
+            ring = np.ndarray((8, 800, 1200, 3), np.uint8, buffer=shm.buf)
+
+            def copy_into(i: int, frames) -> None:
+                tile_into(ring[i % 8], frames, 2, 2)
         if variant == "agentreel":
             from agentreel.vector import RecordVideo
         elif not render:
@@ -72,7 +86,9 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
         for i in range(steps):
             envs.step(actions[i])
             if render:
-                envs.render()
+                frames = envs.render()
+                if copy_into is not None:
+                    copy_into(i, frames)
         if variant == "agentreel":
             from agentreel.video import default_engine
 
@@ -80,13 +96,17 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
         closing = time.perf_counter()
         envs.close()
         close_s = time.perf_counter() - closing
+        if copy_into is not None:
+            del ring
+            shm.close()
+            shm.unlink()
     elapsed = time.perf_counter() - start
     caller_cpu = time.process_time() - cpu_start
     files = [f for f in os.listdir(folder) if f.endswith(".mp4")]
     child_print({"env_steps_per_s": steps * NUM_ENVS / elapsed, "files": len(files),
                  "caller_ms_per_step": caller_cpu / steps * 1e3,
                  "encoder_ms_per_frame": (helper_cpu_seconds(variant) / steps * 1e3
-                                          if variant != "render-only" else 0.0),
+                                          if not variant.startswith("render") else 0.0),
                  "bytes_per_frame": folder_bytes(folder) / steps,
                  "wait_share": waited / elapsed, "close_share": close_s / elapsed})
 
@@ -110,19 +130,25 @@ def bench(steps: int, clip: int, repeats: int) -> list[Row]:
               for v in VARIANTS}
     what = f"{NUM_ENVS} envs, {steps} steps, clips of {clip}"
     names = {"agentreel": "agentreel.vector.RecordVideo", "render-only": "render-only (limit)",
+             "render+copy": "render + copy to shared memory (out-of-process limit)",
              "gymnasium": "gymnasium vector RecordVideo", "sb3": "SB3 VecVideoRecorder"}
     rows = [Row("4", names["sb3"], f"env-steps/s ({what})", sps["sb3"], "steps/s")]
     rows.append(Row("4", names["gymnasium"], f"env-steps/s ({what})", sps["gymnasium"], "steps/s",
                     sps["gymnasium"] / sps["sb3"]))
     rows.append(Row("4", names["render-only"], f"env-steps/s ({what})", sps["render-only"],
                     "steps/s", sps["render-only"] / sps["sb3"], 1.0))
+    rows.append(Row("4", names["render+copy"], f"env-steps/s ({what})", sps["render+copy"],
+                    "steps/s", sps["render+copy"] / sps["sb3"],
+                    sps["render+copy"] / sps["render-only"]))
     rows.append(Row("4", names["agentreel"], f"env-steps/s ({what})", sps["agentreel"], "steps/s",
                     sps["agentreel"] / sps["sb3"], sps["agentreel"] / sps["render-only"],
                     ">= 3x SB3", sps["agentreel"] / sps["sb3"] >= 3))
+    rows.append(Row("4", names["agentreel"], "env-steps/s vs the out-of-process limit",
+                    sps["agentreel"] / sps["render+copy"], "x"))
     # Figures that do not depend on the machine's load: CPU of the agent's process per
     # vector step, CPU of the encoding process per tiled frame, bytes per frame.
     cpu = {v: median([r["caller_ms_per_step"] for r in res[v]]) for v in VARIANTS}
-    for v in ("render-only", "agentreel", "gymnasium", "sb3"):
+    for v in ("render-only", "render+copy", "agentreel", "gymnasium", "sb3"):
         rows.append(Row("4", names[v], "caller CPU per vector step", cpu[v], "ms",
                         None, cpu[v] / cpu["render-only"]))
     # Where agentreel's wall time beyond render-only goes: waiting for a free ring slot
