@@ -77,11 +77,9 @@ class EpisodeLogger:
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.buffer: EpisodeBuffer | None = None
         self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
-        #: The episode in progress's steps when a wrapper may log a step itself (hot path:
-        #: append ``(action, reward, crc32(obs))`` for an action that is not an array, then
-        #: call :meth:`end` if the step ended the episode); ``None`` otherwise (no episode
-        #: open, or Dict/Tuple actions, which need copying): call :meth:`step` then.
-        self.fast_steps: list[tuple[Any, Any, int]] | None = None
+        #: The episode in progress's steps when :meth:`step` may append to them as they
+        #: come (actions that need no copy); ``None`` otherwise.
+        self._fast_steps: list[tuple[Any, Any, int]] | None = None
         #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
         self.last_steps: list[tuple[Any, Any, int]] = []
         self.first_reset: dict[str, Any] | None = None
@@ -120,15 +118,11 @@ class EpisodeLogger:
             self.first_reset = self.writer.write_first_reset(buffer)
 
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> EpisodeBuffer:
-        try:
-            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
-        except (TypeError, ValueError, BufferError):
-            digest = obs_digest(obs)
         buffer = self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden,
-                                             self.env_index, digest)
+                                             self.env_index, obs_digest(obs))
         self._steps = buffer.steps
         if self._simple:
-            self.fast_steps = buffer.steps
+            self._fast_steps = buffer.steps
         self.episodes_started += 1
         self._ended = False
         if self.track_ends:
@@ -142,6 +136,21 @@ class EpisodeLogger:
         The per-step work is a CRC-32 of the observation and one list append; the
         episode is encoded and written only when it ends.
         """
+        steps = self._fast_steps
+        if steps is None or type(action) is np.ndarray:
+            return self._step_copying(action, obs, reward, terminated, truncated)
+        try:  # obs_digest's common case, inlined (this runs on every step)
+            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
+        except (TypeError, ValueError, BufferError):
+            digest = obs_digest(obs)
+        steps.append((action, reward, digest))
+        if terminated or truncated:
+            return self.end(terminated, truncated)
+        return None
+
+    def _step_copying(self, action: Any, obs: Any, reward: Any, terminated: Any,
+                      truncated: Any) -> EpisodeEnd | None:
+        """:meth:`step` outside an episode, or with an action that must be copied."""
         steps = self._steps
         if steps is None:
             self._outside_episode(obs)
@@ -150,11 +159,7 @@ class EpisodeLogger:
             action = action.copy()  # the agent may reuse its array
         elif not self._simple:
             action = copy_action(action)
-        try:
-            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
-        except (TypeError, ValueError, BufferError):
-            digest = obs_digest(obs)
-        steps.append((action, reward, digest))
+        steps.append((action, reward, obs_digest(obs)))
         if terminated or truncated:
             return self.end(terminated, truncated)
         return None
@@ -174,7 +179,7 @@ class EpisodeLogger:
         buffer, steps = self.buffer, self._steps
         if buffer is None or steps is None:  # (never: end follows a logged step)
             raise RuntimeError("no episode in progress")
-        self.buffer = self._steps = self.fast_steps = None
+        self.buffer = self._steps = self._fast_steps = None
         self.last_steps = steps
         self._ended = True
         actions, rewards, digests = zip(*steps, strict=True)  # (an episode has >= 1 step)
@@ -232,6 +237,7 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
                                                  env_index=env_index)
         gym.Wrapper.__init__(self, env)
         self.logger = EpisodeLogger(env, folder, env_fn, env_index)
+        self._log_step = self.logger.step
 
     @property
     def log_path(self) -> str:
@@ -249,20 +255,8 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and log the step."""
         result = self.env.step(action)
-        logger = self.logger
-        steps = logger.fast_steps
-        if steps is None or type(action) is np.ndarray:
-            logger.step(action, *result[:4])  # (copies the action; outside an episode)
-            return result
-        # EpisodeLogger.step's common case, inlined: one Python call less per step
         obs, reward, terminated, truncated, _ = result
-        try:
-            digest = crc32(obs)
-        except (TypeError, ValueError, BufferError):
-            digest = obs_digest(obs)
-        steps.append((action, reward, digest))
-        if terminated or truncated:
-            logger.end(terminated, truncated)
+        self._log_step(action, obs, reward, terminated, truncated)
         return result
 
     def close(self) -> None:

@@ -37,6 +37,24 @@ def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _draw_bands(ax: Any, series: Mapping[str, Any], x_attr: str, marker: str | None = None) -> None:
+    """One line (``values``) and its CI band (``low``..``high``) per named series."""
+    for i, (name, s) in enumerate(series.items()):
+        color = f"C{i % 10}"
+        x = getattr(s, x_attr)
+        ax.plot(x, s.values, color=color, linewidth=2.0, marker=marker, label=name)
+        ax.fill_between(x, s.low, s.high, color=color, alpha=0.2, linewidth=0)
+
+
+def _finish(fig: Figure, ax: Any, path: str | os.PathLike[str] | None) -> Figure:
+    """Grid and legend on ``ax``; save ``fig`` to ``path`` when given."""
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_profiles(
     profiles: Mapping[str, Profile],
     path: str | os.PathLike[str] | None = None,
@@ -47,21 +65,14 @@ def plot_profiles(
     """Performance profiles: the fraction of runs scoring above tau, one line and band each."""
     fig = _figure()
     ax = fig.add_subplot()
-    for i, (name, p) in enumerate(profiles.items()):
-        color = f"C{i % 10}"
-        ax.plot(p.taus, p.values, color=color, linewidth=2.0, label=name)
-        ax.fill_between(p.taus, p.low, p.high, color=color, alpha=0.2, linewidth=0)
+    _draw_bands(ax, profiles, "taus")
     first = next(iter(profiles.values()))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fraction of runs with score > tau")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title or f"Performance profiles ({100 * first.confidence:g}% CI bands, "
                  f"stratified bootstrap)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_iqm_curves(
@@ -75,21 +86,13 @@ def plot_iqm_curves(
     """Sample-efficiency curves: IQM (over runs and tasks) against steps, with CI bands."""
     fig = _figure()
     ax = fig.add_subplot()
-    first: Curve | None = None
-    for i, (name, c) in enumerate(curves.items()):
-        first = first or c
-        color = f"C{i % 10}"
-        ax.plot(c.x, c.values, color=color, linewidth=2.0, marker=".", label=name)
-        ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
+    _draw_bands(ax, curves, "x", marker=".")
+    first: Curve | None = next(iter(curves.values()), None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     pct = f"{100 * first.confidence:g}%" if first is not None else ""
     ax.set_title(title or f"IQM against steps ({pct} CI bands, stratified bootstrap over runs)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_intervals(

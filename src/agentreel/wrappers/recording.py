@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, SupportsFloat
-from zlib import crc32
 
 import gymnasium as gym
 import numpy as np
@@ -42,7 +41,6 @@ from agentreel.clips.video_wrapper import (
 from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value, float_return
 from agentreel.core.sub_env import SubEnvSlot, building_rank
-from agentreel.replay.codec import obs_digest
 from agentreel.replay.wrapper import EpisodeLogger
 
 logger = logging.getLogger("agentreel")
@@ -228,18 +226,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         if self._replay is not None:  # log the step; the episode's end is all there is to do
             recorder = self._recorders[0]
             recorder.step_id += 1  # (step triggers are refused with replay=True)
-            logger = self._replay
-            steps = logger.fast_steps
-            if steps is None or type(action) is np.ndarray:
-                replay_ended = logger.step(action, obs, reward, terminated, truncated)
-            else:  # EpisodeLogger.step's common case, inlined (see EpisodeLogger.fast_steps)
-                try:
-                    digest = crc32(obs)
-                except (TypeError, ValueError, BufferError):
-                    digest = obs_digest(obs)
-                steps.append((action, reward, digest))
-                replay_ended = logger.end(terminated, truncated) if terminated or truncated \
-                    else None
+            replay_ended = self._replay.step(action, obs, reward, terminated, truncated)
             if replay_ended is not None:
                 recorder.end_episode(replay_ended, final_info_value(info, "is_success"))
             return result
