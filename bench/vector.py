@@ -8,9 +8,10 @@ every step is recorded:
 * Stable-Baselines3 ``VecVideoRecorder`` over a ``DummyVecEnv`` (same);
 * ``render-only``: the same vector env, ``step()`` + ``render()`` (all four
   frames) each step, nothing recorded: the limit any recorder can reach;
-* ``render+copy``: render-only plus tiling the four frames into a shared-memory
-  slot (a ring of 8, as agentreel's): the limit of any recorder that encodes in
-  another process, which must copy each frame out of the agent's memory once.
+* ``render+copy``: render-only plus one copy of the four frames into a shared-memory
+  slot (a ring of 8, as agentreel's), each frame whole (``pack_into``, the cheapest
+  copy): the limit of any recorder that encodes in another process, which must copy
+  each frame out of the agent's memory once.
 
 Each run is a fresh child process (peak RSS of the process tree); env-steps/s
 count all four sub-envs. "Flat memory" compares the peak RSS of the second
@@ -64,13 +65,13 @@ def child(variant: str, steps: int, clip: int, folder: str) -> None:
         if variant == "render+copy":
             from multiprocessing import shared_memory
 
-            from agentreel.base.tiling import tile_into
+            from agentreel.base.tiling import pack_into
 
             shm = shared_memory.SharedMemory(create=True, size=8 * 800 * 1200 * 3)
             ring = np.ndarray((8, 800, 1200, 3), np.uint8, buffer=shm.buf)
 
             def copy_into(i: int, frames) -> None:
-                tile_into(ring[i % 8], frames, 2, 2)
+                pack_into(ring[i % 8], frames)
         if variant == "agentreel":
             from agentreel.vector import RecordVideo
         elif not render:

@@ -75,3 +75,43 @@ def tile_into(out: np.ndarray, frames: Sequence[np.ndarray], rows: int, cols: in
     for index in range(len(frames), rows * cols):
         row, col = divmod(index, cols)
         out[row * height:(row + 1) * height, col * width:(col + 1) * width] = 0
+
+
+def pack_into(out: np.ndarray, frames: Sequence[np.ndarray]) -> None:
+    """Copy equally sized frames one after another into the start of ``out``'s memory.
+
+    The cheap half of tiling across processes: each frame is one contiguous copy,
+    about twice as fast as writing it row by row into a grid on memory that is not
+    in the cache; :func:`unpack_tiles_into` builds the grid on the other side.
+    ``out`` must be C-contiguous and hold at least all the frames' bytes.
+
+    >>> out = np.zeros((2, 4, 3), np.uint8)
+    >>> pack_into(out, [np.full((2, 2, 3), 5, np.uint8)]); out.reshape(-1)[:13].tolist()[-2:]
+    [5, 0]
+    """
+    flat = out.reshape(-1)
+    start = 0
+    for frame in frames:
+        end = start + frame.size
+        np.copyto(flat[start:end].reshape(frame.shape), frame)
+        start = end
+
+
+def unpack_tiles_into(out: np.ndarray, packed: np.ndarray, rows: int, cols: int,
+                      count: int) -> None:
+    """Tile the ``count`` frames that :func:`pack_into` put in ``packed`` into ``out``.
+
+    ``packed`` and ``out`` have the grid's shape ``(rows * H, cols * W, 3)``; empty
+    cells come out black.
+
+    >>> tiles = [np.full((2, 2, 3), i + 1, np.uint8) for i in range(3)]
+    >>> packed, grid = np.zeros((4, 4, 3), np.uint8), np.empty((4, 4, 3), np.uint8)
+    >>> pack_into(packed, tiles); unpack_tiles_into(grid, packed, 2, 2, 3)
+    >>> bool((grid == tile_frames(tiles, 2, 2)).all())
+    True
+    """
+    height, width = packed.shape[0] // rows, packed.shape[1] // cols
+    size = height * width * packed.shape[2]
+    flat = packed.reshape(-1)
+    tiles = [flat[k * size:(k + 1) * size].reshape(height, width, -1) for k in range(count)]
+    tile_into(out, tiles, rows, cols)

@@ -34,9 +34,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from agentreel.base.hooks import call_hook
+from agentreel.base.tiling import tile_frames
 from agentreel.base.triggers import Trigger, fires
 from agentreel.clips.claims import NameClaims
 from agentreel.clips.keeper import VideoKeeper
@@ -280,16 +279,14 @@ class ClipRecorder:
         if self._clip_is_episode and len(self._clip_returns) < MAX_RUNNING_RETURNS:
             self._clip_returns.append(round(self.episode_return, 6))
 
-    def capture_into(self, shape: tuple[int, int, int], fill: Callable[[Any], None]) -> None:
-        """Like :meth:`capture` for a frame that ``fill(out)`` writes in place (tiles)."""
+    def capture_tiles(self, tiles: list[Any], rows: int, cols: int) -> None:
+        """Like :meth:`capture` for the ``rows x cols`` grid of ``tiles`` (vector envs)."""
         if self._stream is None:
             return
         if self.overlay is not None:
-            frame = np.empty(shape, np.uint8)
-            fill(frame)
-            self.capture(frame)
+            self.capture(tile_frames(tiles, rows, cols))
             return
-        self._stream.add_frame_into(shape, fill)
+        self._stream.add_tiles(tiles, rows, cols)
         self._after_frame()
 
     def capture_or_end(self, frame: Any) -> None:
@@ -303,9 +300,9 @@ class ClipRecorder:
         """
         self._capture_or_end(lambda: self.capture(frame))
 
-    def capture_into_or_end(self, shape: tuple[int, int, int], fill: Callable[[Any], None]) -> None:
-        """:meth:`capture_into` with :meth:`capture_or_end`'s handling of a bad frame."""
-        self._capture_or_end(lambda: self.capture_into(shape, fill))
+    def capture_tiles_or_end(self, tiles: list[Any], rows: int, cols: int) -> None:
+        """:meth:`capture_tiles` with :meth:`capture_or_end`'s handling of a bad frame."""
+        self._capture_or_end(lambda: self.capture_tiles(tiles, rows, cols))
 
     def _capture_or_end(self, capture: Callable[[], None]) -> None:
         try:

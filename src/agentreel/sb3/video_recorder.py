@@ -62,7 +62,6 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     tile_images,
 )
 
-from agentreel.base.tiling import tile_into
 from agentreel.base.triggers import check_trigger, fires
 from agentreel.clips.keep import KeepRule, as_keep_rule
 from agentreel.clips.keeper import VideoKeeper
@@ -348,8 +347,8 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         return None
 
     def _capture_tiled(self, images: Any) -> bool:
-        """Tile ``images`` as SB3's ``tile_images`` does, straight into the video's frame
-        queue (no grid-sized array per frame); ``False`` if they are not plain equal-sized
+        """Tile ``images`` as SB3's ``tile_images`` does (each copied once, whole, into the
+        video's frame queue; the encoder lays out the grid); ``False`` if they are not plain equal-sized
         uint8 RGB images with an even grid (then ``render()`` is used as usual)."""
         if not images or not all(isinstance(image, np.ndarray) for image in images):
             return False
@@ -362,7 +361,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         shape = (rows * first.shape[0], cols * first.shape[1], 3)
         if shape[0] % 2 or shape[1] % 2:
             return False
-        self._recorders[0].capture_into(shape, lambda out: tile_into(out, images, rows, cols))
+        self._recorders[0].capture_tiles(list(images), rows, cols)
         return True
 
     def _refuse_frame(self, frame: Any) -> None:

@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from agentreel.base.tiling import grid_shape, tile_into
+from agentreel.base.tiling import grid_shape
 from agentreel.clips.keep import KeepRule
 from agentreel.clips.overlay import OverlayFn, OverlayState
 from agentreel.clips.recorder import ClipRecorder
@@ -276,10 +276,9 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
             height, width = tiles[0].shape[:2]
             self.frame_rows, self.frame_cols = grid_shape(len(tiles), height, width, self.video_aspect_ratio)
         rows, cols = self.frame_rows, self.frame_cols
-        height, width = tiles[0].shape[:2]
-        # Tiled straight into the video's frame queue: no grid-sized copy per step.
-        self._first.capture_into_or_end((rows * height, cols * width, 3),
-                                 lambda out: tile_into(out, tiles, rows, cols))
+        # Each tile is copied once, whole, into the video's frame queue; the encoder
+        # lays out the grid.
+        self._first.capture_tiles_or_end(tiles, rows, cols)
 
     def _render_all(self) -> Sequence[Any]:
         frames = self.env.render()

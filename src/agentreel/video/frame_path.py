@@ -138,7 +138,7 @@ class FramePath:
                 ring.reset()  # the encoder let go of a pooled ring when it sent "done"
                 stream._ring = ring
                 spec = EncodeSpec(stream.path, stream.fps, stream.format, stream.quality,
-                                  *self._presets.settings_for(shape))
+                                  *self._presets.settings_for(shape), tiles=stream._tiles)
                 transport.send(Open(stream._sid, spec, ring.name))
             except EncoderGone as exc:
                 self._link.lose(str(exc))

@@ -46,6 +46,10 @@ class EncodeSpec(NamedTuple):
     quality: int | None = None
     preset: str | None = None
     x264_params: str | None = None
+    #: ``(rows, cols, count)`` when each slot holds ``count`` tiles one after another
+    #: (:meth:`~agentreel.video.stream.VideoStream.add_tiles`): the encoder lays them out
+    #: in a ``rows x cols`` grid, empty cells black. ``None``: slots hold whole frames.
+    tiles: tuple[int, int, int] | None = None
 
 
 class NewRing(NamedTuple):

@@ -9,12 +9,13 @@ True
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from agentreel.base.tiling import pack_into
 from agentreel.core.records import VideoSaved as SavedVideo  # the one video event type
 from agentreel.core.videofiles import sidecar_json
 from agentreel.video.frames import FrameError, normalize_frame
@@ -63,6 +64,8 @@ class VideoStream:
         self._broken: str | None = None
         self._aborted = False
         self._inherited = False  # a forked child's copy of its parent's video
+        #: ``(rows, cols, count)`` once :meth:`add_tiles` gave the first frame.
+        self._tiles: tuple[int, int, int] | None = None
         self._wait = 0.0
         self._started = 0.0
         #: The thread its callback runs on: the one that last opened/finished it.
@@ -90,6 +93,9 @@ class VideoStream:
         """
         if self._state != "open":
             raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
+        if self._tiles is not None:
+            raise FrameError(f"this video takes its frames from add_tiles() "
+                             f"({self._describe_tiles()}), not add_frame()")
         rgb = normalize_frame(frame, expected_shape=self.shape)
         self._engine._add(self, rgb)
 
@@ -105,6 +111,9 @@ class VideoStream:
         """
         if self._state != "open":
             raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
+        if self._tiles is not None:
+            raise FrameError(f"this video takes its frames from add_tiles() "
+                             f"({self._describe_tiles()}), not add_frame_into()")
         dims = tuple(int(n) for n in shape)
         if len(dims) != 3 or dims[2] != 3 or dims[0] % 2 or dims[1] % 2 or min(dims) < 1:
             raise ValueError(f"add_frame_into needs an (even H, even W, 3) shape, got {dims}")
@@ -112,6 +121,48 @@ class VideoStream:
             raise FrameError(f"frame size changed: this video started with frames of shape "
                              f"{self.shape} but got {dims}")
         self._engine._add(self, None, dims, fill)
+
+    def add_tiles(self, tiles: Sequence[np.ndarray], rows: int, cols: int) -> None:
+        """Append the grid of ``tiles`` (equal ``(H, W, 3)`` uint8 arrays, row by row on a
+        ``rows x cols`` grid, empty cells black) as one frame.
+
+        Same picture as ``add_frame(tile_frames(tiles, rows, cols))``, but the caller only
+        copies each tile once, whole, into the frame queue; the encoder lays out the grid.
+        Every frame of the video must come this way, with the same grid and tile count.
+
+        >>> stream.add_tiles(envs.render(), 2, 2)  # doctest: +SKIP
+        """
+        if self._state != "open":
+            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
+        layout = (int(rows), int(cols), len(tiles))
+        if self._tiles != layout:
+            if self.frames:
+                raise FrameError(f"every frame of a tiled video needs the same grid: this video "
+                                 f"started with {self._describe_tiles()}, got {len(tiles)} tiles "
+                                 f"on a {rows}x{cols} grid")
+            if not 0 < len(tiles) <= rows * cols:
+                raise ValueError(f"{len(tiles)} tiles do not fit a {rows}x{cols} grid")
+        first = tiles[0]
+        for index, tile in enumerate(tiles):
+            if not isinstance(tile, np.ndarray) or tile.dtype != np.uint8 or tile.ndim != 3 \
+                    or tile.shape != first.shape or tile.shape[2] != 3:
+                raise FrameError(f"tile {index} is not an (H, W, 3) uint8 array of tile 0's "
+                                 f"shape {getattr(first, 'shape', None)}: got "
+                                 f"{getattr(tile, 'shape', type(tile).__name__)}")
+        shape = (rows * first.shape[0], cols * first.shape[1], 3)
+        if shape[0] % 2 or shape[1] % 2:
+            raise ValueError(f"a tiled video needs an even height and width, got {shape[:2]}")
+        if self.shape is not None and shape != self.shape:
+            raise FrameError(f"frame size changed: this video started with frames of shape "
+                             f"{self.shape} but got {shape}")
+        self._tiles = layout
+        self._engine._add(self, None, shape, lambda out: pack_into(out, tiles))
+
+    def _describe_tiles(self) -> str:
+        if self._tiles is None:
+            return "whole frames"
+        rows, cols, count = self._tiles
+        return f"{count} tiles on a {rows}x{cols} grid"
 
     def finish(self, tags: dict | None = None) -> None:
         """Request completion without waiting; ``tags`` are merged into the result.

@@ -73,7 +73,7 @@ class _Open:
     """One recording inside the encoder."""
 
     __slots__ = ("sid", "spec", "writer", "ring", "error", "frames", "read", "taken",
-                 "announced", "backlog")
+                 "announced", "backlog", "tiles")
 
     def __init__(self, sid: int, spec: EncodeSpec) -> None:
         self.sid = sid
@@ -86,6 +86,7 @@ class _Open:
         self.taken = 0  # frames taken out of the ring (its slots are free)
         self.announced = 0  # frames the engine said are in the ring
         self.backlog: deque[Any] = deque()  # copies of frames [read, taken)
+        self.tiles = spec.tiles  # (rows, cols, count): slots hold packed tiles
 
 
 def _error_text(exc: BaseException) -> str:
@@ -124,6 +125,7 @@ class EncoderServer:
         self._backlog_bytes = 0
         self._open: dict[int, _Open] = {}
         self._rings: dict[str, tuple[FrameRing, bool]] = {}  # name -> (ring, mapped here)
+        self._grids: dict[tuple, Any] = {}  # shape -> the array packed tiles are laid out in
         # Finished videos not completed yet: (sid, frame count, sidecar).
         self._finishing: deque[tuple[int, int, str | None]] = deque()
 
@@ -298,6 +300,8 @@ class EncoderServer:
                 pixels = np.frombuffer(copy, np.uint8).reshape(ring.shape)
             else:
                 pixels = ring.frames[rec.read % ring.slots]
+            if rec.tiles is not None:
+                pixels = self._grid_of(pixels, rec.tiles)
             frame = None
             if writer is not None and rec.error is None:
                 try:
@@ -323,6 +327,18 @@ class EncoderServer:
                 except Exception as exc:  # disk full, ...
                     rec.error = _error_text(exc)
                     self._drop_writer(rec)
+
+    def _grid_of(self, packed: Any, tiles: tuple[int, int, int]) -> Any:
+        """The grid picture of a slot of packed tiles (in an array reused per shape)."""
+        from agentreel.base.tiling import unpack_tiles_into  # (numpy is loaded with PyAV)
+
+        grid = self._grids.get(packed.shape)
+        if grid is None:
+            import numpy as np
+
+            grid = self._grids[packed.shape] = np.empty(packed.shape, np.uint8)
+        unpack_tiles_into(grid, packed, *tiles)
+        return grid
 
     def _finish(self, sid: int, sidecar: str | None) -> None:
         rec = self._open.pop(sid, None)
