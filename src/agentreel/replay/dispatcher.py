@@ -166,6 +166,8 @@ class ReplayEngine:
         self._ids = itertools.count(1)
         self._waiting: dict[int, ReplayStream] = {}
         self._queued: deque[ReplayStream] = deque()
+        #: Streams opened so far (``RecordVideo(replay=True)`` opens one per kept episode).
+        self.opened = 0
         #: Videos sent to the replay process so far (the others were dropped unrendered).
         self.rendered = 0
         #: ``wanted(path) -> bool``: asked just before a video is sent to be rendered;
@@ -205,9 +207,19 @@ class ReplayEngine:
              on_saved: Callable[[SavedVideo], None] | None = None,
              sidecar: bool = False) -> ReplayStream:
         """A stream for the episode in progress."""
+        self.opened += 1
         return ReplayStream(self, os.fspath(path), self._current(), fps=fps,
                             format=format or "mp4", quality=quality, tags=tags or {},
                             on_saved=on_saved, sidecar=sidecar)
+
+    def open_episode(self, episode: EpisodeBuffer, path: str, *, fps: float, format: str,
+                     quality: int | None, tags: dict[str, Any],
+                     on_saved: Callable[[SavedVideo], None] | None,
+                     sidecar: bool) -> ReplayStream:
+        """A stream for the logged ``episode`` (one that has ended, or was cut short)."""
+        self.opened += 1
+        return ReplayStream(self, path, episode, fps=fps, format=format, quality=quality,
+                            tags=tags, on_saved=on_saved, sidecar=sidecar)
 
     def _submit(self, stream: ReplayStream) -> None:
         buffer = stream.buffer

@@ -41,6 +41,7 @@ from agentreel.clips.video_wrapper import (
 from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value, float_return
 from agentreel.core.sub_env import SubEnvSlot, building_rank
+from agentreel.replay.lazy_recorder import LazyReplayRecorder
 from agentreel.replay.wrapper import EpisodeLogger
 
 logger = logging.getLogger("agentreel")
@@ -180,14 +181,19 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._close_hooks: list[Callable[[], object]] = []
         self._tracker = EpisodeTracker()
         self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
-        if self._replay is not None:
+        if self._replay is None:
+            self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
+                                            overlay=setup.overlay, progress=self._tracker,
+                                            **setup.recorder_settings)]
+        else:  # episodes are judged when they end; only kept ones get a name and a stream
             self._replay.track_ends = True
-            setup.recorder_settings["engine"] = self._replay_engine = self._replay.replay_engine()
+            logged = self._replay
+            self._replay_engine = logged.replay_engine()
             self._replay_engine.wanted = wanted_by(setup.keeper)
-        self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
-                                        overlay=setup.overlay, progress=self._tracker,
-                                        **setup.recorder_settings)]
-        if self._replay is not None:
+            self._recorders = [LazyReplayRecorder(
+                video_folder, engine=self._replay_engine, name_prefix=name_prefix,
+                episode_in_progress=lambda: logged.buffer, progress=self._tracker,
+                **setup.recorder_settings)]
             self._replay.on_autoreset = self._recorder.begin_episode
             self._recorder.running_returns = self._replay_running_returns
         # Built inside make_env for a vector env: several sub-envs may share the folder.
@@ -205,19 +211,23 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env; start a recording if the episode trigger fires."""
-        if self._replay is not None:
-            self._replay.before_reset(seed, options)
-        obs, info = super().reset(seed=seed, options=options)
-        if self._replay is not None:
-            self._replay.after_reset(obs)
-        if self._sub_env is not None and self._recorder.episode_id == -1 and self._sub_env.shared():
+        replay = self._replay
+        if replay is not None:
+            replay.before_reset(seed, options)
+            obs, info = self.env.reset(seed=seed, options=options)
+            replay.after_reset(obs)
+        else:
+            obs, info = self.env.reset(seed=seed, options=options)
+        recorder = self._recorders[0]
+        if self._sub_env is not None and recorder.episode_id == -1 and self._sub_env.shared():
             # other sub-envs record into this folder with this prefix: the rank goes in the name
-            self._recorder.name_prefix = f"{self._sub_env.name}-env-{self._sub_env.rank}"
-            self._recorder.env_index = self._sub_env.rank
-        self._recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
-        self._tracker.reset(seed=seed)
-        if self._recorder.recording and self._replay is None:
-            self._capture_frame()  # (replay=True: the replayer renders it)
+            recorder.name_prefix = f"{self._sub_env.name}-env-{self._sub_env.rank}"
+            recorder.env_index = self._sub_env.rank
+        recorder.begin_episode()  # (a clip cut short is tagged with the old totals)
+        if replay is None:  # (replay=True: the logger counts; the replayer renders)
+            self._tracker.reset(seed=seed)
+            if recorder.recording:
+                self._capture_frame()
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
