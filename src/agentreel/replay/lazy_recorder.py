@@ -155,7 +155,8 @@ class LazyReplayRecorder(ClipRecorder):
         buffer, episode_id, step_id = chosen
         wanted = os.path.join(self.video_folder,
                               f"{self.name_prefix}-episode-{episode_id}.{self.format}")
-        return self._replay_clip(buffer, wanted, episode_id, step_id, {"incomplete": True})
+        return self._replay_clip(buffer, wanted, episode_id, step_id, {
+            "running_returns": _running_returns(buffer), "incomplete": True})  # (as live)
 
     def _replay_clip(self, buffer: EpisodeBuffer | None, wanted: str, episode_id: int,
                      step_id: int, end_tags: dict[str, Any]) -> str:

@@ -1,0 +1,124 @@
+"""RecordVideo(replay=True) creates nothing for an episode until it has ended and is kept,
+and still behaves as live recording: trigger calls, names, cut-short episodes, sidecars."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gymnasium as gym
+import pytest
+
+from agentreel import RecordVideo
+from agentreel.clips.claims import CLAIMS_FOLDER
+from agentreel.clips.keep import best
+from agentreel.clips.keeper import PENDING_FOLDER
+from videotools import assert_same_pictures, decode_count, mp4s
+
+
+def play(env, steps_per_episode, *, first_seed=0):
+    """Seeded first reset, then unseeded; ``None`` plays an episode to its end, ``n`` cuts
+    it short after ``n`` steps (the next reset or close() ends it)."""
+    for i, steps in enumerate(steps_per_episode):
+        env.reset(seed=first_seed if i == 0 else None)
+        taken, done = 0, False
+        while not done and (steps is None or taken < steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            taken += 1
+            done = terminated or truncated
+
+
+def sidecars(folder):
+    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+
+
+def test_a_keep_rule_opens_no_stream_and_leaves_no_file_for_the_episodes_it_drops(tmp_path):
+    """Of six episodes the rule keeps two: two streams are opened, two names claimed, and
+    the dropped episodes leave nothing in the folder, its hidden folder or the claims."""
+    ends = []
+    env = RecordVideo(gym.make("CartPole-v1"), tmp_path, replay=True, sidecar=True,
+                      keep=lambda episode: episode.index in (2, 4), on_episode_end=ends.append)
+    env.action_space.seed(5)
+    play(env, [None] * 6)
+    claimed = sorted(os.listdir(tmp_path / CLAIMS_FOLDER))
+    opened = env._replay_engine.opened
+    env.close()
+    assert opened == 2
+    assert len(claimed) == 2 and all("rl-video-episode-" in c for c in claimed)
+    assert mp4s(tmp_path) == {"rl-video-episode-2.mp4", "rl-video-episode-4.mp4"}
+    assert not (tmp_path / PENDING_FOLDER).exists()
+    assert [os.path.basename(e.video) if e.video else None for e in ends] == [
+        None, None, "rl-video-episode-2.mp4", None, "rl-video-episode-4.mp4", None]
+    assert [v.name for v in env.saved_videos] == ["rl-video-episode-2", "rl-video-episode-4"]
+
+
+def record(folder, steps_per_episode, *, replay, every=1, stop=False, **kwargs):
+    """Record with ``episode_trigger=lambda e: e % every == 0``; ``stop``: stop_recording()
+    after the last episode's steps. Returns the env, the trigger's calls, the saved videos
+    and ``env.recording`` before and after that stop."""
+    calls, saved = [], []
+
+    def trigger(episode_id):
+        calls.append(episode_id)
+        return episode_id % every == 0
+
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env = RecordVideo(env, folder, episode_trigger=trigger, replay=replay, sidecar=True,
+                      on_video_saved=saved.append, **kwargs)
+    env.action_space.seed(11)
+    play(env, steps_per_episode)
+    recording_before_stop = env.recording
+    if stop:
+        env.stop_recording()
+    recording_after_stop = env.recording
+    env.close()
+    return env, calls, saved, (recording_before_stop, recording_after_stop)
+
+
+def test_every_fifth_episode_with_replay_matches_live_recording(tmp_path):
+    plan = [None] * 11
+    live, live_calls, live_saved, _ = record(tmp_path / "live", plan, replay=False, every=5)
+    replayed, calls, saved, _ = record(tmp_path / "replay", plan, replay=True, every=5)
+    assert calls == live_calls == list(range(11))       # asked once per episode, at reset
+    names = ["rl-video-episode-0", "rl-video-episode-5", "rl-video-episode-10"]
+    assert [v.name for v in saved] == [v.name for v in live_saved] == names
+    assert [v.step_id for v in saved] == [v.step_id for v in live_saved]
+    assert sidecars(tmp_path / "replay") == sidecars(tmp_path / "live")
+    assert replayed._replay_engine.opened == 3
+    for name in names:
+        assert_same_pictures(tmp_path / "live" / f"{name}.mp4",
+                             tmp_path / "replay" / f"{name}.mp4")
+
+
+@pytest.mark.parametrize("how", ["close", "stop_recording"])
+def test_episodes_cut_short_become_incomplete_videos_as_in_live_recording(tmp_path, how):
+    """Episode 1 is cut short by a reset after 3 steps; episode 3's video is cut short by
+    close() or stop_recording() after 4 steps: both are written, tagged incomplete."""
+    plan = [None, 3, None, 4]
+    stop = how == "stop_recording"
+    _, _, live_saved, live_state = record(tmp_path / "live", plan, replay=False, stop=stop)
+    replayed, _, saved, state = record(tmp_path / "replay", plan, replay=True, stop=stop)
+    assert state == live_state == ((True, False) if stop else (True, True))
+    names = [f"rl-video-episode-{i}" for i in range(4)]
+    assert sorted(v.name for v in saved) == sorted(v.name for v in live_saved) == names
+    tags = {name: side["tags"] for name, side in sidecars(tmp_path / "replay").items()}
+    assert sidecars(tmp_path / "replay") == sidecars(tmp_path / "live")
+    assert [tags[name].get("incomplete", False) for name in names] == [False, True, False, True]
+    assert decode_count(tmp_path / "replay" / "rl-video-episode-1.mp4") == 4  # reset + 3 steps
+    assert decode_count(tmp_path / "replay" / "rl-video-episode-3.mp4") == 5  # reset + 4 steps
+    for name in names:
+        assert_same_pictures(tmp_path / "live" / f"{name}.mp4",
+                             tmp_path / "replay" / f"{name}.mp4")
+
+
+def test_cut_short_episodes_under_a_keep_rule_leave_nothing(tmp_path):
+    plan = [None, 3, None, 2]                             # 1 cut by a reset, 3 by close()
+    live, _, live_saved, _ = record(tmp_path / "live", plan, replay=False, keep=best(5))
+    replayed, _, saved, state = record(tmp_path / "replay", plan, replay=True, keep=best(5))
+    assert state[0] is True
+    assert [v.name for v in saved] == [v.name for v in live_saved] == [
+        "rl-video-episode-0", "rl-video-episode-2"]
+    assert mp4s(tmp_path / "replay") == mp4s(tmp_path / "live")
+    assert sidecars(tmp_path / "replay") == sidecars(tmp_path / "live")
+    assert replayed._replay_engine.opened == 2
+    assert not (tmp_path / "replay" / PENDING_FOLDER).exists()
