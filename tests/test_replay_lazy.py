@@ -56,7 +56,7 @@ def record(folder, steps_per_episode, *, replay, every=1, stop=False, **kwargs):
     """Record with ``episode_trigger=lambda e: e % every == 0``; ``stop``: stop_recording()
     after the last episode's steps. Returns the env, the trigger's calls, the saved videos
     and ``env.recording`` before and after that stop."""
-    calls, saved = [], []
+    calls, saved, ends = [], [], []
 
     def trigger(episode_id):
         calls.append(episode_id)
@@ -64,7 +64,7 @@ def record(folder, steps_per_episode, *, replay, every=1, stop=False, **kwargs):
 
     env = gym.make("CartPole-v1", render_mode="rgb_array")
     env = RecordVideo(env, folder, episode_trigger=trigger, replay=replay, sidecar=True,
-                      on_video_saved=saved.append, **kwargs)
+                      on_video_saved=saved.append, on_episode_end=ends.append, **kwargs)
     env.action_space.seed(11)
     play(env, steps_per_episode)
     recording_before_stop = env.recording
@@ -72,6 +72,8 @@ def record(folder, steps_per_episode, *, replay, every=1, stop=False, **kwargs):
         env.stop_recording()
     recording_after_stop = env.recording
     env.close()
+    env.episode_records = [{**e.to_dict(), "end_time": None, "duration": None,
+                            "video": e.video and os.path.basename(e.video)} for e in ends]
     return env, calls, saved, (recording_before_stop, recording_after_stop)
 
 
@@ -85,6 +87,9 @@ def test_every_fifth_episode_with_replay_matches_live_recording(tmp_path):
     assert [v.step_id for v in saved] == [v.step_id for v in live_saved]
     assert sidecars(tmp_path / "replay") == sidecars(tmp_path / "live")
     assert replayed._replay_engine.opened == 3
+    assert replayed.episode_records == live.episode_records and len(live.episode_records) == 11
+    assert [e["video"] for e in live.episode_records][:6] == [
+        "rl-video-episode-0.mp4", None, None, None, None, "rl-video-episode-5.mp4"]
     for name in names:
         assert_same_pictures(tmp_path / "live" / f"{name}.mp4",
                              tmp_path / "replay" / f"{name}.mp4")
@@ -122,3 +127,4 @@ def test_cut_short_episodes_under_a_keep_rule_leave_nothing(tmp_path):
     assert sidecars(tmp_path / "replay") == sidecars(tmp_path / "live")
     assert replayed._replay_engine.opened == 2
     assert not (tmp_path / "replay" / PENDING_FOLDER).exists()
+    assert replayed.episode_records == live.episode_records and len(live.episode_records) == 2

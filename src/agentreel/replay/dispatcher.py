@@ -257,7 +257,9 @@ class ReplayEngine:
 
     def poll(self) -> None:
         """Deliver the videos completed so far (never blocks)."""
-        if self._waiting and self._poller is not None and not self._poller.poll(0):
+        if not self._waiting:
+            return  # nothing sent, nothing to deliver (most episode ends)
+        if self._poller is not None and not self._poller.poll(0):
             return  # nothing to read: one system call, not multiprocessing's selector
         self._collect(block=False, timeout=0.0)
 

@@ -36,18 +36,20 @@ Example (a rule that keeps episode 1 only: one stream is ever opened):
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentreel.base.hooks import call_hook
 from agentreel.base.triggers import fires
 from agentreel.clips.recorder import ClipRecorder
-from agentreel.core.records import EpisodeRecord, float_return
+from agentreel.core.episode_tracker import EpisodeEnd
+from agentreel.core.records import EpisodeRecord, final_info_value, float_return
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.log import EpisodeBuffer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agentreel.core.episode_tracker import EpisodeEnd
+    from agentreel.replay.wrapper import LoggedEnd
 
 __all__ = ["LazyReplayRecorder"]
 
@@ -71,6 +73,7 @@ class LazyReplayRecorder(ClipRecorder):
                  **settings: Any) -> None:
         self._chosen: Chosen | None = None
         self._named: str | None = None
+        self._stem: tuple[Any, Any, Any, str] = (None, None, None, "")
         self._replayer = engine
         self._episode_in_progress = episode_in_progress
         super().__init__(video_folder, engine=engine, **settings)  # type: ignore[arg-type]  # (a stand-in)
@@ -101,6 +104,30 @@ class LazyReplayRecorder(ClipRecorder):
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
             self._chosen = (self._episode_in_progress(), self.episode_id, self.step_id)
 
+    def end_logged(self, ended: LoggedEnd, info: Any) -> None:
+        """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.step`'s
+        account of it); ``info`` is its last step's. The record is built directly (no
+        :class:`~agentreel.core.episode_tracker.EpisodeEnd`) in the usual case."""
+        buffer, episode_return, duration = ended
+        chosen = self._chosen
+        if chosen is None or type(episode_return) is not float:  # the general way
+            if chosen is not None or self._stream is not None or self.episode_hooks:
+                self.end_episode(EpisodeEnd(
+                    episode_return, len(buffer.steps), duration, bool(buffer.end_flags & 1),
+                    bool(buffer.end_flags & 2), buffer.seed), final_info_value(info, "is_success"))
+            return
+        self._chosen = None
+        record: EpisodeRecord | None = None
+        flags, length = buffer.end_flags, len(buffer.steps)
+        if self.episode_hooks or self.keeper is not None:  # (as EpisodeEnd.to_record builds it)
+            success = final_info_value(info, "is_success")
+            record = EpisodeRecord(
+                self.episode_id, episode_return, length, duration, bool(flags & 1),
+                bool(flags & 2), buffer.seed, time.time(), None, self.env_index, None,
+                {} if success is None else {"is_success": success})
+        self._end_chosen(chosen, record, episode_return, length, bool(flags & 1),
+                         bool(flags & 2), None)
+
     def end_episode(self, ended: EpisodeEnd, success: Any = None,
                     extras: dict[str, Any] | None = None) -> None:
         """The episode ended: judge it, and only if it is kept claim, open and submit its video."""
@@ -108,15 +135,20 @@ class LazyReplayRecorder(ClipRecorder):
         if chosen is None:  # not chosen, or a clip of start_recording(): the usual way
             super().end_episode(ended, success, extras)
             return
-        keeper = self.keeper
         record: EpisodeRecord | None = None
-        if self.episode_hooks or keeper is not None:
+        if self.episode_hooks or self.keeper is not None:
             record = ended.to_record(self.episode_id, extras={
                 **(extras or {}), **({} if success is None else {"is_success": success})})
             record.env_index = self.env_index
+        self._end_chosen(chosen, record, ended.episode_return, ended.length, ended.terminated,
+                         ended.truncated, extras)
+
+    def _end_chosen(self, chosen: Chosen, record: EpisodeRecord | None, episode_return: Any,
+                    length: int, terminated: bool, truncated: bool,
+                    extras: dict[str, Any] | None) -> None:
         buffer, episode_id, step_id = chosen
-        wanted = os.path.join(self.video_folder,
-                              f"{self.name_prefix}-episode-{episode_id}.{self.format}")
+        wanted = self._episode_path(episode_id)
+        keeper = self.keeper
         kept = None
         if keeper is not None and record is not None:
             verdict = keeper.judge(record, wanted)
@@ -124,19 +156,28 @@ class LazyReplayRecorder(ClipRecorder):
         video: str | None = None
         if keeper is None or kept is not None:
             tags: dict[str, Any] = {"running_returns": _running_returns(buffer),
-                                    "episode_return": float_return(ended.episode_return),
-                                    "episode_length": int(ended.length),
-                                    "terminated": bool(ended.terminated),
-                                    "truncated": bool(ended.truncated), **(extras or {})}
+                                    "episode_return": float_return(episode_return),
+                                    "episode_length": int(length), "terminated": bool(terminated),
+                                    "truncated": bool(truncated), **(extras or {})}
             if kept is not None:
                 tags["kept"] = kept
             video = self._replay_clip(buffer, wanted, episode_id, step_id, tags)
         else:
-            self.engine.poll()  # (deliver the videos completed meanwhile, as every episode end)
+            self._replayer.poll()  # (deliver the videos completed meanwhile, as every episode end)
         if self.episode_hooks and record is not None:
             record = record.replace(video=video)
             for hook in list(self.episode_hooks):
                 call_hook("on_episode_end", hook, record, f"episode {record.index}")
+
+    def _episode_path(self, episode_id: int) -> str:
+        """``video_folder/{name_prefix}-episode-{episode_id}.{format}`` (its stem cached)."""
+        folder, prefix, format, stem = self._stem
+        if folder is not self.video_folder or prefix is not self.name_prefix \
+                or format is not self.format:
+            folder, prefix, format = self.video_folder, self.name_prefix, self.format
+            stem = os.path.join(folder, f"{prefix}-episode-")
+            self._stem = (folder, prefix, format, stem)
+        return f"{stem}{episode_id}.{format}"
 
     def stop(self, *, terminated: bool | None = None, truncated: bool | None = None,
              episode: EpisodeRecord | None = None, ended: EpisodeEnd | None = None,
@@ -153,8 +194,7 @@ class LazyReplayRecorder(ClipRecorder):
         if chosen is None or self.keeper is not None:
             return None
         buffer, episode_id, step_id = chosen
-        wanted = os.path.join(self.video_folder,
-                              f"{self.name_prefix}-episode-{episode_id}.{self.format}")
+        wanted = self._episode_path(episode_id)
         return self._replay_clip(buffer, wanted, episode_id, step_id, {
             "running_returns": _running_returns(buffer), "incomplete": True})  # (as live)
 

@@ -28,7 +28,6 @@ from zlib import crc32
 import gymnasium as gym
 import numpy as np
 
-from agentreel.core.episode_tracker import EpisodeEnd
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden, has_hidden
@@ -36,7 +35,11 @@ from agentreel.replay.lines import episode_sum
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
 
-__all__ = ["EpisodeLogger", "RecordReplay", "jsonable_options"]
+__all__ = ["EpisodeLogger", "LoggedEnd", "RecordReplay", "jsonable_options"]
+
+#: A finished episode as :meth:`EpisodeLogger.step` reports it (with ``track_ends``): its
+#: buffer (``end_flags`` set), its return, and its duration in seconds (6 places).
+LoggedEnd = tuple[EpisodeBuffer, Any, float]
 
 
 def jsonable_options(options: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
@@ -64,7 +67,7 @@ class EpisodeLogger:
     calls. :attr:`buffer` is the episode in progress (``None`` after it ended).
     :attr:`on_autoreset` (if set) is called when a step begins a new episode without a
     ``reset()`` (Gymnasium's ``Autoreset`` wrapper). With :attr:`track_ends` set,
-    :meth:`step` returns the :class:`EpisodeEnd` of an episode it ended (else ``None``:
+    :meth:`step` returns the :data:`LoggedEnd` of an episode it ended (else ``None``:
     ``RecordReplay`` needs no account of it).
     """
 
@@ -85,7 +88,7 @@ class EpisodeLogger:
         self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
         self.on_autoreset: Callable[[], None] | None = None
-        #: Build an :class:`EpisodeEnd` for each finished episode (``RecordVideo`` does).
+        #: Return a :data:`LoggedEnd` for each finished episode (``RecordVideo`` does).
         self.track_ends = False
         self._ended = False  # an episode ended and no new one began (autoreset follows)
         self._start_time = 0.0
@@ -130,7 +133,7 @@ class EpisodeLogger:
         return buffer
 
     def step(self, action: Any, obs: Any, reward: Any, terminated: Any,
-             truncated: Any) -> EpisodeEnd | None:
+             truncated: Any) -> LoggedEnd | None:
         """Log one step; write the episode when it ends (see :attr:`track_ends`).
 
         The per-step work is a CRC-32 of the observation and one list append; the
@@ -149,7 +152,7 @@ class EpisodeLogger:
         return None
 
     def _step_copying(self, action: Any, obs: Any, reward: Any, terminated: Any,
-                      truncated: Any) -> EpisodeEnd | None:
+                      truncated: Any) -> LoggedEnd | None:
         """:meth:`step` outside an episode, or with an action that must be copied."""
         steps = self._steps
         if steps is None:
@@ -174,7 +177,7 @@ class EpisodeLogger:
         if self.on_autoreset is not None:
             self.on_autoreset()
 
-    def end(self, terminated: Any, truncated: Any) -> EpisodeEnd | None:
+    def end(self, terminated: Any, truncated: Any) -> LoggedEnd | None:
         """The step just logged ended the episode: write it (see :attr:`track_ends`)."""
         buffer, steps = self.buffer, self._steps
         if buffer is None or steps is None:  # (never: end follows a logged step)
@@ -190,11 +193,7 @@ class EpisodeLogger:
             self._end_state = self._random_state()
         if not self.track_ends:
             return None
-        now = perf_counter()
-        return EpisodeEnd(episode_return=episode_return, length=len(steps),
-                          duration=round(now - self._start_time, 6),
-                          terminated=bool(terminated), truncated=bool(truncated),
-                          seed=buffer.seed)
+        return buffer, episode_return, round(perf_counter() - self._start_time, 6)
 
     def close(self) -> None:
         """Close the log (the unfinished episode, if any, is not written)."""

@@ -181,6 +181,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         self._close_hooks: list[Callable[[], object]] = []
         self._tracker = EpisodeTracker()
         self._replay = EpisodeLogger(env, video_folder, env_fn) if replay else None
+        self._lazy: LazyReplayRecorder | None = None
         if self._replay is None:
             self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                             overlay=setup.overlay, progress=self._tracker,
@@ -190,10 +191,12 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             logged = self._replay
             self._replay_engine = logged.replay_engine()
             self._replay_engine.wanted = wanted_by(setup.keeper)
-            self._recorders = [LazyReplayRecorder(
+            self._lazy = LazyReplayRecorder(
                 video_folder, engine=self._replay_engine, name_prefix=name_prefix,
                 episode_in_progress=lambda: logged.buffer, progress=self._tracker,
-                **setup.recorder_settings)]
+                **setup.recorder_settings)
+            self._recorders = [self._lazy]
+            self._log_step = logged.step
             self._replay.on_autoreset = self._recorder.begin_episode
             self._recorder.running_returns = self._replay_running_returns
         # Built inside make_env for a vector env: several sub-envs may share the folder.
@@ -233,12 +236,12 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
         obs, reward, terminated, truncated, info = result = self.env.step(action)
-        if self._replay is not None:  # log the step; the episode's end is all there is to do
-            recorder = self._recorders[0]
-            recorder.step_id += 1  # (step triggers are refused with replay=True)
-            replay_ended = self._replay.step(action, obs, reward, terminated, truncated)
-            if replay_ended is not None:
-                recorder.end_episode(replay_ended, final_info_value(info, "is_success"))
+        lazy = self._lazy
+        if lazy is not None:  # replay=True: log the step; the episode's end is all there is to do
+            lazy.step_id += 1  # (step triggers are refused with replay=True)
+            logged_end = self._log_step(action, obs, reward, terminated, truncated)
+            if logged_end is not None:
+                lazy.end_logged(logged_end, info)
             return result
         # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
         # (None, arrays); overlays and tags read float_return's value (issue 12).
