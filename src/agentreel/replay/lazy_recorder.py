@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentreel.base.hooks import call_hook
@@ -49,7 +48,7 @@ from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.log import EpisodeBuffer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agentreel.replay.wrapper import LoggedEnd
+    from agentreel.replay.wrapper import EpisodeLogger, LoggedEnd
 
 __all__ = ["LazyReplayRecorder"]
 
@@ -63,19 +62,18 @@ class LazyReplayRecorder(ClipRecorder):
     Args:
         video_folder: as for :class:`~agentreel.clips.recorder.ClipRecorder`.
         engine: the replay engine that renders kept episodes from the log.
-        episode_in_progress: returns the log buffer of the episode in progress
-            (:attr:`agentreel.replay.wrapper.EpisodeLogger.buffer`).
+        logger: the :class:`~agentreel.replay.wrapper.EpisodeLogger` of the episodes.
         settings: the other :class:`~agentreel.clips.recorder.ClipRecorder` arguments.
     """
 
     def __init__(self, video_folder: str | os.PathLike[str], *, engine: ReplayEngine,
-                 episode_in_progress: Callable[[], EpisodeBuffer | None],
-                 **settings: Any) -> None:
+                 logger: EpisodeLogger, **settings: Any) -> None:
         self._chosen: Chosen | None = None
         self._named: str | None = None
         self._stem: tuple[Any, Any, Any, str] = (None, None, None, "")
         self._replayer = engine
-        self._episode_in_progress = episode_in_progress
+        #: The log of the episodes (its ``buffer`` is the episode in progress).
+        self.logger = logger
         super().__init__(video_folder, engine=engine, **settings)  # type: ignore[arg-type]  # (a stand-in)
 
     @property
@@ -102,7 +100,7 @@ class LazyReplayRecorder(ClipRecorder):
         if self._stream is not None:  # a clip start_recording() opened ends with its episode
             self.stop()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
-            self._chosen = (self._episode_in_progress(), self.episode_id, self.step_id)
+            self._chosen = (self.logger.buffer, self.episode_id, self.step_id)
 
     def end_logged(self, ended: LoggedEnd, info: Any) -> None:
         """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.step`'s
