@@ -81,10 +81,8 @@ class EpisodeLogger:
         self.buffer: EpisodeBuffer | None = None
         self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
         #: The episode in progress's steps when :meth:`step` may append to them as they
-        #: come (actions that need no copy); ``None`` otherwise. A wrapper may append a
-        #: step that does not end the episode itself (``(action, reward, crc32(obs))``,
-        #: for an action that is not a numpy array): :meth:`step`'s common case, inlined.
-        self.fast_steps: list[tuple[Any, Any, int]] | None = None
+        #: come (actions that need no copy); ``None`` otherwise.
+        self._fast_steps: list[tuple[Any, Any, int]] | None = None
         #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
         self.last_steps: list[tuple[Any, Any, int]] = []
         self.first_reset: dict[str, Any] | None = None
@@ -127,7 +125,7 @@ class EpisodeLogger:
                                              self.env_index, obs_digest(obs))
         self._steps = buffer.steps
         if self._simple:
-            self.fast_steps = buffer.steps
+            self._fast_steps = buffer.steps
         self.episodes_started += 1
         self._ended = False
         if self.track_ends:
@@ -141,7 +139,7 @@ class EpisodeLogger:
         The per-step work is a CRC-32 of the observation and one list append; the
         episode is encoded and written only when it ends.
         """
-        steps = self.fast_steps
+        steps = self._fast_steps
         if steps is None or type(action) is np.ndarray:
             return self._step_copying(action, obs, reward, terminated, truncated)
         try:  # obs_digest's common case, inlined (this runs on every step)
@@ -184,7 +182,7 @@ class EpisodeLogger:
         buffer, steps = self.buffer, self._steps
         if buffer is None or steps is None:  # (never: end follows a logged step)
             raise RuntimeError("no episode in progress")
-        self.buffer = self._steps = self.fast_steps = None
+        self.buffer = self._steps = self._fast_steps = None
         self.last_steps = steps
         self._ended = True
         actions, rewards, digests = zip(*steps, strict=True)  # (an episode has >= 1 step)
@@ -257,13 +255,6 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Step the env and log the step."""
         result = self.env.step(action)
         obs, reward, terminated, truncated, _ = result
-        steps = self.logger.fast_steps
-        if steps is not None and not (terminated or truncated) and type(action) is not np.ndarray:
-            try:  # EpisodeLogger.step's common case, inlined: one Python call less per step
-                steps.append((action, reward, crc32(obs)))
-                return result
-            except (TypeError, ValueError, BufferError):
-                pass  # not a C-contiguous buffer: the logger digests it
         self._log_step(action, obs, reward, terminated, truncated)
         return result
 

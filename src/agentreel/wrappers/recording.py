@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, SupportsFloat
-from zlib import crc32
 
 import gymnasium as gym
 import numpy as np
@@ -239,14 +238,6 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
         lazy = self._lazy
         if lazy is not None:  # replay=True: log the step; the episode's end is all there is to do
             lazy.step_id += 1  # (step triggers are refused with replay=True)
-            steps = lazy.logger.fast_steps
-            if steps is not None and not (terminated or truncated) \
-                    and type(action) is not np.ndarray:
-                try:  # EpisodeLogger.step's common case, inlined: one Python call less per step
-                    steps.append((action, reward, crc32(obs)))
-                    return result
-                except (TypeError, ValueError, BufferError):
-                    pass  # not a C-contiguous buffer: the logger digests it
             logged_end = self._log_step(action, obs, reward, terminated, truncated)
             if logged_end is not None:
                 lazy.end_logged(logged_end, info)
