@@ -28,6 +28,16 @@ def play(env, steps_per_episode, *, first_seed=0):
             done = terminated or truncated
 
 
+class CountingDiscrete(gym.spaces.Discrete):
+    """A Discrete space that counts how often it is pickled."""
+
+    pickled: list[int] = []
+
+    def __reduce_ex__(self, protocol):
+        self.pickled.append(protocol)
+        return super().__reduce_ex__(protocol)
+
+
 def sidecars(folder):
     return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
 
@@ -128,3 +138,26 @@ def test_cut_short_episodes_under_a_keep_rule_leave_nothing(tmp_path):
     assert replayed._replay_engine.opened == 2
     assert not (tmp_path / "replay" / PENDING_FOLDER).exists()
     assert replayed.episode_records == live.episode_records and len(live.episode_records) == 2
+
+
+def test_the_agents_action_space_is_never_pickled_for_the_replayer(tmp_path):
+    """Pickling the env's live action space (to send a kept episode to the replayer)
+    materialised its ``__dict__`` and slowed every later ``sample()``/``contains()`` of the
+    agent's loop by ~2.6k instructions a CartPole step; the replayer decodes the actions
+    with its own env's space, so none is sent. A counting space subclass shows it."""
+    import pickle
+
+    pickled = CountingDiscrete.pickled
+    pickled.clear()
+    env = gym.make("CartPole-v1")
+    env.unwrapped.action_space = CountingDiscrete(2)
+    env = RecordVideo(env, tmp_path, replay=True, keep=lambda episode: episode.index == 1,
+                      sidecar=True)
+    env.action_space.seed(2)
+    play(env, [None] * 3)
+    env.close()
+    assert mp4s(tmp_path) == {"rl-video-episode-1.mp4"}
+    assert decode_count(tmp_path / "rl-video-episode-1.mp4") == env.saved_videos[0].frames > 1
+    assert pickled == []
+    pickle.dumps(env.unwrapped.action_space)   # (the counter works)
+    assert len(pickled) == 1

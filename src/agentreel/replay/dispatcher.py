@@ -227,7 +227,10 @@ class ReplayEngine:
             raise RuntimeError(f"{stream.path} belongs to no logged episode")
         terminated, truncated = buffer.ended
         row = buffer.row(self._run, self._space, terminated, truncated)
-        stream.episode = LoggedEpisode(row, self._recipe, self._space, self._first_reset())
+        # Without the agent's action space: pickling it would materialise the live space's
+        # __dict__, which slows every later sample()/contains() of the agent's loop (2.6k
+        # instructions a CartPole step, BENCHMARKS.md); the replayer decodes with its own env's.
+        stream.episode = LoggedEpisode(row, self._recipe, None, self._first_reset())
         stream.buffer = None
         self._queued.append(stream)
         self._send_next()

@@ -91,7 +91,8 @@ class SubEnvLogs:
         terminated, truncated = buffer.ended
         row: dict[str, Any] = buffer.row(logger.writer.run, logger.action_space, terminated,
                                          truncated)
-        return LoggedEpisode(row, logger.recipe, logger.action_space, logger.first_reset)
+        # (not the live action space: see ReplayEngine._submit; the replayer has its own)
+        return LoggedEpisode(row, logger.recipe, None, logger.first_reset)
 
     def close(self) -> None:
         """Close every sub-env's log (the sub-envs themselves belong to the vector env)."""
