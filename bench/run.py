@@ -36,7 +36,7 @@ from common import Row, load, machine, print_table, quiet  # noqa: E402
 QUICK = {
     "throughput": {"steps": 2000, "repeats": 2},
     "memory": {"lengths": [1000, 3000], "repeats": 1, "gym_max": 3000},
-    "vector": {"steps": 400, "clip": 100, "repeats": 1},
+    "vector": {"steps": 400, "clip": 100, "repeats": 2},
     "stats": {"steps": 20000, "vector_steps": 2000, "repeats": 3},
     "periodic": {"loop_steps": 30000, "train_steps": 4096, "repeats": 2},
 }

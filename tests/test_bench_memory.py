@@ -46,3 +46,13 @@ def test_a_ring_shared_by_two_processes_of_the_tree_is_counted_once():
     # each process maps all 96 MB: summed RSS would be > 192 MB; shared once, ~96 MB + two
     # interpreters' own pages
     assert SHARED < sampled < 1.4 * SHARED
+
+
+def test_the_sampler_keeps_its_own_cpu_share_small():
+    # Reading PSS of a big process costs the kernel ~15 ms; at the 20 ms base interval the
+    # sampler would take ~40 % of a core from the processes it measures.
+    sampler = TreeSampler(1, interval=0.02, max_share=0.05)
+    assert sampler.pause_after(0.001) == 0.02  # cheap samples: the base interval
+    assert sampler.pause_after(0.015) == pytest.approx(0.285)
+    cost = 0.015
+    assert cost / (cost + sampler.pause_after(cost)) == pytest.approx(0.05)

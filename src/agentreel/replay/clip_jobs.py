@@ -46,12 +46,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, cast
 
 import numpy as np
 
-from agentreel.base.tiling import tile_frames, tile_into
+from agentreel.base.tiling import tile_frames
 from agentreel.replay.log import LoggedEpisode
 from agentreel.replay.player import EnvCache, ReplayCancelled, replay_frames
 from agentreel.video import SavedVideo, VideoEngine
@@ -184,10 +183,6 @@ def _tiled_shape(images: list[Any]) -> tuple[int, int, int] | None:
     return None if shape[0] % 2 or shape[1] % 2 else shape
 
 
-def _tile_into(out: np.ndarray, images: list[np.ndarray]) -> None:
-    tile_into(out, images, *_grid(len(images)))
-
-
 def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[int, EnvCache],
                 fps: float, format: str, quality: int | None, tags: dict[str, Any],
                 sidecar: bool, cancelled: Callable[[], bool]) -> SavedVideo:
@@ -199,8 +194,8 @@ def render_clip(job: ClipJob, path: str, *, engine: VideoEngine, caches: dict[in
             if cancelled():
                 raise ReplayCancelled(f"rendering of clip {job.name} was cancelled")
             shape = _tiled_shape(images) if job.tiled else None
-            if shape is not None:  # tiled in place: one copy fewer
-                stream.add_frame_into(shape, partial(_tile_into, images=images))
+            if shape is not None:  # tiled by the encoder: one copy fewer
+                stream.add_tiles(images, *_grid(len(images)))
             else:
                 stream.add_frame(tile_like_sb3(images) if job.tiled else images[0])
     except BaseException:
