@@ -4,8 +4,10 @@ large payloads only) give back exactly what the agent did."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import zlib
 from pathlib import Path
 
 import gymnasium as gym
@@ -88,3 +90,26 @@ def test_bytes_per_step_of_cartpole_stay_small(tmp_path):
     env.close()
     per_step = (tmp_path / "replay.ndjson").stat().st_size / steps
     assert per_step < 30  # format 1 took 30.7 B/step (BENCHMARKS.md)
+
+
+def test_a_payload_zlib_cannot_shrink_is_stored_plain(tmp_path):
+    # Random actions of 24 bytes a step (noise, as random float actions are for the
+    # most part): 60 steps and their digests are 1.7 KB of payload, above the zlib
+    # threshold, but deflate makes them larger, not smaller.
+    space = gym.spaces.Box(0, 255, (24,), np.uint8)
+    space.seed(0)
+    actions = [space.sample() for _ in range(60)]
+    base = gym.make("agentreel-test/NoisyPictures-v0", length=60)
+    base.action_space = space  # (the env ignores its actions)
+    env = RecordReplay(base, tmp_path)
+    env.reset(seed=0)
+    for action in actions:
+        env.step(action)
+    env.close()
+    (episode,) = read_replay(tmp_path).episodes
+    raw = base64.b64decode(episode.row["data"])
+    assert "zlib" not in episode.row
+    assert len(raw) == 60 * 24 + 61 * 4  # actions, then digests (the reward is constant)
+    assert len(zlib.compress(raw, 1)) > len(raw)  # zlib would have grown it
+    back = episode.actions(space)
+    assert all(np.array_equal(a, b) for a, b in zip(back, actions, strict=True))

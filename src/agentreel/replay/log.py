@@ -23,7 +23,7 @@ Format 2 (written since the second replay speed round; format 1 is still read):
   integers); ``hidden`` holds env-specific random state numpy does not cover (``"ale"``:
   ALE's ``cloneState(include_rng=True).serialize()``, as ``base64(zlib(bytes))``).
   ``DATA`` is ``base64(BYTES)``, or ``base64(zlib(BYTES))`` when ``"zlib": true`` (large
-  payloads only); ``BYTES`` is, in this order: each action ``LEAF``'s column (at its
+  payloads that zlib shrinks); ``BYTES`` is, in this order: each action ``LEAF``'s column (at its
   ``"offset"``), then, unless ``"reward"`` is present, ``L`` little-endian float64
   rewards, then ``L + 1`` little-endian uint32 observation digests (CRC-32 of the reset
   observation first, then of each step's). So the digests are the last ``4 (L + 1)``
