@@ -39,7 +39,7 @@ from gymnasium.vector import AutoresetMode
 
 from agentreel.core.records import EpisodeRecord, float_return
 
-__all__ = ["EpisodeEnd", "EpisodeProgress", "EpisodeTracker", "SubEnvProgress",
+__all__ = ["EpisodeEnd", "EpisodeProgress", "EpisodeTracker", "SubEnvProgress", "episode_record",
            "VectorEpisodeTracker", "VectorStep", "read_reset_mask", "sub_env_seeds"]
 
 Clock = Callable[[], float]
@@ -79,16 +79,33 @@ class EpisodeEnd:
         >>> EpisodeEnd(2.5, 3, 0.1, True, False, seed=4).to_record(7, end_time=0.0).seed
         4
         """
-        extras = dict(extras) if extras else {}
-        if not isinstance(self.episode_return, (float, int)) and np.size(self.episode_return) > 1:
-            # a vector reward: no single return (issue 12)
-            extras["vector_return"] = np.asarray(self.episode_return).tolist()
-        return EpisodeRecord(
-            index=index, episode_return=float_return(self.episode_return), length=self.length,
-            duration=self.duration, terminated=self.terminated, truncated=self.truncated,
-            seed=self.seed, end_time=time.time() if end_time is None else end_time,
-            env_index=self.env_index, extras=extras,
-        )
+        return episode_record(index, self.episode_return, self.length, self.duration,
+                              self.terminated, self.truncated, self.seed, self.env_index,
+                              extras, end_time)
+
+
+def episode_record(index: int, episode_return: Any, length: int, duration: float,
+                   terminated: bool, truncated: bool, seed: int | None = None,
+                   env_index: int | None = None, extras: Mapping[str, Any] | None = None,
+                   end_time: float | None = None) -> EpisodeRecord:
+    """A finished episode's :class:`~agentreel.core.records.EpisodeRecord`.
+
+    What :meth:`EpisodeEnd.to_record` returns, for callers that have the numbers
+    without an :class:`EpisodeEnd` (``RecordVideo(replay=True)`` reads them from its log).
+
+    >>> episode_record(3, 1.5, 2, 0.01, True, False, end_time=0.0).episode_return
+    1.5
+    """
+    extras = dict(extras) if extras else {}
+    if not isinstance(episode_return, (float, int)) and np.size(episode_return) > 1:
+        # a vector reward: no single return (issue 12)
+        extras["vector_return"] = np.asarray(episode_return).tolist()
+    return EpisodeRecord(
+        index=index, episode_return=float_return(episode_return), length=length,
+        duration=duration, terminated=terminated, truncated=truncated, seed=seed,
+        end_time=time.time() if end_time is None else end_time, env_index=env_index,
+        extras=extras,
+    )
 
 
 class EpisodeProgress(Protocol):

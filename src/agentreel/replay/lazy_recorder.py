@@ -36,13 +36,13 @@ Example (a rule that keeps episode 1 only: one stream is ever opened):
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentreel.base.hooks import call_hook
 from agentreel.base.triggers import fires
 from agentreel.clips.recorder import ClipRecorder
-from agentreel.core.episode_tracker import EpisodeEnd
+from agentreel.core.episode_tracker import EpisodeEnd, episode_record
 from agentreel.core.records import EpisodeRecord, final_info_value, float_return
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.log import EpisodeBuffer
@@ -50,7 +50,7 @@ from agentreel.replay.log import EpisodeBuffer
 if TYPE_CHECKING:  # pragma: no cover
     from agentreel.replay.wrapper import EpisodeLogger, LoggedEnd
 
-__all__ = ["LazyReplayRecorder"]
+__all__ = ["LazyReplayRecorder", "running_returns"]
 
 #: A chosen episode in progress: its log buffer, ``episode_id`` and ``step_id`` at reset.
 Chosen = tuple["EpisodeBuffer | None", int, int]
@@ -75,6 +75,7 @@ class LazyReplayRecorder(ClipRecorder):
         #: The log of the episodes (its ``buffer`` is the episode in progress).
         self.logger = logger
         super().__init__(video_folder, engine=engine, **settings)  # type: ignore[arg-type]  # (a stand-in)
+        self.running_returns = lambda: running_returns(logger.last_steps)
 
     @property
     def recording(self) -> bool:
@@ -104,46 +105,29 @@ class LazyReplayRecorder(ClipRecorder):
 
     def end_logged(self, ended: LoggedEnd, info: Any) -> None:
         """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.step`'s
-        account of it); ``info`` is its last step's. The record is built directly (no
-        :class:`~agentreel.core.episode_tracker.EpisodeEnd`) in the usual case."""
+        account of it); ``info`` is its last step's. A chosen episode is judged, and only
+        if it is kept its name claimed, its stream opened and submitted."""
         buffer, episode_return, duration = ended
-        chosen = self._chosen
-        if chosen is None or type(episode_return) is not float:  # the general way
-            if chosen is not None or self._stream is not None or self.episode_hooks:
-                self.end_episode(EpisodeEnd(
-                    episode_return, len(buffer.steps), duration, bool(buffer.end_flags & 1),
-                    bool(buffer.end_flags & 2), buffer.seed), final_info_value(info, "is_success"))
-            return
-        self._chosen = None
-        record: EpisodeRecord | None = None
         flags, length = buffer.end_flags, len(buffer.steps)
-        if self.episode_hooks or self.keeper is not None:  # (as EpisodeEnd.to_record builds it)
-            success = final_info_value(info, "is_success")
-            record = EpisodeRecord(
-                self.episode_id, episode_return, length, duration, bool(flags & 1),
-                bool(flags & 2), buffer.seed, time.time(), None, self.env_index, None,
-                {} if success is None else {"is_success": success})
-        self._end_chosen(chosen, record, episode_return, length, bool(flags & 1),
-                         bool(flags & 2), None)
-
-    def end_episode(self, ended: EpisodeEnd, success: Any = None,
-                    extras: dict[str, Any] | None = None) -> None:
-        """The episode ended: judge it, and only if it is kept claim, open and submit its video."""
         chosen, self._chosen = self._chosen, None
         if chosen is None:  # not chosen, or a clip of start_recording(): the usual way
-            super().end_episode(ended, success, extras)
+            if self._stream is not None or self.episode_hooks:
+                self.end_episode(EpisodeEnd(episode_return, length, duration, bool(flags & 1),
+                                            bool(flags & 2), buffer.seed),
+                                 final_info_value(info, "is_success"))
             return
         record: EpisodeRecord | None = None
         if self.episode_hooks or self.keeper is not None:
-            record = ended.to_record(self.episode_id, extras={
-                **(extras or {}), **({} if success is None else {"is_success": success})})
-            record.env_index = self.env_index
-        self._end_chosen(chosen, record, ended.episode_return, ended.length, ended.terminated,
-                         ended.truncated, extras)
+            success = final_info_value(info, "is_success")
+            record = episode_record(self.episode_id, episode_return, length, duration,
+                                    bool(flags & 1), bool(flags & 2), buffer.seed,
+                                    self.env_index,
+                                    None if success is None else {"is_success": success})
+        self._end_chosen(chosen, record, episode_return, length, bool(flags & 1),
+                         bool(flags & 2))
 
     def _end_chosen(self, chosen: Chosen, record: EpisodeRecord | None, episode_return: Any,
-                    length: int, terminated: bool, truncated: bool,
-                    extras: dict[str, Any] | None) -> None:
+                    length: int, terminated: bool, truncated: bool) -> None:
         buffer, episode_id, step_id = chosen
         wanted = self._episode_path(episode_id)
         keeper = self.keeper
@@ -153,10 +137,10 @@ class LazyReplayRecorder(ClipRecorder):
             kept = verdict.reason if verdict.keep else None
         video: str | None = None
         if keeper is None or kept is not None:
-            tags: dict[str, Any] = {"running_returns": _running_returns(buffer),
+            tags: dict[str, Any] = {"running_returns": _buffer_returns(buffer),
                                     "episode_return": float_return(episode_return),
                                     "episode_length": int(length), "terminated": bool(terminated),
-                                    "truncated": bool(truncated), **(extras or {})}
+                                    "truncated": bool(truncated)}
             if kept is not None:
                 tags["kept"] = kept
             video = self._replay_clip(buffer, wanted, episode_id, step_id, tags)
@@ -194,7 +178,7 @@ class LazyReplayRecorder(ClipRecorder):
         buffer, episode_id, step_id = chosen
         wanted = self._episode_path(episode_id)
         return self._replay_clip(buffer, wanted, episode_id, step_id, {
-            "running_returns": _running_returns(buffer), "incomplete": True})  # (as live)
+            "running_returns": _buffer_returns(buffer), "incomplete": True})  # (as live)
 
     def _replay_clip(self, buffer: EpisodeBuffer | None, wanted: str, episode_id: int,
                      step_id: int, end_tags: dict[str, Any]) -> str:
@@ -225,10 +209,18 @@ class LazyReplayRecorder(ClipRecorder):
         return path
 
 
-def _running_returns(buffer: EpisodeBuffer | None) -> list[float]:
-    """The running return at each frame of a logged episode (the reset frame first)."""
+def running_returns(steps: Sequence[tuple[Any, Any, int]]) -> list[float]:
+    """The running return at each frame of logged steps (the reset frame first).
+
+    >>> running_returns([(0, 1.0, 7), (1, 0.5, 9)])
+    [0.0, 1.0, 1.5]
+    """
     returns, total = [0.0], 0.0
-    for _, reward, _ in buffer.steps if buffer is not None else ():
+    for _, reward, _ in steps:
         total += float_return(reward)
         returns.append(round(total, 6))
     return returns
+
+
+def _buffer_returns(buffer: EpisodeBuffer | None) -> list[float]:
+    return running_returns(buffer.steps if buffer is not None else ())

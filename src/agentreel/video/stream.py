@@ -91,11 +91,7 @@ class VideoStream:
 
         >>> stream.add_frame(env.render())  # doctest: +SKIP
         """
-        if self._state != "open":
-            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
-        if self._tiles is not None:
-            raise FrameError(f"this video takes its frames from add_tiles() "
-                             f"({self._describe_tiles()}), not add_frame()")
+        self._takes("add_frame", None)
         rgb = normalize_frame(frame, expected_shape=self.shape)
         self._engine._add(self, rgb)
 
@@ -109,17 +105,11 @@ class VideoStream:
 
         >>> stream.add_frame_into((400, 1200, 3), lambda out: tile_into(out, tiles, 1, 2))  # doctest: +SKIP
         """
-        if self._state != "open":
-            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
-        if self._tiles is not None:
-            raise FrameError(f"this video takes its frames from add_tiles() "
-                             f"({self._describe_tiles()}), not add_frame_into()")
+        self._takes("add_frame_into", None)
         dims = tuple(int(n) for n in shape)
         if len(dims) != 3 or dims[2] != 3 or dims[0] % 2 or dims[1] % 2 or min(dims) < 1:
             raise ValueError(f"add_frame_into needs an (even H, even W, 3) shape, got {dims}")
-        if self.shape is not None and dims != self.shape:
-            raise FrameError(f"frame size changed: this video started with frames of shape "
-                             f"{self.shape} but got {dims}")
+        self._check_size(dims)
         self._engine._add(self, None, dims, fill)
 
     def add_tiles(self, tiles: Sequence[np.ndarray], rows: int, cols: int) -> None:
@@ -132,16 +122,9 @@ class VideoStream:
 
         >>> stream.add_tiles(envs.render(), 2, 2)  # doctest: +SKIP
         """
-        if self._state != "open":
-            raise RuntimeError(f"add_frame() on a video that was already finished: {self.path}")
-        layout = (int(rows), int(cols), len(tiles))
-        if self._tiles != layout:
-            if self.frames:
-                raise FrameError(f"every frame of a tiled video needs the same grid: this video "
-                                 f"started with {self._describe_tiles()}, got {len(tiles)} tiles "
-                                 f"on a {rows}x{cols} grid")
-            if not 0 < len(tiles) <= rows * cols:
-                raise ValueError(f"{len(tiles)} tiles do not fit a {rows}x{cols} grid")
+        if not 0 < len(tiles) <= rows * cols:
+            raise ValueError(f"{len(tiles)} tiles do not fit a {rows}x{cols} grid")
+        self._takes("add_tiles", (int(rows), int(cols), len(tiles)))
         first = tiles[0]
         for index, tile in enumerate(tiles):
             if not isinstance(tile, np.ndarray) or tile.dtype != np.uint8 or tile.ndim != 3 \
@@ -152,17 +135,25 @@ class VideoStream:
         shape = (rows * first.shape[0], cols * first.shape[1], 3)
         if shape[0] % 2 or shape[1] % 2:
             raise ValueError(f"a tiled video needs an even height and width, got {shape[:2]}")
+        self._check_size(shape)
+        self._engine._add(self, None, shape, lambda out: pack_into(out, tiles))
+
+    def _takes(self, method: str, tiles: tuple[int, int, int] | None) -> None:
+        """Raise unless the video is open and its frames so far came the same way
+        (whole frames: ``tiles`` None; else the same grid of :meth:`add_tiles`)."""
+        if self._state != "open":
+            raise RuntimeError(f"{method}() on a video that was already finished: {self.path}")
+        if self._tiles != tiles:
+            if self.frames:
+                raise FrameError(f"every frame of a video needs the same grid: this video "
+                                 f"started with {_frames_as(self._tiles)}, {method}() gives "
+                                 f"{_frames_as(tiles)}")
+            self._tiles = tiles
+
+    def _check_size(self, shape: tuple[int, ...]) -> None:
         if self.shape is not None and shape != self.shape:
             raise FrameError(f"frame size changed: this video started with frames of shape "
                              f"{self.shape} but got {shape}")
-        self._tiles = layout
-        self._engine._add(self, None, shape, lambda out: pack_into(out, tiles))
-
-    def _describe_tiles(self) -> str:
-        if self._tiles is None:
-            return "whole frames"
-        rows, cols, count = self._tiles
-        return f"{count} tiles on a {rows}x{cols} grid"
 
     def finish(self, tags: dict | None = None) -> None:
         """Request completion without waiting; ``tags`` are merged into the result.
@@ -205,3 +196,11 @@ class VideoStream:
 
     def __repr__(self) -> str:
         return f"VideoStream({self.path!r}, frames={self.frames}, state={self._state})"
+
+
+def _frames_as(tiles: tuple[int, int, int] | None) -> str:
+    """How a video takes its frames, in words (for errors)."""
+    if tiles is None:
+        return "whole frames"
+    rows, cols, count = tiles
+    return f"{count} tiles on a {rows}x{cols} grid (add_tiles)"

@@ -197,7 +197,6 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._recorders = [self._lazy]
             self._log_step = logged.step
             self._replay.on_autoreset = self._recorder.begin_episode
-            self._recorder.running_returns = self._replay_running_returns
         # Built inside make_env for a vector env: several sub-envs may share the folder.
         rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
         self._sub_env = None if rank is None else SubEnvSlot(
@@ -277,14 +276,6 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 if self._replay is not None:
                     self._replay.close()
                     self._replay_engine.close()
-
-    def _replay_running_returns(self) -> list[float]:
-        """The last finished episode's running return at each frame (reset frame first)."""
-        returns, total = [0.0], 0.0
-        for _, reward, _ in self._replay.last_steps if self._replay is not None else ():
-            total += float_return(reward)
-            returns.append(round(total, 6))
-        return returns
 
     def _capture_frame(self) -> None:
         rendered = self.env.render()
