@@ -108,7 +108,18 @@ def test_with_log_the_videos_join_their_episodes_without_sidecars(tutorial_with_
         assert (video.width, video.height, video.fps) == (600, 400, 50.0)
     html = render_report([run], page_dir=tutorial_with_log)
     assert re.search(r"3 videos, 300 episodes", html)
-    assert html.count('<a href="#run-0-video-') == 3  # the table links each recorded episode
+    # The episode table links each recorded episode, and only those.
+    start = html.index('<table class="episodes">')
+    table = html[start:html.index("</table>", start)]
+    assert table.count('<a href="#run-0-video-') == 3
+    # The best/worst line links an episode only when it was recorded (the agent is random,
+    # so episode 0, 100 or 200 may be the best or the worst one).
+    extremes = re.search(r'<p class="extremes">(.*?)</p>', html).group(1)
+    for anchor, index in re.findall(r'<a href="#(run-0-video-\d)">episode (\d+)</a>', extremes):
+        assert run.videos[int(anchor[-1])].episode == int(index)
+    linked = {int(i) for i in re.findall(r'episode (\d+)</a>', extremes)}
+    named = {int(i) for i in re.findall(r'episode (\d+)', extremes)}
+    assert linked == named & {0, 100, 200}
 
     out = tmp_path / "timelapse.mp4"
     proc = agentreel("timelapse", str(tutorial_with_log), "-o", str(out), cwd=tmp_path)

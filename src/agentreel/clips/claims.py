@@ -3,7 +3,10 @@
 Several processes (or several wrappers in one process) may record into one
 ``video_folder`` with the same ``name_prefix``. Before a recorder starts a clip it
 *claims* the final file name: it creates ``video_folder/.agentreel-claims/NAME.EXT``
-with ``O_CREAT | O_EXCL`` and writes its process id into it. Against other processes
+holding its process id, exclusively (the claim is written whole into a draft, then
+hard-linked under its name, so no reader ever sees it empty, even when its writer is
+killed half-way: issue 13; where hard links are refused, ``O_CREAT | O_EXCL``
+then a write). Against other processes
 the claim holds until this process exits (not only while the clip is encoded: a slower
 sibling run must not replace a finished video of a live run either); within the
 process, until the recorder is closed (a later wrapper may then reuse the name, as in
@@ -60,11 +63,18 @@ import socket
 import stat
 import threading
 import time
+import zlib
 
-from agentreel.base.safe_files import FILE_MODE, NotARegularFileError, read_regular, remove_entry
+from agentreel.base.safe_files import (
+    FILE_MODE,
+    NotARegularFileError,
+    create_exclusive,
+    read_regular,
+    remove_entry,
+)
 from agentreel.core.videofiles import sidecar_path
 
-__all__ = ["CLAIMS_FOLDER", "NameClaims", "pid_alive"]
+__all__ = ["CLAIMS_FOLDER", "NameClaims", "create_claim", "pid_alive", "sweep_scratch"]
 
 logger = logging.getLogger("agentreel")
 
@@ -178,6 +188,90 @@ def _live(claim_file: str, holder: tuple[int, str, str]) -> bool:
     return not start or start == process_start(pid)
 
 
+#: Where hard links are refused (some FUSE and SMB mounts), claims are created in place.
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK,
+                  errno.EXDEV}
+
+#: A short tag for this machine in scratch-file names (hostnames may hold dots).
+_HOST_TAG = format(zlib.crc32(_HOST.encode()), "08x")
+
+
+def _scratch_path(claim_file: str, kind: str) -> str:
+    """A scratch file of this thread next to ``claim_file``: ``NAME.<pid>-<thread>-<host>.<kind>``."""
+    return f"{claim_file}.{os.getpid()}-{threading.get_ident()}-{_HOST_TAG}.{kind}"
+
+
+def _scratch_writer_dead(name: str) -> bool:
+    """Whether a scratch file (``.draft``/``.takeover``) was left by a dead process of this
+    machine; ``False`` for anything else, and for this process's own."""
+    try:
+        _, tag, _kind = name.rsplit(".", 2)
+        pid_text, _thread, host = tag.split("-")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    return host == _HOST_TAG and pid != os.getpid() and not pid_alive(pid)
+
+
+def sweep_scratch(folder: str) -> None:
+    """Remove the drafts and takeover files that killed writers left in a claims folder."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith((".draft", ".takeover")) and _scratch_writer_dead(name):
+            remove_entry(os.path.join(folder, name))
+
+
+def create_claim(claim_file: str) -> bool:
+    """Create ``claim_file`` holding this process's claim; ``False`` if it exists already.
+
+    The claim is written whole into a draft that is then hard-linked under its name, so
+    nobody ever reads it empty; a writer killed half-way leaves only its draft, which
+    names its dead pid and is swept (:func:`sweep_scratch`).
+
+    >>> import tempfile
+    >>> claim = os.path.join(tempfile.mkdtemp(), "v.mp4")
+    >>> create_claim(claim), create_claim(claim)
+    (True, False)
+    >>> open(claim).read().split()[0] == str(os.getpid()), len(os.listdir(os.path.dirname(claim)))
+    (True, 1)
+    """
+    text = f"{os.getpid()} {_HOST} {_own_start()}\n".encode()
+    draft = _scratch_path(claim_file, "draft")
+    fd = create_exclusive(draft)  # a leftover or planted entry there is removed, never followed
+    try:
+        os.write(fd, text)
+    finally:
+        os.close(fd)
+    try:
+        os.link(draft, claim_file)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        return _create_in_place(claim_file, text)
+    finally:
+        _remove_quietly(draft)
+    return True
+
+
+def _create_in_place(claim_file: str, text: bytes) -> bool:
+    """:func:`create_claim` without hard links: empty for an instant (see :data:`_TORN_AFTER`)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(claim_file, flags, FILE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, text)
+    finally:
+        os.close(fd)
+    return True
+
+
 class NameClaims:
     """The names one recorder holds in ``video_folder`` (see the module docstring).
 
@@ -284,28 +378,19 @@ class NameClaims:
 
     @staticmethod
     def _create(claim_file: str) -> bool:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(claim_file, flags, FILE_MODE)
-        except FileExistsError:
-            return False
+            created = create_claim(claim_file)
         except FileNotFoundError:  # another recorder removed the empty claims folder
             os.makedirs(os.path.dirname(claim_file), exist_ok=True)
-            try:
-                fd = os.open(claim_file, flags, FILE_MODE)
-            except FileExistsError:
-                return False
-        try:
-            os.write(fd, f"{os.getpid()} {_HOST} {_own_start()}\n".encode())
-        finally:
-            os.close(fd)
-        _created_here.add(claim_file)
-        return True
+            created = create_claim(claim_file)
+        if created:
+            _created_here.add(claim_file)
+        return created
 
     @staticmethod
     def _remove_stale(claim_file: str, holder: tuple[int, str, str]) -> bool:
         """Remove a dead writer's claim; False if it changed (another process took it)."""
-        grab = f"{claim_file}.{os.getpid()}.takeover"
+        grab = _scratch_path(claim_file, "takeover")
         try:
             os.rename(claim_file, grab)  # atomic: of several contenders one wins
         except FileNotFoundError:
@@ -335,14 +420,15 @@ class NameClaims:
             return
         for name in names:
             claim_file = os.path.join(self.folder, name)
-            if name.endswith(".takeover"):
-                continue
+            if name.endswith((".draft", ".takeover")):
+                continue  # another writer's scratch file: swept below once its writer is dead
             holder = _read_claim(claim_file)
             if holder is None or holder[0] == os.getpid() or _live(claim_file, holder):
                 continue
             with _held_lock:
                 if claim_file not in _held_here:
                     self._remove_stale(claim_file, holder)
+        sweep_scratch(self.folder)
 
     @staticmethod
     def _leftovers(path: str, dead_pid: int | None) -> None:

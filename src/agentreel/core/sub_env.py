@@ -35,7 +35,7 @@ import weakref
 from types import FrameType
 from typing import Any
 
-from agentreel.clips.claims import _HOST, CLAIMS_FOLDER, _live, _own_start, _read_claim
+from agentreel.clips.claims import CLAIMS_FOLDER, _live, _read_claim, create_claim, sweep_scratch
 
 __all__ = ["SubEnvSlot", "building_rank", "log_folder", "rank_log_target"]
 
@@ -142,20 +142,15 @@ def _try_register(path: str) -> bool:
     """Create ``path`` exclusively (taking over a dead writer's); True if it is now ours."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     for _ in range(3):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            holder = _read_claim(path)
-            if holder is not None and (_live(path, holder) or path in _mine):
-                return False
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)  # a dead (or closed) writer's: free again
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"{os.getpid()} {_HOST} {_own_start()}")
-        with _lock:
-            _mine.add(path)
-        return True
+        if create_claim(path):
+            with _lock:
+                _mine.add(path)
+            return True
+        holder = _read_claim(path)
+        if holder is not None and (_live(path, holder) or path in _mine):
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)  # a dead (or closed) writer's: free again
     return False
 
 
@@ -180,7 +175,8 @@ class SubEnvSlot:
         claims = os.path.join(self.folder, CLAIMS_FOLDER)
         prefix = f"{self.name}.sub-env-"
         try:
-            names = [n for n in os.listdir(claims) if n.startswith(prefix)]
+            names = [n for n in os.listdir(claims)
+                     if n.startswith(prefix) and not n.endswith((".draft", ".takeover"))]
         except FileNotFoundError:
             return False
         for entry in names:
@@ -204,6 +200,7 @@ def _remove(path: str) -> None:
         _mine.discard(path)
     with contextlib.suppress(OSError):
         os.remove(path)
+    sweep_scratch(os.path.dirname(path))  # what writers killed while registering left
     with contextlib.suppress(OSError):
         os.rmdir(os.path.dirname(path))
 
