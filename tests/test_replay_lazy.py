@@ -13,7 +13,7 @@ from agentreel import RecordVideo
 from agentreel.clips.claims import CLAIMS_FOLDER
 from agentreel.clips.keep import best
 from agentreel.clips.keeper import PENDING_FOLDER
-from videotools import assert_same_pictures, decode_count, mp4s
+from videotools import assert_same_pictures, decode, decode_count, mp4s
 
 
 def play(env, steps_per_episode, *, first_seed=0):
@@ -161,3 +161,29 @@ def test_the_agents_action_space_is_never_pickled_for_the_replayer(tmp_path):
     assert pickled == []
     pickle.dumps(env.unwrapped.action_space)   # (the counter works)
     assert len(pickled) == 1
+
+
+def _threads_and_policies(pid: int) -> dict[int, int]:
+    return {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling classes")
+def test_the_replay_process_runs_only_in_idle_cpu_time(tmp_path):
+    """The replayer (and the threads it starts to render and encode) takes a core only when
+    nothing else wants it; ``nice 10`` still took a share of the agent's core beside the
+    many threads of software OpenGL (HalfCheetah's loop ran at 0.62-0.72x)."""
+    env = RecordVideo(gym.make("CartPole-v1"), tmp_path, episode_trigger=lambda e: True,
+                      replay=True)
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    env._replay_engine.flush()  # the episode was rendered and encoded: every thread started
+    process = env._replay_engine._process
+    policies = _threads_and_policies(process.pid)
+    env.close()
+    assert decode(tmp_path / "rl-video-episode-0.mp4").count >= 9
+    assert len(policies) > 1  # the encoder's threads too
+    assert set(policies.values()) == {os.SCHED_IDLE}, policies

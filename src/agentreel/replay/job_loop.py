@@ -32,10 +32,36 @@ from typing import Any
 from agentreel.replay.player import ReplayCancelled, replay_video_engine
 from agentreel.video import SavedVideo, VideoEngine
 
-__all__ = ["RenderJob", "serve_jobs"]
+__all__ = ["RenderJob", "run_in_idle_time", "serve_jobs"]
 
 #: ``render(what, path, engine, cancelled, options) -> SavedVideo``
 RenderJob = Callable[[Any, str, VideoEngine, Callable[[], bool], dict[str, Any]], SavedVideo]
+
+
+def run_in_idle_time() -> str:
+    """Let this process use only CPU time nothing else wants; returns how (``"idle"``/``"nice"``).
+
+    Linux's ``SCHED_IDLE`` class for every thread of the process (threads started later,
+    such as software OpenGL's or x264's, inherit it): a replay process then takes a core
+    only when it would otherwise sit idle, where ``nice 10`` still took a share of the
+    agent's core beside its many rendering threads. Elsewhere: ``nice 10``.
+    """
+    policy = getattr(os, "SCHED_IDLE", None)
+    if policy is not None:
+        try:
+            threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+        except OSError:
+            threads = [0]  # the calling thread
+        try:
+            for tid in threads:
+                with contextlib.suppress(ProcessLookupError):  # (a thread that just ended)
+                    os.sched_setscheduler(tid, policy, os.sched_param(0))
+            return "idle"
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    return "nice"
 
 
 def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
@@ -44,8 +70,9 @@ def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
 
     ``render`` draws and encodes one job with the engine given (a thread encoder
     with replay's fixed x264 settings); ``cancelled()`` turns true once the agent's
-    process is gone. ``nice`` lowers this process's priority (the agent comes
-    first); ``close`` is called at the end (e.g. to close cached envs).
+    process is gone. ``nice`` makes this process run only in CPU time nothing else
+    wants (:func:`run_in_idle_time`: the agent comes first); ``close`` is called at
+    the end (e.g. to close cached envs).
     """
     conn = Connection(fd)
     parent = os.getppid()
@@ -54,8 +81,7 @@ def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
         return os.getppid() != parent
 
     if nice:
-        with contextlib.suppress(OSError):
-            os.nice(10)  # the agent's loop comes first; its encoder thread too
+        run_in_idle_time()  # the agent's loop comes first; its encoder too
     # The encoder runs as a thread of this (already background) process: one process
     # fewer to start, and PyAV encodes without holding the GIL.
     engine = replay_video_engine("thread")
