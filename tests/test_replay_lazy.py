@@ -174,6 +174,9 @@ def test_the_replay_process_runs_only_in_idle_cpu_time(tmp_path):
     many threads of software OpenGL (HalfCheetah's loop ran at 0.62-0.72x)."""
     env = RecordVideo(gym.make("CartPole-v1"), tmp_path, episode_trigger=lambda e: True,
                       replay=True)
+    env._replay_engine.start()
+    # From its start: its imports and GL set-up would otherwise compete with the loop.
+    starting = _threads_and_policies(env._replay_engine._process.pid)
     env.action_space.seed(0)
     env.reset(seed=0)
     done = False
@@ -187,3 +190,4 @@ def test_the_replay_process_runs_only_in_idle_cpu_time(tmp_path):
     assert decode(tmp_path / "rl-video-episode-0.mp4").count >= 9
     assert len(policies) > 1  # the encoder's threads too
     assert set(policies.values()) == {os.SCHED_IDLE}, policies
+    assert set(starting.values()) == {os.SCHED_IDLE}, starting

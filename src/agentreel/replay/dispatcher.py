@@ -31,6 +31,7 @@ from typing import Any
 
 from gymnasium import spaces
 
+from agentreel.base.scheduling import run_in_idle_time
 from agentreel.replay.log import EpisodeBuffer, LoggedEpisode
 from agentreel.video import SavedVideo
 
@@ -192,6 +193,9 @@ class ReplayEngine:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", self.bootstrap, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+            # Idle CPU time from its first instruction: its start-up (imports, the GL
+            # context) would otherwise compete with the agent's loop at full priority.
+            run_in_idle_time(self._process.pid)
         except BaseException:
             ours.close()
             raise

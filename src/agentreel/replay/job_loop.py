@@ -23,45 +23,19 @@ Example (the loop in this process, over a pipe):
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from agentreel.base.scheduling import run_in_idle_time
 from agentreel.replay.player import ReplayCancelled, replay_video_engine
 from agentreel.video import SavedVideo, VideoEngine
 
-__all__ = ["RenderJob", "run_in_idle_time", "serve_jobs"]
+__all__ = ["RenderJob", "serve_jobs"]
 
 #: ``render(what, path, engine, cancelled, options) -> SavedVideo``
 RenderJob = Callable[[Any, str, VideoEngine, Callable[[], bool], dict[str, Any]], SavedVideo]
-
-
-def run_in_idle_time() -> str:
-    """Let this process use only CPU time nothing else wants; returns how (``"idle"``/``"nice"``).
-
-    Linux's ``SCHED_IDLE`` class for every thread of the process (threads started later,
-    such as software OpenGL's or x264's, inherit it): a replay process then takes a core
-    only when it would otherwise sit idle, where ``nice 10`` still took a share of the
-    agent's core beside its many rendering threads. Elsewhere: ``nice 10``.
-    """
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is not None:
-        try:
-            threads = [int(tid) for tid in os.listdir("/proc/self/task")]
-        except OSError:
-            threads = [0]  # the calling thread
-        try:
-            for tid in threads:
-                with contextlib.suppress(ProcessLookupError):  # (a thread that just ended)
-                    os.sched_setscheduler(tid, policy, os.sched_param(0))
-            return "idle"
-        except OSError:
-            pass
-    with contextlib.suppress(OSError):
-        os.nice(10)
-    return "nice"
 
 
 def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
