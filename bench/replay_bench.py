@@ -12,9 +12,12 @@ run of N steps in each of four rows, alternating, repeated (median steps/s):
 * ``RecordVideo(keep=best(3))``: today's live recording (renders and encodes every episode),
   over fewer steps (its rate is what matters; it renders every step).
 
-Each row reports wall steps/s and the agent process's CPU time per step
-(``time.process_time()``: the replay renderer and encoders are other processes); on a
-shared machine the CPU ratio is the figure to read.
+Each row reports wall steps/s (the median over repeats, its ratio to the plain loop's
+median, and ``paired``: the median of each repeat's ratio to that repeat's plain run,
+seconds apart, which this VM's drift of tens of percent a minute disturbs least) and
+the agent process's CPU time per step (its least disturbed repeat, and the paired
+ratio of CPU times; ``time.process_time()``: the replay renderer and
+encoders are other processes).
 
 Also: ``close()`` time of the two video rows (until the kept videos are on disk after
 the last episode), the replay log's bytes per step, and the replay renderer's frames/s
@@ -173,17 +176,23 @@ def main() -> None:
                 results[row].append(run_row(row, env_id, live_steps if row == "live video"
                                             else steps, max_steps, kwargs))
         plain = statistics.median(r["sps"] for r in results["plain"])
-        plain_cpu = min(r["cpu_us"] for r in results["plain"])
-        print(f"{'row':<34}{'steps/s':>9}{'x plain':>8}{'CPU us/step':>12}{'x plain CPU':>12}"
-              f"{'close s':>8}{'B/step':>7}{'videos':>7}{'load':>6}")
+        print(f"{'row':<34}{'steps/s':>9}{'x plain':>8}{'paired':>7}{'CPU us/step':>12}"
+              f"{'paired CPU':>12}{'close s':>8}{'B/step':>7}{'videos':>7}{'load':>6}")
         for row in ROWS:
             sps = statistics.median(r["sps"] for r in results[row])
+            # The median of each repeat's ratio to the plain run of the same repeat (run
+            # seconds apart): this VM's speed drifts by tens of percent over a minute.
+            paired = statistics.median(r["sps"] / p["sps"]
+                                       for r, p in zip(results[row], results["plain"], strict=True))
+            paired_cpu = statistics.median(p["cpu_us"] / r["cpu_us"]
+                                           for r, p in zip(results[row], results["plain"],
+                                                           strict=True))
             cpu = min(r["cpu_us"] for r in results[row])  # the least disturbed repeat
             close_s = statistics.median(r["close_s"] for r in results[row])
             per_step = statistics.median(r["bytes_per_step"] for r in results[row])
             last = results[row][-1]
-            print(f"{LABELS[row]:<34}{sps:>9.0f}{sps / plain:>8.2f}{cpu:>12.1f}"
-                  f"{plain_cpu / cpu:>12.2f}{close_s:>8.2f}{per_step:>7.1f}{last['videos']:>7}"
+            print(f"{LABELS[row]:<34}{sps:>9.0f}{sps / plain:>8.2f}{paired:>7.2f}{cpu:>12.1f}"
+                  f"{paired_cpu:>12.2f}{close_s:>8.2f}{per_step:>7.1f}{last['videos']:>7}"
                   f"{last['load']:>6.2f}")
         folder = results["RecordReplay"][-1]["folder"]
         replay_fps, render_fps = renderer_rates(env_id, folder, max_steps, kwargs,
