@@ -74,7 +74,8 @@ from agentreel.base.safe_files import (
 )
 from agentreel.core.videofiles import sidecar_path
 
-__all__ = ["CLAIMS_FOLDER", "NameClaims", "create_claim", "pid_alive", "sweep_scratch"]
+__all__ = ["CLAIMS_FOLDER", "NameClaims", "create_claim", "is_scratch", "pid_alive",
+           "sweep_scratch"]
 
 logger = logging.getLogger("agentreel")
 
@@ -201,16 +202,29 @@ def _scratch_path(claim_file: str, kind: str) -> str:
     return f"{claim_file}.{os.getpid()}-{threading.get_ident()}-{_HOST_TAG}.{kind}"
 
 
-def _scratch_writer_dead(name: str) -> bool:
-    """Whether a scratch file (``.draft``/``.takeover``) was left by a dead process of this
-    machine; ``False`` for anything else, and for this process's own."""
+#: The suffixes of a claim's scratch files (:func:`create_claim`'s drafts, takeovers).
+_SCRATCH_KINDS = (".draft", ".takeover")
+
+
+def is_scratch(name: str) -> bool:
+    """Whether ``name`` in a claims folder is a scratch file, not a claim.
+
+    >>> is_scratch("v.mp4.123-456-0abc1234.draft"), is_scratch("v.mp4")
+    (True, False)
+    """
+    return name.endswith(_SCRATCH_KINDS)
+
+
+def _remove_if_writer_dead(folder: str, name: str) -> None:
+    """Remove a scratch file left by a dead process of this machine (never this process's)."""
     try:
         _, tag, _kind = name.rsplit(".", 2)
         pid_text, _thread, host = tag.split("-")
         pid = int(pid_text)
     except ValueError:
-        return False
-    return host == _HOST_TAG and pid != os.getpid() and not pid_alive(pid)
+        return
+    if host == _HOST_TAG and pid != os.getpid() and not pid_alive(pid):
+        remove_entry(os.path.join(folder, name))
 
 
 def sweep_scratch(folder: str) -> None:
@@ -220,8 +234,8 @@ def sweep_scratch(folder: str) -> None:
     except OSError:
         return
     for name in names:
-        if name.endswith((".draft", ".takeover")) and _scratch_writer_dead(name):
-            remove_entry(os.path.join(folder, name))
+        if is_scratch(name):
+            _remove_if_writer_dead(folder, name)
 
 
 def create_claim(claim_file: str) -> bool:
@@ -419,16 +433,16 @@ class NameClaims:
         except OSError:
             return
         for name in names:
+            if is_scratch(name):
+                _remove_if_writer_dead(self.folder, name)
+                continue
             claim_file = os.path.join(self.folder, name)
-            if name.endswith((".draft", ".takeover")):
-                continue  # another writer's scratch file: swept below once its writer is dead
             holder = _read_claim(claim_file)
             if holder is None or holder[0] == os.getpid() or _live(claim_file, holder):
                 continue
             with _held_lock:
                 if claim_file not in _held_here:
                     self._remove_stale(claim_file, holder)
-        sweep_scratch(self.folder)
 
     @staticmethod
     def _leftovers(path: str, dead_pid: int | None) -> None:

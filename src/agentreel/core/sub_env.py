@@ -35,7 +35,14 @@ import weakref
 from types import FrameType
 from typing import Any
 
-from agentreel.clips.claims import CLAIMS_FOLDER, _live, _read_claim, create_claim, sweep_scratch
+from agentreel.clips.claims import (
+    CLAIMS_FOLDER,
+    _live,
+    _read_claim,
+    create_claim,
+    is_scratch,
+    sweep_scratch,
+)
 
 __all__ = ["SubEnvSlot", "building_rank", "log_folder", "rank_log_target"]
 
@@ -175,8 +182,7 @@ class SubEnvSlot:
         claims = os.path.join(self.folder, CLAIMS_FOLDER)
         prefix = f"{self.name}.sub-env-"
         try:
-            names = [n for n in os.listdir(claims)
-                     if n.startswith(prefix) and not n.endswith((".draft", ".takeover"))]
+            names = [n for n in os.listdir(claims) if n.startswith(prefix) and not is_scratch(n)]
         except FileNotFoundError:
             return False
         for entry in names:

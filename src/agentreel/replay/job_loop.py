@@ -14,7 +14,7 @@ Example (the loop in this process, over a pipe):
     >>> def render(what, path, engine, cancelled, options):
     ...     raise ValueError(f"cannot render {what}")
     >>> worker = threading.Thread(target=serve_jobs, args=(there.fileno(), render),
-    ...                           kwargs={"nice": False})
+    ...                           kwargs={"idle": False})
     >>> worker.start(); here.send((7, "episode 3", "/tmp/x.mp4", {"fps": 30}))
     >>> job_id, saved = here.recv(); here.send(None); worker.join()
     >>> job_id, saved.error
@@ -38,13 +38,13 @@ __all__ = ["RenderJob", "serve_jobs"]
 RenderJob = Callable[[Any, str, VideoEngine, Callable[[], bool], dict[str, Any]], SavedVideo]
 
 
-def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
+def serve_jobs(fd: int, render: RenderJob, *, idle: bool = True,
                close: Callable[[], None] | None = None) -> int:
     """Answer render jobs on the connection ``fd`` until it closes; returns the exit code.
 
     ``render`` draws and encodes one job with the engine given (a thread encoder
     with replay's fixed x264 settings); ``cancelled()`` turns true once the agent's
-    process is gone. ``nice`` makes this process run only in CPU time nothing else
+    process is gone. ``idle`` makes this process run only in CPU time nothing else
     wants (:func:`run_in_idle_time`: the agent comes first); ``close`` is called at
     the end (e.g. to close cached envs).
     """
@@ -54,8 +54,8 @@ def serve_jobs(fd: int, render: RenderJob, *, nice: bool = True,
     def orphaned() -> bool:  # the agent died: stop at the next frame
         return os.getppid() != parent
 
-    if nice:
-        run_in_idle_time()  # the agent's loop comes first; its encoder too
+    if idle:
+        run_in_idle_time()  # (again: threads started before the agent lowered us at spawn)
     # The encoder runs as a thread of this (already background) process: one process
     # fewer to start, and PyAV encodes without holding the GIL.
     engine = replay_video_engine("thread")
