@@ -73,8 +73,8 @@ def test_large_and_negative_actions_and_varying_rewards_are_stored_whole():
     leaves, blob = EpisodeEncoder(space).actions(arrays)
     assert np.frombuffer(blob, np.float32).reshape(2, 3).tobytes() == b"".join(
         a.tobytes() for a in arrays)
-    assert EpisodeEncoder._rewards([1.0, -0.5]) == ("", np.array([1.0, -0.5]).tobytes())
-    assert EpisodeEncoder._rewards([np.float32(2.0)] * 3) == ('"reward":2.0,', b"")
+    assert encoder._rewards([1.0, -0.5]) == ("", np.array([1.0, -0.5]).tobytes(), None)
+    assert encoder._rewards([np.float32(2.0)] * 3) == ('"reward":2.0,', b"", None)
 
 
 def test_bytes_per_step_of_cartpole_stay_small(tmp_path):
@@ -113,3 +113,56 @@ def test_a_payload_zlib_cannot_shrink_is_stored_plain(tmp_path):
     assert len(zlib.compress(raw, 1)) > len(raw)  # zlib would have grown it
     back = episode.actions(space)
     assert all(np.array_equal(a, b) for a, b in zip(back, actions, strict=True))
+
+
+def _run_actions(folder, episodes):
+    env = RecordReplay(gym.make("CartPole-v1"), folder)
+    for number, actions in enumerate(episodes):
+        env.reset(seed=number)
+        for step, action in enumerate(actions):
+            _, _, terminated, truncated, _ = env.step(action)
+            assert not (terminated or truncated) or step == len(actions) - 1
+            if terminated or truncated:
+                break
+        else:
+            env.reset()  # cut short: not logged
+    env.close()
+    return read_replay(folder).episodes
+
+
+def test_actions_that_change_type_mid_episode_are_refused_and_between_episodes_kept(tmp_path):
+    # The logger takes actions of the type it saw last without a look; a change of
+    # type inside an episode must still make that episode not replayable, and a
+    # change between episodes must keep each episode's own types.
+    env = gym.make("CartPole-v1")
+    ends = []
+    for seed, length in ((0, 0), (1, 0), (2, 0)):
+        env.reset(seed=seed)
+        while not any(env.step(0)[2:4]):
+            length += 1
+        ends.append(length + 1)
+    mixed = [np.int64(0)] * (ends[0] - 1) + [0]
+    ints = [0] * ends[1]
+    numpy_ints = [np.int64(0)] * 2 + [0] * (ends[2] - 2)
+    first, second, third = _run_actions(tmp_path, [mixed, ints, numpy_ints])
+    assert "changed type" in first.row["not_replayable"]
+    back = second.actions(gym.spaces.Discrete(2))
+    assert back == ints and {type(a) for a in back} == {int}
+    assert "changed type" in third.row["not_replayable"]
+
+
+@pytest.mark.parametrize("rewards", [
+    [1.0] * 23, [-0.0] * 4, [0.0] * 3, [3.0] * 7, [0.1] * 10, [2.0 ** 52] * 3,
+    [1e300] * 2, [np.float64(1.0)] * 5, [np.float32(0.5)] * 4, [1.0, -1.0, 0.0],
+])
+def test_the_logged_return_is_the_rewards_added_in_order(rewards):
+    from agentreel.replay.lines import episode_sum
+    from agentreel.replay.log import EpisodeBuffer
+
+    buffer = EpisodeBuffer(episode=0, seed=0, first_digest=0)
+    for reward in rewards:
+        buffer.add(0, reward, False, False, 0)
+    line, total = EpisodeEncoder(gym.spaces.Discrete(2)).encode(buffer, "run", 0.0)
+    expected = episode_sum(rewards)
+    assert type(total) is type(expected) and repr(total) == repr(expected)
+    assert json.loads(line)["return"] == float(expected)

@@ -75,7 +75,7 @@ class LazyReplayRecorder(ClipRecorder):
         #: The log of the episodes (its ``buffer`` is the episode in progress).
         self.logger = logger
         super().__init__(video_folder, engine=engine, **settings)  # type: ignore[arg-type]  # (a stand-in)
-        self.running_returns = lambda: running_returns(logger.last_steps)
+        self.running_returns = lambda: _buffer_returns(logger.last_episode)
 
     @property
     def recording(self) -> bool:
@@ -108,7 +108,7 @@ class LazyReplayRecorder(ClipRecorder):
         account of it); ``info`` is its last step's. A chosen episode is judged, and only
         if it is kept its name claimed, its stream opened and submitted."""
         buffer, episode_return, duration = ended
-        flags, length = buffer.end_flags, len(buffer.steps)
+        flags, length = buffer.end_flags, buffer.length
         chosen, self._chosen = self._chosen, None
         if chosen is None:  # not chosen, or a clip of start_recording(): the usual way
             if self._stream is not None or self.episode_hooks:
@@ -209,18 +209,18 @@ class LazyReplayRecorder(ClipRecorder):
         return path
 
 
-def running_returns(steps: Sequence[tuple[Any, Any, int]]) -> list[float]:
-    """The running return at each frame of logged steps (the reset frame first).
+def running_returns(rewards: Sequence[Any]) -> list[float]:
+    """The running return at each frame of an episode with these rewards (the reset frame first).
 
-    >>> running_returns([(0, 1.0, 7), (1, 0.5, 9)])
+    >>> running_returns([1.0, 0.5])
     [0.0, 1.0, 1.5]
     """
     returns, total = [0.0], 0.0
-    for _, reward, _ in steps:
+    for reward in rewards:
         total += float_return(reward)
         returns.append(round(total, 6))
     return returns
 
 
 def _buffer_returns(buffer: EpisodeBuffer | None) -> list[float]:
-    return running_returns(buffer.steps if buffer is not None else ())
+    return running_returns(buffer.rewards if buffer is not None else ())

@@ -83,11 +83,14 @@ class EpisodeEncoder:
         self.space = space
         self._single = not isinstance(space, (spaces.Dict, spaces.Tuple))
         self._leaf_text: dict[tuple[Any, ...], str] = {}
+        self._inc: tuple[Any, str] = (None, "")  # PCG64's inc and its text
+        self._reward: tuple[Any, str] = (None, "")  # a constant reward and its text
 
     # -- actions ------------------------------------------------------------------------
-    def actions(self, actions: Sequence[Any]) -> tuple[str, bytes]:
+    def actions(self, actions: Sequence[Any], action_type: type | None = None) -> tuple[str, bytes]:
         """``(leaves JSON text, bytes)`` of one episode's actions (see the format).
 
+        ``action_type``: the type of every action, when the caller knows it (else checked).
         Raises :class:`~agentreel.replay.codec.NotReplayable` when an action leaf
         changed type during the episode.
         """
@@ -96,7 +99,7 @@ class EpisodeEncoder:
             if first is np.ndarray:
                 fast = self._arrays(actions)
             elif first is np.int64 or first is int:
-                fast = self._int64s(actions, first)
+                fast = self._int64s(actions, first, action_type is first)
             else:
                 fast = None
             if fast is not None:
@@ -104,8 +107,9 @@ class EpisodeEncoder:
         leaves, blob = encode_action_leaves(self.space, actions, 0)
         return json.dumps(leaves, separators=(",", ":")), blob
 
-    def _int64s(self, actions: Sequence[Any], kind: type) -> tuple[str, bytes] | None:
-        if len(set(map(type, actions))) != 1:
+    def _int64s(self, actions: Sequence[Any], kind: type,
+                uniform: bool = False) -> tuple[str, bytes] | None:
+        if not uniform and len(set(map(type, actions))) != 1:
             return None  # mixed types: the general path explains
         try:
             stored = bytes(actions)  # every value in [0, 256): one byte each
@@ -148,24 +152,26 @@ class EpisodeEncoder:
 
     # -- the line ------------------------------------------------------------------------
     def line(self, buffer: Any, run: str, end_time: float,
-             episode_return: float | None = None,
-             columns: tuple[Sequence[Any], Sequence[Any], Sequence[int]] | None = None) -> str:
+             episode_return: float | None = None) -> str:
         """The episode in ``buffer`` (an :class:`~agentreel.replay.log.EpisodeBuffer`) as one
-        line of text, ending in a newline. ``columns``: its steps' actions, rewards and
-        digests, when the caller has them already (``zip(*buffer.steps)``)."""
+        line of text, ending in a newline; ``episode_return`` if known (else it is added up)."""
+        return self.encode(buffer, run, end_time, episode_return)[0]
+
+    def encode(self, buffer: Any, run: str, end_time: float,
+               episode_return: Any = None) -> tuple[str, Any]:
+        """``(line, episode return)``: :meth:`line`, and the return it holds (computed by
+        :func:`episode_sum` when not given)."""
         steps = buffer.steps
-        count = len(steps)
-        if columns is None:
-            columns = tuple(zip(*steps, strict=True)) if count else ((), (), ())  # type: ignore[assignment]
-        actions, rewards, digests = columns  # type: ignore[misc]
-        if episode_return is None:
-            episode_return = episode_sum(rewards)
+        actions, rewards, digests = steps[0::3], steps[1::3], steps[2::3]
+        count = len(rewards)
         try:
-            leaves, blob = self.actions(actions)
+            leaves, blob = self.actions(actions, buffer.action_type)
             action_text = f'"actions":{leaves},'
         except NotReplayable as exc:
             action_text, blob = f'"not_replayable":{json.dumps(str(exc))},', b""
-        reward_text, reward_bytes = self._rewards(rewards)
+        reward_text, reward_bytes, total = self._rewards(rewards)
+        if episode_return is None:
+            episode_return = episode_sum(rewards) if total is None else total
         digest_column = array(_U4, digests)
         digest_column.insert(0, buffer.first_digest or 0)
         if not _LITTLE:
@@ -187,22 +193,49 @@ class EpisodeEncoder:
             optional += f'"options":{json.dumps(buffer.options, separators=(",", ":"))},'
         index = "null" if buffer.env_index is None else int(buffer.env_index)
         seed = "null" if buffer.seed is None else int(buffer.seed)
+        rng = "null" if buffer.rng is None else self._rng_text(buffer.rng)
         return (f'{{"type":"episode","run":"{run}","env_index":{index},'
-                f'"episode":{int(buffer.episode)},"seed":{seed},"rng":{rng_text(buffer.rng)},'
+                f'"episode":{int(buffer.episode)},"seed":{seed},"rng":{rng},'
                 f'{optional}"steps":{count},"return":{json_float(float(episode_return))},'
                 f'"terminated":{"true" if flags & 1 else "false"},'
                 f'"truncated":{"true" if flags & 2 else "false"},"end_time":{end_time:.6f},'
                 f'{action_text}{reward_text}"data":"{b2a_base64(data, newline=False).decode()}"'
-                f'{packed}}}\n')
+                f'{packed}}}\n'), episode_return
 
-    @staticmethod
-    def _rewards(rewards: Sequence[Any]) -> tuple[str, bytes]:
-        """``('"reward":R,', b"")`` when every reward is ``R``, else ``("", float64 bytes)``."""
+    def _rng_text(self, state: dict[str, Any]) -> str:
+        """:func:`rng_text`, with the text of PCG64's ``inc`` (fixed per generator) cached."""
+        if state.get("bit_generator") != "PCG64":
+            return rng_text(state)
+        inner = state["state"]
+        inc = inner["inc"]
+        cached_inc, inc_text = self._inc
+        if inc != cached_inc:
+            inc_text = str(inc)
+            self._inc = (inc, inc_text)
+        return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]},'
+                f'"inc":{inc_text}}},"has_uint32":{state["has_uint32"]},'
+                f'"uinteger":{state["uinteger"]}}}')
+
+    def _rewards(self, rewards: list[Any]) -> tuple[str, bytes, Any]:
+        """``('"reward":R,', b"", total)`` when every reward is ``R``, else ``("", float64
+        bytes, None)``. ``total`` is the episode's return when it is known exactly without
+        adding (every reward the same whole number, as a Python float), else ``None``."""
         if not rewards:
-            return "", b""
+            return "", b"", None
         first = rewards[0]
-        if isinstance(first, float) and rewards.count(first) == len(rewards):
-            return f'"reward":{json_float(float(first))},', b""
+        count = len(rewards)
+        if isinstance(first, float) and rewards.count(first) == count:
+            if first is self._reward[0]:  # (the env's constant reward: its text is cached)
+                text = self._reward[1]
+            else:
+                text = f'"reward":{json_float(float(first))},'
+                self._reward = (first, text)
+            total = None
+            if type(first) is float and first.is_integer() and abs(first) * count < 2.0 ** 53:
+                # Every running sum is a whole number below 2**53, so adding in order is
+                # exact and equals the product (+ 0.0: a sum of -0.0 from 0.0 is 0.0).
+                total = first * count + 0.0
+            return text, b"", total
         column = None
         if type(first) is not np.ndarray:
             try:
@@ -210,12 +243,12 @@ class EpisodeEncoder:
             except (TypeError, ValueError):
                 column = None
         if column is None:
-            return "", np.asarray(rewards, dtype="<f8").tobytes()
+            return "", np.asarray(rewards, dtype="<f8").tobytes(), None
         if column.count(column[0]) == len(column):
-            return f'"reward":{json_float(column[0])},', b""
+            return f'"reward":{json_float(column[0])},', b"", None
         if not _LITTLE:
             column.byteswap()
-        return "", column.tobytes()
+        return "", column.tobytes(), None
 
 
 def episode_sum(rewards: Sequence[Any]) -> Any:

@@ -57,7 +57,9 @@ Example:
     ...                       spaces.Discrete(2))
     >>> buf = EpisodeBuffer(episode=0, seed=3, first_digest=0)
     >>> buf.add(1, 1.0, False, False, 7)
-    >>> log.write(buf, terminated=False, truncated=False); log.close()
+    >>> log.write(buf, terminated=False, truncated=False)  # the episode's return
+    1.0
+    >>> log.close()
     >>> [e.steps for e in read_replay(log.path).episodes], read_replay(log.path).episodes[0].actions(spaces.Discrete(2))
     ([1], [1])
 """
@@ -94,13 +96,21 @@ READABLE_FORMATS = (1, 2)
 class EpisodeBuffer:
     """One episode being logged: its start (seed or RNG state) and its steps.
 
-    Each step is one ``(action, reward, digest)`` tuple in :attr:`steps` (one list
-    append per step: everything else is done once, when the episode is written).
-    Only an episode's last step can end it, so its flags are :attr:`end_flags`.
+    :attr:`steps` is flat: each step appends three items, the action, the reward and
+    the observation digest (one list extend per step: everything else is done once,
+    when the episode is written); :meth:`columns` splits them. Only an episode's last
+    step can end it, so its flags are :attr:`end_flags`. :attr:`action_type`, when not
+    ``None``, is the type of every action logged so far (the logger knows it; the line
+    encoder then need not check).
+
+    >>> buf = EpisodeBuffer(episode=0, seed=3, first_digest=0)
+    >>> buf.add(1, 0.5, False, False, 7); buf.add(0, 1.0, True, False, 9)
+    >>> buf.length, buf.columns(), buf.ended
+    (2, ([1, 0], [0.5, 1.0], [7, 9]), (True, False))
     """
 
     __slots__ = ("episode", "env_index", "seed", "rng", "hidden", "options", "steps",
-                 "first_digest", "end_flags")
+                 "first_digest", "end_flags", "action_type")
 
     def __init__(self, episode: int, seed: int | None = None, rng: dict | None = None,
                  hidden: dict | None = None, env_index: int | None = None,
@@ -111,14 +121,25 @@ class EpisodeBuffer:
         self.rng = rng
         self.hidden = hidden
         self.options: dict[str, Any] | None = None
-        self.steps: list[tuple[Any, Any, int]] = []
+        self.steps: list[Any] = []  # action, reward, digest, action, reward, digest, ...
         self.first_digest = first_digest  # CRC-32 of the reset observation
         self.end_flags = 0  # bit 0 terminated, bit 1 truncated (of the last step)
+        self.action_type: type | None = None
 
     def add(self, action: Any, reward: Any, terminated: Any, truncated: Any, digest: int) -> None:
         """One step: the action taken and what came back."""
-        self.steps.append((action, reward, digest))
+        self.steps += (action, reward, digest)
         self.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
+
+    @property
+    def length(self) -> int:
+        """The number of steps logged so far."""
+        return len(self.steps) // 3
+
+    def columns(self) -> tuple[list[Any], list[Any], list[int]]:
+        """``(actions, rewards, digests)`` of the steps so far (new lists)."""
+        steps = self.steps
+        return steps[0::3], steps[1::3], steps[2::3]
 
     @property
     def ended(self) -> tuple[bool, bool]:
@@ -128,7 +149,7 @@ class EpisodeBuffer:
     @property
     def rewards(self) -> list[Any]:
         """The rewards so far, as the env returned them."""
-        return [step[1] for step in self.steps]
+        return self.steps[1::3]
 
     def row(self, run: str, space: spaces.Space, terminated: bool, truncated: bool,
             episode_return: float | None = None) -> dict:
@@ -168,16 +189,16 @@ class ReplayLogWriter:
         self._file.append(json.dumps(row, separators=(",", ":")) + "\n")
         return row
 
-    def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool,
-              episode_return: float | None = None,
-              columns: tuple[Any, Any, Any] | None = None) -> None:
-        """Append the finished episode in ``buffer`` (one system call).
+    def write(self, buffer: EpisodeBuffer, *, terminated: bool, truncated: bool) -> Any:
+        """Append the finished episode in ``buffer`` (one system call); return its return.
 
-        ``columns``: ``zip(*buffer.steps)`` (actions, rewards, digests) if already made.
+        The return is the rewards added in order from ``0.0``, as Gymnasium's statistics
+        add them (:func:`~agentreel.replay.lines.episode_sum`).
         """
         buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
-        self._file.append(self._encoder.line(buffer, self.run, time.time(), episode_return,
-                                             columns))
+        text, episode_return = self._encoder.encode(buffer, self.run, time.time())
+        self._file.append(text)
+        return episode_return
 
     def close(self) -> None:
         """Close the file (idempotent); nothing is buffered."""

@@ -31,7 +31,6 @@ import numpy as np
 from agentreel.replay.codec import copy_action, obs_digest, rng_state
 from agentreel.replay.dispatcher import ReplayEngine
 from agentreel.replay.hidden import capture_hidden, has_hidden
-from agentreel.replay.lines import episode_sum
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
 
@@ -79,12 +78,15 @@ class EpisodeLogger:
         self.action_space = env.action_space
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.buffer: EpisodeBuffer | None = None
-        self._steps: list[tuple[Any, Any, int]] | None = None  # the buffer's steps
+        self._steps: list[Any] | None = None  # the buffer's (flat) steps
         #: The episode in progress's steps when :meth:`step` may append to them as they
         #: come (actions that need no copy); ``None`` otherwise.
-        self._fast_steps: list[tuple[Any, Any, int]] | None = None
-        #: The steps of the last finished episode (``(action, reward, digest)`` tuples).
-        self.last_steps: list[tuple[Any, Any, int]] = []
+        self._fast_steps: list[Any] | None = None
+        #: The one action type :meth:`step` logs without a look (a scalar type seen
+        #: before; arrays are copied, so never this).
+        self._fast_type: type | None = None
+        #: The last finished episode (``None`` before one ended).
+        self.last_episode: EpisodeBuffer | None = None
         self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
         self.on_autoreset: Callable[[], None] | None = None
@@ -126,6 +128,7 @@ class EpisodeLogger:
         self._steps = buffer.steps
         if self._simple:
             self._fast_steps = buffer.steps
+            buffer.action_type = self._fast_type  # (until another type comes)
         self.episodes_started += 1
         self._ended = False
         if self.track_ends:
@@ -136,33 +139,39 @@ class EpisodeLogger:
              truncated: Any) -> LoggedEnd | None:
         """Log one step; write the episode when it ends (see :attr:`track_ends`).
 
-        The per-step work is a CRC-32 of the observation and one list append; the
+        The per-step work is a CRC-32 of the observation and one list extend; the
         episode is encoded and written only when it ends.
         """
         steps = self._fast_steps
-        if steps is None or type(action) is np.ndarray:
+        if steps is None or type(action) is not self._fast_type:
             return self._step_copying(action, obs, reward, terminated, truncated)
         try:  # obs_digest's common case, inlined (this runs on every step)
             digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
         except (TypeError, ValueError, BufferError):
             digest = obs_digest(obs)
-        steps.append((action, reward, digest))
+        steps += (action, reward, digest)
         if terminated or truncated:
             return self.end(terminated, truncated)
         return None
 
     def _step_copying(self, action: Any, obs: Any, reward: Any, terminated: Any,
                       truncated: Any) -> LoggedEnd | None:
-        """:meth:`step` outside an episode, or with an action that must be copied."""
-        steps = self._steps
-        if steps is None:
+        """:meth:`step` outside an episode, with an action that must be copied, or with
+        one of a type :meth:`step` has not seen."""
+        steps, buffer = self._steps, self.buffer
+        if steps is None or buffer is None:
             self._outside_episode(obs)
             return None
-        if type(action) is np.ndarray:
+        kind = type(action)
+        if kind is np.ndarray:
             action = action.copy()  # the agent may reuse its array
+            buffer.action_type = None
         elif not self._simple:
             action = copy_action(action)
-        steps.append((action, reward, obs_digest(obs)))
+        else:  # a scalar of a new type: logged without a look from now on
+            buffer.action_type = None if steps else kind  # (None: mixed types)
+            self._fast_type = kind
+        steps += (action, reward, obs_digest(obs))
         if terminated or truncated:
             return self.end(terminated, truncated)
         return None
@@ -179,16 +188,13 @@ class EpisodeLogger:
 
     def end(self, terminated: Any, truncated: Any) -> LoggedEnd | None:
         """The step just logged ended the episode: write it (see :attr:`track_ends`)."""
-        buffer, steps = self.buffer, self._steps
-        if buffer is None or steps is None:  # (never: end follows a logged step)
+        buffer = self.buffer
+        if buffer is None:  # (never: end follows a logged step)
             raise RuntimeError("no episode in progress")
         self.buffer = self._steps = self._fast_steps = None
-        self.last_steps = steps
+        self.last_episode = buffer
         self._ended = True
-        actions, rewards, digests = zip(*steps, strict=True)  # (an episode has >= 1 step)
-        episode_return = episode_sum(rewards)
-        self.writer.write(buffer, terminated=terminated, truncated=truncated,
-                          episode_return=episode_return, columns=(actions, rewards, digests))
+        episode_return = self.writer.write(buffer, terminated=terminated, truncated=truncated)
         if self._autoreset:
             self._end_state = self._random_state()
         if not self.track_ends:

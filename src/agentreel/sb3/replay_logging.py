@@ -83,7 +83,7 @@ class SubEnvLogs:
     def position(self, index: int) -> tuple[EpisodeBuffer | None, int]:
         """Sub-env ``index``'s episode in progress (its buffer) and its steps so far."""
         buffer = self.wrappers[index].logger.buffer
-        return buffer, (0 if buffer is None else len(buffer.steps))
+        return buffer, (0 if buffer is None else buffer.length)
 
     def logged(self, index: int, buffer: EpisodeBuffer) -> LoggedEpisode:
         """``buffer`` (an episode of sub-env ``index``, finished or not) as a logged episode."""
