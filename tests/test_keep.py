@@ -168,6 +168,29 @@ def test_best_always_holds_the_top_k_with_earlier_winning_ties(returns, k):
     assert held == set(expected) == set(rule.kept)
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.integers(-4, 4).map(float), st.just(float("nan"))), max_size=40),
+       st.integers(1, 4), st.sampled_from(["best", "worst", "best-length"]))
+def test_drops_says_drop_exactly_when_offer_would_and_skipping_changes_nothing(returns, k, kind):
+    # RecordVideo(replay=True) skips the record and the offer of an episode the rule
+    # drops(): a rule asked that way must keep and evict exactly what a rule offered
+    # every episode keeps and evicts.
+    def make():
+        return {"best": best(k), "worst": worst(k), "best-length": best(k, by="length")}[kind]
+    offered, skipping = make(), make()
+    for i, value in enumerate(returns):
+        record = EpisodeRecord(index=i, episode_return=value,
+                               length=int(value) + 5 if value == value else 5)
+        verdict = offered.offer(record, key=i)
+        if skipping.drops(record.episode_return, record.length):
+            assert not verdict.keep and not verdict.evict
+            continue
+        assert skipping.offer(record, key=i) == verdict
+    assert skipping.kept == offered.kept
+    # (a rule ranking by a callable cannot tell without the record)
+    assert not best(1, by=lambda e: 0.0).drops(0.0, 1)
+
+
 def test_failures_successes_new_best_and_callables():
     assert failures().offer(ep(0, terminated=True)).reason == "failures(): terminated"
     assert not failures()(ep(0, truncated=True))

@@ -89,6 +89,12 @@ class KeepRule:
         """Judge ``episode``; ``key`` names its video in later :attr:`Verdict.evict` lists."""
         raise NotImplementedError
 
+    def drops(self, episode_return: float, length: int) -> bool:
+        """True when :meth:`offer` would certainly drop an episode with this return and
+        length and change nothing by it (so a caller may skip building its record and
+        offering it); ``False`` when that cannot be told without the record."""
+        return False
+
     def forget(self, key: Hashable) -> None:  # noqa: B027 - optional for stateless rules
         """The video of ``key`` is gone (failed to be written): free its place."""
 
@@ -134,6 +140,25 @@ class _Ranked(KeepRule):
     def kept(self) -> list[Hashable]:
         """The keys currently kept, best first."""
         return [entry[2] for entry in self._kept]
+
+    def drops(self, episode_return: float, length: int) -> bool:
+        """Whether an episode scoring worse than (or as well as) the ``k``-th kept is
+        dropped: ties go to the earlier episode, so the rank is known from the score alone.
+
+        >>> r = best(1); _ = r.offer(EpisodeRecord(index=0, episode_return=3.0, length=1))
+        >>> r.drops(3.0, 1), r.drops(3.5, 1), best(1, by=lambda e: 0.0).drops(0.0, 1)
+        (True, False, False)
+        """
+        if self.by in ("return", "episode_return"):
+            score = float(episode_return)
+        elif self.by == "length":
+            score = float(length)
+        else:  # a callable of the record
+            return False
+        if score != score:  # nan: never kept
+            return True
+        kept = self._kept
+        return len(kept) >= self.k and -self.sign * score >= kept[-1][0]
 
     def offer(self, episode: EpisodeRecord, key: Hashable = None) -> Verdict:
         score = float(self._score(episode))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import os
 import select
@@ -229,8 +230,11 @@ class ReplayEngine:
         buffer = stream.buffer
         if buffer is None:
             raise RuntimeError(f"{stream.path} belongs to no logged episode")
-        terminated, truncated = buffer.ended
-        row = buffer.row(self._run, self._space, terminated, truncated)
+        if buffer.line is not None:  # the ended episode's line, as the log holds it
+            row = json.loads(buffer.line)
+        else:  # cut short: never written
+            terminated, truncated = buffer.ended
+            row = buffer.row(self._run, self._space, terminated, truncated)
         # Without the agent's action space: pickling it would materialise the live space's
         # __dict__, which slows every later sample()/contains() of the agent's loop (2.6k
         # instructions a CartPole step, BENCHMARKS.md); the replayer decodes with its own env's.

@@ -116,8 +116,13 @@ class LazyReplayRecorder(ClipRecorder):
                                             bool(flags & 2), buffer.seed),
                                  final_info_value(info, "is_success"))
             return
+        keeper = self.keeper
+        if keeper is not None and not self.episode_hooks \
+                and keeper.rule.drops(float_return(episode_return), length):
+            self._replayer.poll()  # dropped, and nobody asks for its record
+            return
         record: EpisodeRecord | None = None
-        if self.episode_hooks or self.keeper is not None:
+        if self.episode_hooks or keeper is not None:
             success = final_info_value(info, "is_success")
             record = episode_record(self.episode_id, episode_return, length, duration,
                                     bool(flags & 1), bool(flags & 2), buffer.seed,

@@ -99,7 +99,8 @@ class EpisodeBuffer:
     :attr:`steps` is flat: each step appends three items, the action, the reward and
     the observation digest (one list extend per step: everything else is done once,
     when the episode is written); :meth:`columns` splits them. Only an episode's last
-    step can end it, so its flags are :attr:`end_flags`. :attr:`action_type`, when not
+    step can end it, so its flags are :attr:`end_flags`. :attr:`line` is its log line
+    once :class:`ReplayLogWriter` wrote it. :attr:`action_type`, when not
     ``None``, is the type of every action logged so far (the logger knows it; the line
     encoder then need not check).
 
@@ -110,7 +111,7 @@ class EpisodeBuffer:
     """
 
     __slots__ = ("episode", "env_index", "seed", "rng", "hidden", "options", "steps",
-                 "first_digest", "end_flags", "action_type")
+                 "first_digest", "end_flags", "action_type", "line")
 
     def __init__(self, episode: int, seed: int | None = None, rng: dict | None = None,
                  hidden: dict | None = None, env_index: int | None = None,
@@ -125,6 +126,7 @@ class EpisodeBuffer:
         self.first_digest = first_digest  # CRC-32 of the reset observation
         self.end_flags = 0  # bit 0 terminated, bit 1 truncated (of the last step)
         self.action_type: type | None = None
+        self.line: str | None = None  # the episode's log line, once written
 
     def add(self, action: Any, reward: Any, terminated: Any, truncated: Any, digest: int) -> None:
         """One step: the action taken and what came back."""
@@ -198,6 +200,7 @@ class ReplayLogWriter:
         buffer.end_flags = (1 if terminated else 0) | (2 if truncated else 0)
         text, episode_return = self._encoder.encode(buffer, self.run, time.time())
         self._file.append(text)
+        buffer.line = text
         return episode_return
 
     def close(self) -> None:
