@@ -191,3 +191,76 @@ def test_the_replay_process_runs_only_in_idle_cpu_time(tmp_path):
     assert len(policies) > 1  # the encoder's threads too
     assert set(policies.values()) == {os.SCHED_IDLE}, policies
     assert set(starting.values()) == {os.SCHED_IDLE}, starting
+
+
+def test_step_id_counts_as_gymnasiums_with_cut_short_and_autoreset_episodes(tmp_path):
+    # replay=True counts steps from the log (the agent's loop counts nothing itself):
+    # step_id must still read as Gymnasium's RecordVideo's after every call, through
+    # episodes cut short by reset() and episodes an Autoreset wrapper restarts.
+    def envs(autoreset):
+        def make(render_mode=None):
+            env = gym.make("CartPole-v1", render_mode=render_mode)
+            return gym.wrappers.Autoreset(env) if autoreset else env
+        peer = gym.wrappers.RecordVideo(make("rgb_array"), str(tmp_path / f"peer{autoreset}"),
+                                        episode_trigger=lambda e: False)
+        ours = RecordVideo(make(), str(tmp_path / f"ours{autoreset}"), replay=True,
+                           episode_trigger=lambda e: False)
+        return peer, ours
+
+    for autoreset in (False, True):
+        peer, ours = envs(autoreset)
+        for env in (peer, ours):
+            env.action_space.seed(5)
+        seen = []
+        for env in (peer, ours):
+            ids = [env.step_id]
+            env.reset(seed=1)
+            for plan in (None, 7, None, 3, None):  # None: to the end (and beyond, autoreset)
+                steps = 0
+                while True:
+                    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                    steps += 1
+                    ids.append(env.step_id)
+                    if plan is not None and steps == plan:
+                        env.reset()
+                        break
+                    if terminated or truncated:
+                        if autoreset:
+                            env.step(env.action_space.sample())  # the autoreset step
+                            ids.append(env.step_id)
+                        else:
+                            env.reset()
+                        ids.append(env.step_id)
+                        break
+            env.close()
+            seen.append(ids)
+        assert seen[0] == seen[1] and seen[1][-1] > 40
+
+
+@pytest.mark.parametrize("replay", [False, True])
+def test_a_subclass_that_overrides_step_has_its_step_called(tmp_path, replay):
+    from agentreel import RecordReplay
+
+    calls = []
+
+    class Counting(RecordVideo):
+        def step(self, action):
+            calls.append(action)
+            return super().step(action)
+
+    class CountingReplay(RecordReplay):
+        def step(self, action):
+            calls.append(action)
+            return super().step(action)
+
+    env = Counting(gym.make("CartPole-v1"), str(tmp_path / "v"), replay=True,
+                   episode_trigger=lambda e: False) if replay else \
+        CountingReplay(gym.make("CartPole-v1"), tmp_path / "r")
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(0)
+    env.close()
+    assert calls == [0] * 5
+    if not replay:
+        from agentreel.replay import read_replay
+        assert read_replay(tmp_path / "r").episodes == []  # (unfinished: not logged)

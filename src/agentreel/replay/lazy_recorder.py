@@ -78,6 +78,16 @@ class LazyReplayRecorder(ClipRecorder):
         self.running_returns = lambda: _buffer_returns(logger.last_episode)
 
     @property
+    def step_id(self) -> int:
+        """Gymnasium's ``step_id`` (steps taken minus one), counted by the log: the agent's
+        loop does no counting of its own with ``replay=True``."""
+        return self._step_offset + self.logger.steps_taken()
+
+    @step_id.setter
+    def step_id(self, value: int) -> None:
+        self._step_offset = value - self.logger.steps_taken()
+
+    @property
     def recording(self) -> bool:
         """True while a clip is open or the episode in progress is chosen for a video."""
         return self._stream is not None or self._chosen is not None

@@ -89,7 +89,13 @@ class EpisodeLogger:
         self.last_episode: EpisodeBuffer | None = None
         self.first_reset: dict[str, Any] | None = None
         self.episodes_started = 0
+        #: Steps taken outside the episode in progress: those of earlier episodes (ended
+        #: or cut short) and steps with no episode open (see :meth:`steps_taken`).
+        self.steps_done = 0
         self.on_autoreset: Callable[[], None] | None = None
+        #: Called by :meth:`step_env` with each ended episode's :data:`LoggedEnd` and
+        #: last ``info`` (with :attr:`track_ends`).
+        self.on_end: Callable[[LoggedEnd, Any], None] | None = None
         #: Return a :data:`LoggedEnd` for each finished episode (``RecordVideo`` does).
         self.track_ends = False
         self._ended = False  # an episode ended and no new one began (autoreset follows)
@@ -122,7 +128,15 @@ class EpisodeLogger:
         if self.episodes_started == 1:
             self.first_reset = self.writer.write_first_reset(buffer)
 
+    def steps_taken(self) -> int:
+        """Every step logged or seen so far, the episode in progress's included (what
+        Gymnasium's ``RecordVideo`` counts in ``step_id``, plus one)."""
+        buffer = self.buffer
+        return self.steps_done + (0 if buffer is None else len(buffer.steps) // 3)
+
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> EpisodeBuffer:
+        if self.buffer is not None:  # cut short by this reset: its steps were taken
+            self.steps_done += len(self.buffer.steps) // 3
         buffer = self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden,
                                              self.env_index, obs_digest(obs))
         self._steps = buffer.steps
@@ -154,6 +168,31 @@ class EpisodeLogger:
             return self.end(terminated, truncated)
         return None
 
+    def step_env(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env with ``action``, log the step and return what the env returned.
+
+        :meth:`step` with the env's own call folded in (one Python call a step, for the
+        wrappers' ``step``); an episode that ends is passed, with the last ``info``, to
+        :attr:`on_end` when set.
+        """
+        result = self.env.step(action)
+        obs, reward, terminated, truncated, info = result
+        steps = self._fast_steps
+        if steps is None or type(action) is not self._fast_type:
+            ended = self._step_copying(action, obs, reward, terminated, truncated)
+        else:
+            try:  # as in step()
+                digest = crc32(obs)
+            except (TypeError, ValueError, BufferError):
+                digest = obs_digest(obs)
+            steps += (action, reward, digest)
+            if not (terminated or truncated):
+                return result
+            ended = self.end(terminated, truncated)
+        if ended is not None and self.on_end is not None:
+            self.on_end(ended, info)
+        return result
+
     def _step_copying(self, action: Any, obs: Any, reward: Any, terminated: Any,
                       truncated: Any) -> LoggedEnd | None:
         """:meth:`step` outside an episode, with an action that must be copied, or with
@@ -178,6 +217,7 @@ class EpisodeLogger:
 
     def _outside_episode(self, obs: Any) -> None:
         """A step with no episode open: before any reset, or an autoreset step."""
+        self.steps_done += 1
         if not self._ended:
             return  # step() before reset(): the env itself complains
         # The env reset itself (Autoreset): this step begins a new, unseeded episode.
@@ -193,6 +233,7 @@ class EpisodeLogger:
             raise RuntimeError("no episode in progress")
         self.buffer = self._steps = self._fast_steps = None
         self.last_episode = buffer
+        self.steps_done += len(buffer.steps) // 3
         self._ended = True
         episode_return = self.writer.write(buffer, terminated=terminated, truncated=truncated)
         if self._autoreset:
@@ -242,7 +283,10 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
                                                  env_index=env_index)
         gym.Wrapper.__init__(self, env)
         self.logger = EpisodeLogger(env, folder, env_fn, env_index)
-        self._log_step = self.logger.step
+        if type(self).step is RecordReplay.step:  # (not overridden by a subclass)
+            # What RecordReplay.step does, one Python call a step fewer (BENCHMARKS.md,
+            # seventh round).
+            self.step = self.logger.step_env  # type: ignore[method-assign]
 
     @property
     def log_path(self) -> str:
@@ -259,10 +303,7 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and log the step."""
-        result = self.env.step(action)
-        obs, reward, terminated, truncated, _ = result
-        self._log_step(action, obs, reward, terminated, truncated)
-        return result
+        return self.logger.step_env(action)
 
     def close(self) -> None:
         """Close the env and the log."""

@@ -195,7 +195,11 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 video_folder, engine=self._replay_engine, logger=logged, name_prefix=name_prefix,
                 progress=self._tracker, **setup.recorder_settings)
             self._recorders = [self._lazy]
-            self._log_step = logged.step
+            logged.on_end = self._lazy.end_logged
+            if type(self).step is RecordVideo.step:  # (not overridden by a subclass)
+                # What RecordVideo.step does with replay=True, one Python call a step fewer
+                # (BENCHMARKS.md, seventh round).
+                self.step = logged.step_env  # type: ignore[method-assign]
             self._replay.on_autoreset = self._recorder.begin_episode
         # Built inside make_env for a vector env: several sub-envs may share the folder.
         rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
@@ -233,14 +237,9 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; record the rendered frame while recording."""
-        obs, reward, terminated, truncated, info = result = self.env.step(action)
-        lazy = self._lazy
-        if lazy is not None:  # replay=True: log the step; the episode's end is all there is to do
-            lazy.step_id += 1  # (step triggers are refused with replay=True)
-            logged_end = self._log_step(action, obs, reward, terminated, truncated)
-            if logged_end is not None:
-                lazy.end_logged(logged_end, info)
-            return result
+        if self._replay is not None:  # replay=True: log the step (the instance's own step)
+            return self._replay.step_env(action)
+        obs, reward, terminated, truncated, info = self.env.step(action)
         # Gymnasium's RecordVideo never looks at the reward: any reward is accepted
         # (None, arrays); overlays and tags read float_return's value (issue 12).
         ended = self._tracker.step(float_return(reward), terminated, truncated)
