@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from itertools import accumulate
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from agentreel.base.hooks import call_hook
@@ -111,29 +113,34 @@ class LazyReplayRecorder(ClipRecorder):
         if self._stream is not None:  # a clip start_recording() opened ends with its episode
             self.stop()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
-            self._chosen = (self.logger.buffer, self.episode_id, self.step_id)
+            # (step_id, read as the logger counts it: the new episode has no steps yet)
+            self._chosen = (self.logger.buffer, self.episode_id,
+                            self._step_offset + self.logger.steps_done)
 
     def end_logged(self, ended: LoggedEnd, info: Any) -> None:
         """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.step`'s
         account of it); ``info`` is its last step's. A chosen episode is judged, and only
         if it is kept its name claimed, its stream opened and submitted."""
-        buffer, episode_return, duration = ended
-        flags, length = buffer.end_flags, buffer.length
+        buffer, episode_return, started = ended
+        flags, length = buffer.end_flags, len(buffer.steps) // 3
         chosen, self._chosen = self._chosen, None
         if chosen is None:  # not chosen, or a clip of start_recording(): the usual way
             if self._stream is not None or self.episode_hooks:
+                duration = round(perf_counter() - started, 6)
                 self.end_episode(EpisodeEnd(episode_return, length, duration, bool(flags & 1),
                                             bool(flags & 2), buffer.seed),
                                  final_info_value(info, "is_success"))
             return
         keeper = self.keeper
-        if keeper is not None and not self.episode_hooks \
-                and keeper.rule.drops(float_return(episode_return), length):
+        if keeper is not None and not self.episode_hooks and keeper.rule.drops(
+                episode_return if type(episode_return) is float else float_return(episode_return),
+                length):
             self._replayer.poll()  # dropped, and nobody asks for its record
             return
         record: EpisodeRecord | None = None
         if self.episode_hooks or keeper is not None:
             success = final_info_value(info, "is_success")
+            duration = round(perf_counter() - started, 6)
             record = episode_record(self.episode_id, episode_return, length, duration,
                                     bool(flags & 1), bool(flags & 2), buffer.seed,
                                     self.env_index,
@@ -230,11 +237,7 @@ def running_returns(rewards: Sequence[Any]) -> list[float]:
     >>> running_returns([1.0, 0.5])
     [0.0, 1.0, 1.5]
     """
-    returns, total = [0.0], 0.0
-    for reward in rewards:
-        total += float_return(reward)
-        returns.append(round(total, 6))
-    return returns
+    return [round(total, 6) for total in accumulate(map(float_return, rewards), initial=0.0)]
 
 
 def _buffer_returns(buffer: EpisodeBuffer | None) -> list[float]:

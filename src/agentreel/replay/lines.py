@@ -85,6 +85,10 @@ class EpisodeEncoder:
         self._leaf_text: dict[tuple[Any, ...], str] = {}
         self._inc: tuple[Any, str] = (None, "")  # PCG64's inc and its text
         self._reward: tuple[Any, str] = (None, "")  # a constant reward and its text
+        #: The leaf of one-byte integer actions, by the type the agent passed them as.
+        self._byte_leaves: dict[type, str] = {} if not self._single else {
+            kind: self._leaf((name, "<i8", (), True)) for kind, name in ((np.int64, "np0"),
+                                                                       (int, "py:int"))}
 
     # -- actions ------------------------------------------------------------------------
     def actions(self, actions: Sequence[Any], action_type: type | None = None) -> tuple[str, bytes]:
@@ -94,6 +98,13 @@ class EpisodeEncoder:
         Raises :class:`~agentreel.replay.codec.NotReplayable` when an action leaf
         changed type during the episode.
         """
+        if action_type is not None and actions:  # the commonest case, checked first
+            leaf = self._byte_leaves.get(action_type)
+            if leaf is not None:
+                try:
+                    return leaf, bytes(actions)  # every value in [0, 256): one byte each
+                except ValueError:
+                    pass
         if self._single and actions:
             first = type(actions[0])
             if first is np.ndarray:

@@ -37,7 +37,8 @@ from agentreel.replay.recipe import recipe_of
 __all__ = ["EpisodeLogger", "LoggedEnd", "RecordReplay", "jsonable_options"]
 
 #: A finished episode as :meth:`EpisodeLogger.step` reports it (with ``track_ends``): its
-#: buffer (``end_flags`` set), its return, and its duration in seconds (6 places).
+#: buffer (``end_flags`` set), its return, and the ``time.perf_counter()`` of its start
+#: (its duration is taken when asked for: most episodes are not).
 LoggedEnd = tuple[EpisodeBuffer, Any, float]
 
 
@@ -240,7 +241,7 @@ class EpisodeLogger:
             self._end_state = self._random_state()
         if not self.track_ends:
             return None
-        return buffer, episode_return, round(perf_counter() - self._start_time, 6)
+        return buffer, episode_return, self._start_time
 
     def close(self) -> None:
         """Close the log (the unfinished episode, if any, is not written)."""
