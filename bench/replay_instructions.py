@@ -3,7 +3,9 @@
 CartPole-v1, random policy (``replay_bench.loop``): for each row the loop runs under
 ``valgrind --tool=callgrind`` for N steps and for 0 steps (after the same warm-up);
 the difference over N is the row's instructions per step, printed with its ratio to
-the plain loop (a ratio of speeds: plain / row). Needs valgrind; takes a few minutes.
+the plain loop (a ratio of speeds: plain / row). OpenBLAS runs one thread (its idle
+threads' spinning would add noise) and hashing is seeded. Needs valgrind; takes a few
+minutes.
 
 Usage::
 
@@ -53,7 +55,8 @@ def instructions(row: str, steps: int) -> int:
         out = os.path.join(folder, "callgrind.out")
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                         sys.executable, os.path.abspath(__file__), "--child", row, str(steps)],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0",
+                                                 "OPENBLAS_NUM_THREADS": "1"})
         with open(out) as handle:
             text = handle.read()
     match = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
