@@ -64,7 +64,8 @@ class EpisodeLogger:
     """The logging side of :class:`RecordReplay`, also used by ``RecordVideo(replay=True)``.
 
     Call :meth:`before_reset`, :meth:`after_reset` and :meth:`step` around the env's own
-    calls. :attr:`buffer` is the episode in progress (``None`` after it ended).
+    calls, or :meth:`step_env` instead of the env's ``step`` (the wrappers' way: one Python
+    call a step). :attr:`buffer` is the episode in progress (``None`` after it ended).
     :attr:`on_autoreset` (if set) is called when a step begins a new episode without a
     ``reset()`` (Gymnasium's ``Autoreset`` wrapper). With :attr:`track_ends` set,
     :meth:`step` returns the :data:`LoggedEnd` of an episode it ended (else ``None``:
