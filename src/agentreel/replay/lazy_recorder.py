@@ -118,7 +118,7 @@ class LazyReplayRecorder(ClipRecorder):
                             self._step_offset + self.logger.steps_done)
 
     def end_logged(self, ended: LoggedEnd, info: Any) -> None:
-        """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.step`'s
+        """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.end`'s
         account of it); ``info`` is its last step's. A chosen episode is judged, and only
         if it is kept its name claimed, its stream opened and submitted."""
         buffer, episode_return, started = ended

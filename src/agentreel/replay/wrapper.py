@@ -36,7 +36,7 @@ from agentreel.replay.recipe import recipe_of
 
 __all__ = ["EpisodeLogger", "LoggedEnd", "RecordReplay", "jsonable_options"]
 
-#: A finished episode as :meth:`EpisodeLogger.step` reports it (with ``track_ends``): its
+#: A finished episode as :meth:`EpisodeLogger.end` reports it (with ``track_ends``): its
 #: buffer (``end_flags`` set), its return, and the ``time.perf_counter()`` of its start
 #: (its duration is taken when asked for: most episodes are not).
 LoggedEnd = tuple[EpisodeBuffer, Any, float]
@@ -63,12 +63,13 @@ def _has_autoreset(env: gym.Env) -> bool:
 class EpisodeLogger:
     """The logging side of :class:`RecordReplay`, also used by ``RecordVideo(replay=True)``.
 
-    Call :meth:`before_reset`, :meth:`after_reset` and :meth:`step` around the env's own
-    calls, or :meth:`step_env` instead of the env's ``step`` (the wrappers' way: one Python
-    call a step). :attr:`buffer` is the episode in progress (``None`` after it ended).
+    Call :meth:`before_reset` and :meth:`after_reset` around the env's ``reset()``, and
+    :meth:`step_env` instead of its ``step()`` (the wrappers bind it as their ``step``:
+    one Python call a step). :attr:`buffer` is the episode in progress (``None`` after it
+    ended).
     :attr:`on_autoreset` (if set) is called when a step begins a new episode without a
     ``reset()`` (Gymnasium's ``Autoreset`` wrapper). With :attr:`track_ends` set,
-    :meth:`step` returns the :data:`LoggedEnd` of an episode it ended (else ``None``:
+    :meth:`end` returns the :data:`LoggedEnd` of an episode it ended (else ``None``:
     ``RecordReplay`` needs no account of it).
     """
 
@@ -81,10 +82,10 @@ class EpisodeLogger:
         self.writer = ReplayLogWriter(folder, self.recipe, env.action_space)
         self.buffer: EpisodeBuffer | None = None
         self._steps: list[Any] | None = None  # the buffer's (flat) steps
-        #: The episode in progress's steps when :meth:`step` may append to them as they
+        #: The episode in progress's steps when :meth:`step_env` may append to them as they
         #: come (actions that need no copy); ``None`` otherwise.
         self._fast_steps: list[Any] | None = None
-        #: The one action type :meth:`step` logs without a look (a scalar type seen
+        #: The one action type :meth:`step_env` logs without a look (a scalar type seen
         #: before; arrays are copied, so never this).
         self._fast_type: type | None = None
         #: The last finished episode (``None`` before one ended).
@@ -151,31 +152,12 @@ class EpisodeLogger:
             self._start_time = perf_counter()
         return buffer
 
-    def step(self, action: Any, obs: Any, reward: Any, terminated: Any,
-             truncated: Any) -> LoggedEnd | None:
-        """Log one step; write the episode when it ends (see :attr:`track_ends`).
-
-        The per-step work is a CRC-32 of the observation and one list extend; the
-        episode is encoded and written only when it ends.
-        """
-        steps = self._fast_steps
-        if steps is None or type(action) is not self._fast_type:
-            return self._step_copying(action, obs, reward, terminated, truncated)
-        try:  # obs_digest's common case, inlined (this runs on every step)
-            digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
-        except (TypeError, ValueError, BufferError):
-            digest = obs_digest(obs)
-        steps += (action, reward, digest)
-        if terminated or truncated:
-            return self.end(terminated, truncated)
-        return None
-
     def step_env(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env with ``action``, log the step and return what the env returned.
 
-        :meth:`step` with the env's own call folded in (one Python call a step, for the
-        wrappers' ``step``); an episode that ends is passed, with the last ``info``, to
-        :attr:`on_end` when set.
+        The per-step work is a CRC-32 of the observation and one list extend; the episode
+        is encoded and written only when it ends, and then passed, with its last
+        ``info``, to :attr:`on_end` when set (see :attr:`track_ends`).
         """
         result = self.env.step(action)
         obs, reward, terminated, truncated, info = result
@@ -183,8 +165,8 @@ class EpisodeLogger:
         if steps is None or type(action) is not self._fast_type:
             ended = self._step_copying(action, obs, reward, terminated, truncated)
         else:
-            try:  # as in step()
-                digest = crc32(obs)
+            try:  # obs_digest's common case, inlined (this runs on every step)
+                digest = crc32(obs)  # a C-contiguous array (most observations): its bytes
             except (TypeError, ValueError, BufferError):
                 digest = obs_digest(obs)
             steps += (action, reward, digest)
@@ -197,8 +179,8 @@ class EpisodeLogger:
 
     def _step_copying(self, action: Any, obs: Any, reward: Any, terminated: Any,
                       truncated: Any) -> LoggedEnd | None:
-        """:meth:`step` outside an episode, with an action that must be copied, or with
-        one of a type :meth:`step` has not seen."""
+        """A step outside an episode, with an action that must be copied, or with one of
+        a type :meth:`step_env` has not seen; the episode's end if it ended."""
         steps, buffer = self._steps, self.buffer
         if steps is None or buffer is None:
             self._outside_episode(obs)
