@@ -113,16 +113,14 @@ class LazyReplayRecorder(ClipRecorder):
         if self._stream is not None:  # a clip start_recording() opened ends with its episode
             self.stop()
         if fires("episode_trigger", self.episode_trigger, self.episode_id):
-            # (step_id, read as the logger counts it: the new episode has no steps yet)
-            self._chosen = (self.logger.buffer, self.episode_id,
-                            self._step_offset + self.logger.steps_done)
+            self._chosen = (self.logger.buffer, self.episode_id, self.step_id)
 
     def end_logged(self, ended: LoggedEnd, info: Any) -> None:
         """The logged episode ended (:meth:`~agentreel.replay.wrapper.EpisodeLogger.end`'s
         account of it); ``info`` is its last step's. A chosen episode is judged, and only
         if it is kept its name claimed, its stream opened and submitted."""
         buffer, episode_return, started = ended
-        flags, length = buffer.end_flags, len(buffer.steps) // 3
+        flags, length = buffer.end_flags, buffer.length
         chosen, self._chosen = self._chosen, None
         if chosen is None:  # not chosen, or a clip of start_recording(): the usual way
             if self._stream is not None or self.episode_hooks:

@@ -56,14 +56,15 @@ def json_float(value: float) -> str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-def rng_text(state: dict[str, Any] | None) -> str:
-    """numpy's ``bit_generator.state`` as JSON text (PCG64 without the JSON encoder)."""
+def rng_text(state: dict[str, Any] | None, inc_text: str | None = None) -> str:
+    """numpy's ``bit_generator.state`` as JSON text (PCG64 without the JSON encoder);
+    ``inc_text``: PCG64's ``inc`` as text, when the caller has it already."""
     if state is None:
         return "null"
     if state.get("bit_generator") == "PCG64":  # numpy's layout: ints in a fixed shape
         inner = state["state"]
         return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]},'
-                f'"inc":{inner["inc"]}}},"has_uint32":{state["has_uint32"]},'
+                f'"inc":{inc_text or inner["inc"]}}},"has_uint32":{state["has_uint32"]},'
                 f'"uinteger":{state["uinteger"]}}}')
     return json.dumps(state, separators=(",", ":"))
 
@@ -217,15 +218,12 @@ class EpisodeEncoder:
         """:func:`rng_text`, with the text of PCG64's ``inc`` (fixed per generator) cached."""
         if state.get("bit_generator") != "PCG64":
             return rng_text(state)
-        inner = state["state"]
-        inc = inner["inc"]
+        inc = state["state"]["inc"]
         cached_inc, inc_text = self._inc
         if inc != cached_inc:
             inc_text = str(inc)
             self._inc = (inc, inc_text)
-        return (f'{{"bit_generator":"PCG64","state":{{"state":{inner["state"]},'
-                f'"inc":{inc_text}}},"has_uint32":{state["has_uint32"]},'
-                f'"uinteger":{state["uinteger"]}}}')
+        return rng_text(state, inc_text)
 
     def _rewards(self, rewards: list[Any]) -> tuple[str, bytes, Any]:
         """``('"reward":R,', b"", total)`` when every reward is ``R``, else ``("", float64

@@ -34,7 +34,7 @@ from agentreel.replay.hidden import capture_hidden, has_hidden
 from agentreel.replay.log import EpisodeBuffer, ReplayLogWriter
 from agentreel.replay.recipe import recipe_of
 
-__all__ = ["EpisodeLogger", "LoggedEnd", "RecordReplay", "jsonable_options"]
+__all__ = ["EpisodeLogger", "LoggedEnd", "RecordReplay", "bind_logged_step", "jsonable_options"]
 
 #: A finished episode as :meth:`EpisodeLogger.end` reports it (with ``track_ends``): its
 #: buffer (``end_flags`` set), its return, and the ``time.perf_counter()`` of its start
@@ -135,11 +135,11 @@ class EpisodeLogger:
         """Every step logged or seen so far, the episode in progress's included (what
         Gymnasium's ``RecordVideo`` counts in ``step_id``, plus one)."""
         buffer = self.buffer
-        return self.steps_done + (0 if buffer is None else len(buffer.steps) // 3)
+        return self.steps_done + (0 if buffer is None else buffer.length)
 
     def _begin(self, seed: int | None, rng: Any, hidden: Any, obs: Any) -> EpisodeBuffer:
         if self.buffer is not None:  # cut short by this reset: its steps were taken
-            self.steps_done += len(self.buffer.steps) // 3
+            self.steps_done += self.buffer.length
         buffer = self.buffer = EpisodeBuffer(self.episodes_started, seed, rng, hidden,
                                              self.env_index, obs_digest(obs))
         self._steps = buffer.steps
@@ -217,7 +217,7 @@ class EpisodeLogger:
             raise RuntimeError("no episode in progress")
         self.buffer = self._steps = self._fast_steps = None
         self.last_episode = buffer
-        self.steps_done += len(buffer.steps) // 3
+        self.steps_done += buffer.length
         self._ended = True
         episode_return = self.writer.write(buffer, terminated=terminated, truncated=truncated)
         if self._autoreset:
@@ -234,6 +234,14 @@ class EpisodeLogger:
         """A :class:`ReplayEngine` that renders this logger's episodes in the background."""
         return ReplayEngine(lambda: self.buffer, self.recipe, self.action_space, self.writer.run,
                             lambda: self.first_reset)
+
+
+def bind_logged_step(wrapper: gym.Wrapper, wrapper_class: type, logger: EpisodeLogger) -> None:
+    """Make ``logger.step_env`` the ``wrapper``'s own ``step`` when its class's ``step`` does
+    just that (it is not a subclass's override): one Python call a step fewer
+    (BENCHMARKS.md, seventh round)."""
+    if type(wrapper).step is wrapper_class.step:  # type: ignore[attr-defined]
+        wrapper.step = logger.step_env  # type: ignore[method-assign]
 
 
 class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -267,10 +275,7 @@ class RecordReplay(gym.Wrapper, gym.utils.RecordConstructorArgs):
                                                  env_index=env_index)
         gym.Wrapper.__init__(self, env)
         self.logger = EpisodeLogger(env, folder, env_fn, env_index)
-        if type(self).step is RecordReplay.step:  # (not overridden by a subclass)
-            # What RecordReplay.step does, one Python call a step fewer (BENCHMARKS.md,
-            # seventh round).
-            self.step = self.logger.step_env  # type: ignore[method-assign]
+        bind_logged_step(self, RecordReplay, self.logger)
 
     @property
     def log_path(self) -> str:

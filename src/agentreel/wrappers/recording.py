@@ -42,7 +42,7 @@ from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value, float_return
 from agentreel.core.sub_env import SubEnvSlot, building_rank
 from agentreel.replay.lazy_recorder import LazyReplayRecorder
-from agentreel.replay.wrapper import EpisodeLogger
+from agentreel.replay.wrapper import EpisodeLogger, bind_logged_step
 
 logger = logging.getLogger("agentreel")
 
@@ -196,10 +196,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 progress=self._tracker, **setup.recorder_settings)
             self._recorders = [self._lazy]
             logged.on_end = self._lazy.end_logged
-            if type(self).step is RecordVideo.step:  # (not overridden by a subclass)
-                # What RecordVideo.step does with replay=True, one Python call a step fewer
-                # (BENCHMARKS.md, seventh round).
-                self.step = logged.step_env  # type: ignore[method-assign]
+            bind_logged_step(self, RecordVideo, logged)  # (what step() does with replay=True)
             self._replay.on_autoreset = self._recorder.begin_episode
         # Built inside make_env for a vector env: several sub-envs may share the folder.
         rank = building_rank(f"video:{name_prefix}", self._recorder.video_folder)
