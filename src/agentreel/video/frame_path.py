@@ -73,21 +73,24 @@ class FramePath:
             if stream.shape is None:
                 stream.shape = shape  # type: ignore[assignment]
             ring = stream._ring
-            if stream._broken is None and ring is not None:
-                if stream._written - ring.consumed >= ring.slots:
-                    self._wait_for_slot(stream, ring)
-                if stream._broken is None:
-                    slot = ring.frames[stream._written % ring.slots]
-                    if rgb is not None:
-                        np.copyto(slot, rgb)
-                    elif fill is not None:
-                        fill(slot)
-                    stream._written += 1
-                    ring.written = stream._written  # for the encoder, if we die
-                    if stream._written - stream._announced >= self._announce_every:
-                        self._announce(stream)
-            stream.frames += 1
+            if stream._broken is None and ring is not None \
+                    and stream._written - ring.consumed >= ring.slots:
+                self._wait_for_slot(stream, ring)
             self._frames += 1
+            if stream._broken is None and ring is not None:
+                slot = ring.frames[stream._written % ring.slots]
+                if rgb is not None:
+                    np.copyto(slot, rgb)
+                elif fill is not None:
+                    fill(slot)
+                # Takes and counts the frame at once (stream.frames adds it up from this):
+                # an interrupt after here cannot leave the file longer than its sidecar.
+                stream._written += 1
+                ring.written = stream._written  # for the encoder, if we die
+                if stream._written - stream._announced >= self._announce_every:
+                    self._announce(stream)
+            else:
+                stream._unwritten += 1
         if self._callbacks:
             self._callbacks.run_mine()
 

@@ -54,12 +54,12 @@ class VideoStream:
         self.tags = tags
         self.on_saved = on_saved
         self.sidecar = sidecar
-        self.frames = 0
         self.shape: tuple[int, int, int] | None = None
         self._state = "open"  # open → finishing/aborting → done
         self._gen: int | None = None  # the encoder generation it was opened on
         self._ring: FrameRing | None = None
         self._written = 0  # frames copied into the ring
+        self._unwritten = 0  # frames accepted while the video had no ring (it broke)
         self._announced = 0  # frames the encoder was told about
         self._broken: str | None = None
         self._aborted = False
@@ -71,6 +71,13 @@ class VideoStream:
         #: The thread its callback runs on: the one that last opened/finished it.
         self._owner = threading.current_thread()
         self._result: SavedVideo | None = None
+
+    @property
+    def frames(self) -> int:
+        """Frames accepted so far: those handed to the encoder and those a broken video
+        dropped. Counting a frame and handing it over is one store (``_written``), so a
+        Ctrl-C can never leave the file one frame longer than its sidecar says."""
+        return self._written + self._unwritten
 
     @property
     def done(self) -> bool:
