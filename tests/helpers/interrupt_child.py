@@ -6,7 +6,8 @@ Each trial records three short clips with one process-backend engine while a thr
 sends SIGINT to the main thread at random instants (every 0-4 ms). The loop catches
 every ``KeyboardInterrupt`` and goes on, as a user's loop that handles Ctrl-C would;
 then the interrupter stops and ``close()`` is called. Prints one JSON line: each
-clip's state after ``close()`` (done, frames, error, frames decoded back). A child
+clip's state after ``close()`` (done, frames, error, frames decoded back, the
+stream's own count, which its sidecar is written from). A child
 still running after ``CHILD_SECONDS`` hangs: the stacks go to stderr, exit code 1. It also counts the encoder
 processes started (an interrupted start used to leave its process behind and start
 another at the next call: hundreds of encoders, a machine brought to a crawl).
@@ -154,6 +155,7 @@ def main() -> None:
             clips.append({
                 "path": stream.path, "done": result is not None,
                 "frames": None if result is None else result.frames,
+                "stream_frames": stream.frames,
                 "error": None if result is None else result.error,
                 "decoded": decode_count(stream.path) if result and result.error is None else 0,
             })
