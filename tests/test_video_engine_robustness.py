@@ -139,13 +139,14 @@ class InterruptAtLine:
 
     def __init__(self, at: int) -> None:
         self.at, self.seen = at, 0
+        self.previous = sys.gettrace()  # (a coverage tool's or debugger's, put back after)
 
     def __enter__(self) -> InterruptAtLine:
         sys.settrace(self._calls)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        sys.settrace(None)
+        sys.settrace(self.previous)
 
     def _calls(self, frame, event, arg):  # type: ignore[no-untyped-def]
         return self._lines if frame.f_code.co_filename == frame_path.__file__ else None
