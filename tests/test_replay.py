@@ -374,6 +374,42 @@ def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
     wait_gone(replayer)                           # raises if it outlives the agent
 
 
+def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the whole process group): the replay process died
+    of it mid-render, and none of the 3 kept videos was written (a ``.agentreel-pending``
+    folder was left). Now, as with live recording, the agent's exit finishes them."""
+    from videotools import wait_gone
+
+    episodes = 8
+    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_ctrl_c_child.py"),
+                              str(tmp_path), str(episodes)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=_cli_env(),
+                             start_new_session=True)
+    try:
+        ready = child.stdout.readline().split()
+        assert ready and ready[0] == "READY", child.stderr.read()
+        replayer = int(ready[1])
+        done = [child.stdout.readline().split() for _ in range(episodes)]
+        os.killpg(child.pid, signal.SIGINT)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode in (1, -signal.SIGINT) and "KeyboardInterrupt" in err, err
+    wait_gone(replayer)
+    returns = {int(k): (float(r), int(n)) for _, k, r, n in done}
+    kept = sorted(sorted(returns, key=lambda k: (-returns[k][0], k))[:3])  # ties: earlier
+    videos = sorted(tmp_path.glob("*.mp4"))
+    assert [v.name for v in videos] == [f"rl-video-episode-{k}.mp4" for k in kept], err
+    for k, video in zip(kept, videos, strict=True):
+        sidecar = json.loads(video.with_suffix(".json").read_text())
+        assert decode(video).count == sidecar["frames"] == returns[k][1] + 1
+    assert not list(tmp_path.rglob("*.partial"))
+    assert not [p for p in (tmp_path / ".agentreel-pending").rglob("*")]  # (as live: empty)
+    assert not (tmp_path / ".agentreel-claims").exists()
+
+
 def test_replay_recording_claims_the_file_names_of_kept_videos_only(tmp_path):
     """A speculative replayed episode costs no claim file (one per episode was 21 % of the
     loop on a loaded disk); the kept one is claimed, written and named as before."""

@@ -16,6 +16,7 @@ A replay that diverges writes no video and comes back as a ``SavedVideo`` whose
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -25,6 +26,7 @@ import select
 import socket
 import subprocess
 import sys
+import weakref
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -178,6 +180,9 @@ class ReplayEngine:
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._poller: Any = None  # select.poll of the connection, where the OS has one
+        # Kept episodes not yet rendered when the program ends (Ctrl-C, or no close()) are
+        # rendered before it exits, as a video engine finishes its open videos.
+        atexit.register(_finish_at_exit, weakref.ref(self), os.getpid())
 
     def start(self) -> None:
         """Start the replay process now (it then starts its own encoder).
@@ -191,9 +196,12 @@ class ReplayEngine:
         try:
             env = os.environ.copy()
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+            # Its own session, as the encoder's: a Ctrl-C in the terminal interrupts the
+            # agent, whose exit then has the kept episodes finished; it must not kill them.
             self._process = subprocess.Popen(
                 [sys.executable, "-c", self.bootstrap, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True)
             # Idle CPU time from its first instruction: its start-up (imports, the GL
             # context) would otherwise compete with the agent's loop at full priority.
             run_in_idle_time(self._process.pid)
@@ -339,6 +347,23 @@ class ReplayEngine:
         finally:
             self._shut()
 
+    def finish_at_exit(self) -> None:
+        """:meth:`close`, saying why the exit waits; a second Ctrl-C abandons the videos
+        left (each reported failed, as a video whose replay process died)."""
+        left = len(self._waiting) + len(self._queued)
+        if left:
+            logger.warning("agentreel: replaying %d kept video(s) before exiting "
+                           "(Ctrl-C again abandons them)", left)
+        try:
+            self.flush()
+        except KeyboardInterrupt:
+            if self._process is not None:
+                self._process.kill()
+            self._fail_all("abandoned at exit (Ctrl-C)")
+            logger.warning("agentreel: abandoned the kept videos not yet replayed")
+        finally:
+            self._shut()
+
     def _shut(self) -> None:
         process, self._process = self._process, None
         conn, self._conn = self._conn, None
@@ -353,3 +378,15 @@ class ReplayEngine:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _finish_at_exit(ref: weakref.ref, pid: int) -> None:
+    """At interpreter exit: finish the engine behind ``ref`` if it is alive, still has its
+    replay process, and belongs to this process (not to the parent of a forked child)."""
+    engine = ref()
+    if engine is None or engine._process is None or os.getpid() != pid:
+        return
+    try:
+        engine.finish_at_exit()
+    except Exception:
+        logger.exception("agentreel: finishing the replayed videos at exit failed")
