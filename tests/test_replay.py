@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -407,6 +408,50 @@ def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
         assert decode(video).count == sidecar["frames"] == returns[k][1] + 1
     assert not list(tmp_path.rglob("*.partial"))
     assert not [p for p in (tmp_path / ".agentreel-pending").rglob("*")]  # (as live: empty)
+    assert not (tmp_path / ".agentreel-claims").exists()
+
+
+def test_a_second_ctrl_c_abandons_the_videos_still_replaying_at_exit(tmp_path):
+    """The exit waits for the kept videos and says so; a second Ctrl-C ends it at once:
+    the videos not yet replayed are reported failed, the finished ones stay complete."""
+    from videotools import wait_gone
+
+    episodes = 6  # ~2 s of replay each
+    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_ctrl_c_child.py"),
+                              str(tmp_path), str(episodes), "slow"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=_cli_env(),
+                             start_new_session=True)
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.extend(child.stderr), daemon=True)
+    reader.start()
+    try:
+        replayer = int(child.stdout.readline().split()[1])
+        for _ in range(episodes):
+            child.stdout.readline()
+        os.killpg(child.pid, signal.SIGINT)
+        deadline = time.monotonic() + 60
+        while not any("before exiting" in line for line in errors):
+            assert time.monotonic() < deadline, "".join(errors)
+            time.sleep(0.05)
+        os.killpg(child.pid, signal.SIGINT)  # the second Ctrl-C
+        start = time.monotonic()
+        child.wait(timeout=60)
+        abandoned_in = time.monotonic() - start
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    reader.join(10)
+    err = "".join(errors)
+    assert abandoned_in < 10, err  # not the ~12 s the replays needed
+    assert "abandoned the kept videos not yet replayed" in err, err
+    assert "abandoned at exit (Ctrl-C)" in err  # each unrendered video reported failed
+    wait_gone(replayer)
+    videos = sorted(tmp_path.glob("*.mp4"))
+    assert len(videos) < episodes
+    for video in videos:  # the finished ones are complete
+        assert decode(video).count == json.loads(video.with_suffix(".json").read_text())[
+            "frames"] == 11
     assert not (tmp_path / ".agentreel-claims").exists()
 
 

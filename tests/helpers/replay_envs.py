@@ -3,6 +3,7 @@ deterministic (it draws from numpy's *global* random state, which no seed reache
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import Any
 
@@ -132,6 +133,32 @@ class NoisyPicturesEnv(gym.Env):
         return NoisyPicturesEnv._frames[self.t % 4]
 
 
+class SlowRenderEnv(gym.Env):
+    """Deterministic 10-step episodes whose ``render()`` takes 0.2 s: replaying one takes
+    ~2 s, so a test can interrupt a program while it is still replaying at exit."""
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.action_space = gym.spaces.Discrete(2)
+        self.observation_space = gym.spaces.Box(0, 100, (1,), np.float64)
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0]), {}
+
+    def step(self, action: Any):
+        self.t += 1
+        return np.array([float(self.t)]), 1.0, self.t >= 10, False, {}
+
+    def render(self) -> np.ndarray:
+        time.sleep(0.2)
+        return _picture(float(self.t))
+
+
 def make_global_noise(render_mode: str | None = None) -> gym.Env:
     """An ``env_fn`` target: the noisy env with a time limit."""
     return gym.wrappers.TimeLimit(GlobalNoiseEnv(render_mode=render_mode), 50)
@@ -141,3 +168,4 @@ gym.register("agentreel-test/Composite-v0", entry_point="helpers.replay_envs:Com
 gym.register("agentreel-test/GlobalNoise-v0", entry_point="helpers.replay_envs:GlobalNoiseEnv")
 gym.register("agentreel-test/NoisyPictures-v0",
              entry_point="helpers.replay_envs:NoisyPicturesEnv")
+gym.register("agentreel-test/SlowRender-v0", entry_point="helpers.replay_envs:SlowRenderEnv")
