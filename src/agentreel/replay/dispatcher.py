@@ -351,10 +351,10 @@ class ReplayEngine:
         """:meth:`close`, saying why the exit waits; a second Ctrl-C abandons the videos
         left (each reported failed, as a video whose replay process died)."""
         left = len(self._waiting) + len(self._queued)
-        if left:
-            logger.warning("agentreel: replaying %d kept video(s) before exiting "
-                           "(Ctrl-C again abandons them)", left)
         try:
+            if left:
+                logger.warning("agentreel: replaying %d kept video(s) before exiting "
+                               "(Ctrl-C again abandons them)", left)
             self.flush()
         except KeyboardInterrupt:
             if self._process is not None:
