@@ -11,7 +11,9 @@ encodes the frames with agentreel's own :class:`~agentreel.video.VideoEngine` in
 the path the recorder chose (a keep rule's hidden folder, or the final name), with
 the same sidecar. An aborted stream (an episode the rule dropped) costs nothing.
 A replay that diverges writes no video and comes back as a ``SavedVideo`` whose
-``error`` names the episode and step.
+``error`` names the episode and step. The replay process runs in its own session (a
+terminal's Ctrl-C stops the agent, not the replays), and at interpreter exit the videos
+still to replay are finished (:meth:`ReplayEngine.finish_at_exit`).
 """
 
 from __future__ import annotations
