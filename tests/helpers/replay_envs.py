@@ -99,15 +99,10 @@ class CountRenders(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.render()
 
 
-class NoisyPicturesEnv(gym.Env):
-    """Deterministic dynamics; frames of 400x600 random pixels (slow to encode, free to render).
-
-    So whoever renders it waits on its video encoder: the replay renderer's x264 settings
-    must not drift from a live recording's because of those waits.
-    """
+class StepCounterEnv(gym.Env):
+    """Deterministic episodes of ``length`` steps; the observation counts the steps."""
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
-    _frames: list[np.ndarray] = []
 
     def __init__(self, render_mode: str | None = None, length: int = 40) -> None:
         self.render_mode = render_mode
@@ -115,10 +110,6 @@ class NoisyPicturesEnv(gym.Env):
         self.action_space = gym.spaces.Discrete(2)
         self.observation_space = gym.spaces.Box(0, 1000, (1,), np.float64)
         self.t = 0
-        if not NoisyPicturesEnv._frames:
-            rng = np.random.default_rng(0)
-            NoisyPicturesEnv._frames = [rng.integers(0, 256, (400, 600, 3), np.uint8)
-                                        for _ in range(4)]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -130,33 +121,41 @@ class NoisyPicturesEnv(gym.Env):
         return np.array([float(self.t)]), 1.0, self.t >= self.length, False, {}
 
     def render(self) -> np.ndarray:
+        return _picture(float(self.t))
+
+
+class NoisyPicturesEnv(StepCounterEnv):
+    """Frames of 400x600 random pixels (slow to encode, free to render).
+
+    So whoever renders it waits on its video encoder: the replay renderer's x264 settings
+    must not drift from a live recording's because of those waits.
+    """
+
+    _frames: list[np.ndarray] = []
+
+    def __init__(self, render_mode: str | None = None, length: int = 40) -> None:
+        super().__init__(render_mode, length)
+        if not NoisyPicturesEnv._frames:
+            rng = np.random.default_rng(0)
+            NoisyPicturesEnv._frames = [rng.integers(0, 256, (400, 600, 3), np.uint8)
+                                        for _ in range(4)]
+
+    def render(self) -> np.ndarray:
         return NoisyPicturesEnv._frames[self.t % 4]
 
 
-class SlowRenderEnv(gym.Env):
-    """Deterministic 10-step episodes whose ``render()`` takes 0.2 s: replaying one takes
-    ~2 s, so a test can interrupt a program while it is still replaying at exit."""
+class SlowRenderEnv(StepCounterEnv):
+    """10-step episodes whose ``render()`` takes 0.2 s: replaying one takes ~2 s, so a
+    test can interrupt a program while it is still replaying at exit."""
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, render_mode: str | None = None) -> None:
-        self.render_mode = render_mode
-        self.action_space = gym.spaces.Discrete(2)
-        self.observation_space = gym.spaces.Box(0, 100, (1,), np.float64)
-        self.t = 0
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0]), {}
-
-    def step(self, action: Any):
-        self.t += 1
-        return np.array([float(self.t)]), 1.0, self.t >= 10, False, {}
+    def __init__(self, render_mode: str | None = None, length: int = 10) -> None:
+        super().__init__(render_mode, length)
 
     def render(self) -> np.ndarray:
         time.sleep(0.2)
-        return _picture(float(self.t))
+        return super().render()
 
 
 def make_global_noise(render_mode: str | None = None) -> gym.Env:
