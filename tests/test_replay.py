@@ -411,6 +411,32 @@ def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
     assert not (tmp_path / ".agentreel-claims").exists()
 
 
+def test_ctrl_c_mid_episode_writes_its_clip_so_far_as_live_recording_does(tmp_path):
+    """Live recording closes the clip open at Ctrl-C (``test_crash.py``); with replay=True
+    the episode in progress was never replayed: its video was missing."""
+    episodes = 3
+    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_ctrl_c_child.py"),
+                              str(tmp_path), str(episodes), "mid"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=_cli_env(),
+                             start_new_session=True)
+    try:
+        done = [child.stdout.readline().split() for _ in range(episodes + 2)][1:]
+        assert done[-1] == ["MID"], done
+        os.killpg(child.pid, signal.SIGINT)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    lengths = [int(line[3]) for line in done[:-1]] + [5]
+    videos = [tmp_path / f"rl-video-episode-{k}.mp4" for k in range(episodes + 1)]
+    assert sorted(tmp_path.glob("*.mp4")) == videos, err
+    for video, length in zip(videos, lengths, strict=True):
+        sidecar = json.loads(video.with_suffix(".json").read_text())
+        assert decode(video).count == sidecar["frames"] == length + 1
+    assert not list(tmp_path.rglob("*.partial"))
+
+
 def test_a_second_ctrl_c_abandons_the_videos_still_replaying_at_exit(tmp_path):
     """The exit waits for the kept videos and says so; a second Ctrl-C ends it at once:
     the videos not yet replayed are reported failed, the finished ones stay complete."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +133,14 @@ def check_replay_arguments(step_trigger: Any, video_length: int, overlay: Any) -
         if given:
             raise ValueError(f"replay=True renders whole episodes from the replay log and does "
                              f"not support {name}= yet; record live (replay=False) for it")
+
+
+def stop_open_clips(recorders: Sequence[ClipRecorder]) -> None:
+    """Finish every open clip of ``recorders``, as their ``close()`` does first (a replay
+    engine calls this at exit: see ``ReplayEngine.exit_hooks``)."""
+    for recorder in recorders:
+        if recorder.recording:
+            recorder.stop()
 
 
 def wanted_by(keeper: VideoKeeper | None) -> Callable[[str], bool]:

@@ -182,6 +182,9 @@ class ReplayEngine:
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._poller: Any = None  # select.poll of the connection, where the OS has one
+        #: Called at exit before the videos are finished: the recorders stop their open
+        #: clips, as their ``close()`` would (a live recording's engine finishes them).
+        self.exit_hooks: list[Callable[[], object]] = []
         # Kept episodes not yet rendered when the program ends (Ctrl-C, or no close()) are
         # rendered before it exits, as a video engine finishes its open videos.
         atexit.register(_finish_at_exit, weakref.ref(self), os.getpid())
@@ -352,8 +355,10 @@ class ReplayEngine:
     def finish_at_exit(self) -> None:
         """:meth:`close`, saying why the exit waits; a second Ctrl-C abandons the videos
         left (each reported failed, as a video whose replay process died)."""
-        left = len(self._waiting) + len(self._queued)
         try:
+            for hook in self.exit_hooks:
+                hook()
+            left = len(self._waiting) + len(self._queued)
             if left:
                 logger.warning("agentreel: replaying %d kept video(s) before exiting "
                                "(Ctrl-C again abandons them)", left)

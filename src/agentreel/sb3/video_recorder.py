@@ -50,6 +50,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -67,7 +68,7 @@ from agentreel.clips.keep import KeepRule, as_keep_rule
 from agentreel.clips.keeper import VideoKeeper
 from agentreel.clips.overlay import OverlayFn, OverlayState, as_overlay
 from agentreel.clips.recorder import ClipRecorder, VideoHook, resolve_fps
-from agentreel.clips.video_wrapper import run_close_hooks, wanted_by
+from agentreel.clips.video_wrapper import run_close_hooks, stop_open_clips, wanted_by
 from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.core.videofiles import check_format
 from agentreel.sb3.clip_replay import ClipReplayEngine
@@ -237,6 +238,8 @@ class VecVideoRecorder(SB3VecVideoRecorder):
                                for i in range(self.num_envs)]
         else:
             self._recorders = [ClipRecorder(self.video_folder, name_prefix=name_prefix, **settings)]
+        if self._replay_engine is not None:
+            self._replay_engine.exit_hooks.append(partial(stop_open_clips, self._recorders))
         self._close_hooks: list[Callable[[], object]] = []
         self._episode_returns = np.zeros(self.num_envs, dtype=np.float64)
         self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)

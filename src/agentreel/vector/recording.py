@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -39,6 +40,7 @@ from agentreel.clips.video_wrapper import (
     RecorderAttributes,
     frame_from_render,
     prepare_recording,
+    stop_open_clips,
     wanted_by,
 )
 from agentreel.core.episode_tracker import VectorEpisodeTracker, read_reset_mask
@@ -174,6 +176,8 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
                              **setup.recorder_settings, **replay_setting(i))
                 for i in range(self.num_envs)
             ]
+            for engine, recorder in zip(self._replay_engines, self._recorders, strict=False):
+                engine.exit_hooks.append(partial(stop_open_clips, [recorder]))
         else:
             self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                             progress=self._tracker.progress(0),

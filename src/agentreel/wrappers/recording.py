@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -36,6 +37,7 @@ from agentreel.clips.video_wrapper import (
     RecorderAttributes,
     frame_from_render,
     prepare_recording,
+    stop_open_clips,
     wanted_by,
 )
 from agentreel.core.episode_tracker import EpisodeTracker
@@ -195,6 +197,7 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
                 video_folder, engine=self._replay_engine, logger=logged, name_prefix=name_prefix,
                 progress=self._tracker, **setup.recorder_settings)
             self._recorders = [self._lazy]
+            self._replay_engine.exit_hooks.append(partial(stop_open_clips, self._recorders))
             logged.on_end = self._lazy.end_logged
             bind_logged_step(self, RecordVideo, logged)  # (what step() does with replay=True)
             self._replay.on_autoreset = self._recorder.begin_episode
