@@ -29,7 +29,7 @@ from agentreel.replay import (
 from agentreel.replay.codec import decode_actions, encode_actions
 from agentreel.replay.render import render_episodes
 from helpers.replay_envs import CountRenders  # (importing registers the test envs)
-from videotools import assert_same_pictures, decode
+from videotools import assert_same_pictures, ctrl_c_at, decode
 
 HELPERS = Path(__file__).parent / "helpers"
 
@@ -342,6 +342,23 @@ def test_vector_record_video_per_env_replay_matches_live_recording(tmp_path):
                                        render_mode="rgb_array"), tmp_path / "x", replay=True)
 
 
+def test_ctrl_c_with_open_sub_env_episodes_leaves_the_same_videos_as_live(tmp_path):
+    """``agentreel.vector.RecordVideo(per_env=True, replay=True)``: the sub-envs' episodes
+    open at Ctrl-C are written with their frames so far, as live recording writes them."""
+    for mode in ("live", "replay"):
+        ctrl_c_at("MID", HELPERS / "vector_ctrl_c_child.py", str(tmp_path / mode), mode,
+                  env=_cli_env())
+    names = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert names == sorted(p.name for p in (tmp_path / "replay").glob("*.mp4"))
+    assert len(names) == 2  # one per sub-env
+    for name in names:
+        live, replayed = tmp_path / "live" / name, tmp_path / "replay" / name
+        assert decode(live).count == decode(replayed).count == 9  # the reset frame + 8 steps
+        for video in (live, replayed):
+            assert json.loads(video.with_suffix(".json").read_text())["frames"] == 9
+        assert_same_pictures(live, replayed)
+
+
 def test_sub_envs_wrapped_one_by_one_share_one_log(tmp_path):
     # e.g. Stable-Baselines3's make_vec_env(wrapper_class=...): one RecordReplay per sub-env
     envs = [RecordReplay(gym.make("CartPole-v1"), tmp_path, env_index=i) for i in range(2)]
@@ -382,22 +399,10 @@ def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
     from videotools import wait_gone
 
     episodes = 8
-    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_ctrl_c_child.py"),
-                              str(tmp_path), str(episodes)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=_cli_env(),
-                             start_new_session=True)
-    try:
-        ready = child.stdout.readline().split()
-        assert ready and ready[0] == "READY", child.stderr.read()
-        replayer = int(ready[1])
-        done = [child.stdout.readline().split() for _ in range(episodes)]
-        os.killpg(child.pid, signal.SIGINT)
-        _, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-    assert child.returncode in (1, -signal.SIGINT) and "KeyboardInterrupt" in err, err
+    lines, err = ctrl_c_at(f"DONE {episodes - 1}", HELPERS / "replay_ctrl_c_child.py",
+                           str(tmp_path), str(episodes), env=_cli_env(), prefix=True)
+    replayer = int(lines[0].split()[1])
+    done = [line.split() for line in lines[1:]]
     wait_gone(replayer)
     returns = {int(k): (float(r), int(n)) for _, k, r, n in done}
     kept = sorted(sorted(returns, key=lambda k: (-returns[k][0], k))[:3])  # ties: earlier
@@ -415,19 +420,9 @@ def test_ctrl_c_mid_episode_writes_its_clip_so_far_as_live_recording_does(tmp_pa
     """Live recording closes the clip open at Ctrl-C (``test_crash.py``); with replay=True
     the episode in progress was never replayed: its video was missing."""
     episodes = 3
-    child = subprocess.Popen([sys.executable, str(HELPERS / "replay_ctrl_c_child.py"),
-                              str(tmp_path), str(episodes), "mid"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=_cli_env(),
-                             start_new_session=True)
-    try:
-        done = [child.stdout.readline().split() for _ in range(episodes + 2)][1:]
-        assert done[-1] == ["MID"], done
-        os.killpg(child.pid, signal.SIGINT)
-        _, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+    lines, err = ctrl_c_at("MID", HELPERS / "replay_ctrl_c_child.py", str(tmp_path),
+                           str(episodes), "mid", env=_cli_env())
+    done = [line.split() for line in lines[1:]]
     lengths = [int(line[3]) for line in done[:-1]] + [5]
     videos = [tmp_path / f"rl-video-episode-{k}.mp4" for k in range(episodes + 1)]
     assert sorted(tmp_path.glob("*.mp4")) == videos, err

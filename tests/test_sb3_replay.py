@@ -281,26 +281,13 @@ def test_keep_best_keeps_the_same_clips_as_live_and_renders_only_those(tmp_path)
 def test_ctrl_c_mid_clip_writes_the_same_clip_as_live_recording(tmp_path):
     """At Ctrl-C, live recording's engine closes the open clip with its frames so far; with
     replay=True that clip was never replayed (no file). Both now leave the same file."""
-    import signal
-    import subprocess
-    import sys
+    from videotools import ctrl_c_at
 
     child = Path(__file__).parent / "helpers" / "sb3_ctrl_c_child.py"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
     for mode in ("live", "replay"):
-        proc = subprocess.Popen([sys.executable, str(child), str(tmp_path / mode), mode],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, start_new_session=True)
-        try:
-            assert proc.stdout.readline().strip() == "MID", proc.stderr.read()
-            os.killpg(proc.pid, signal.SIGINT)
-            _, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        assert "KeyboardInterrupt" in err, err
+        ctrl_c_at("MID", child, str(tmp_path / mode), mode, env=env)
     assert _mp4s(tmp_path / "live") == _mp4s(tmp_path / "replay") != []
     for name in _mp4s(tmp_path / "live"):
         live, replayed = tmp_path / "live" / name, tmp_path / "replay" / name

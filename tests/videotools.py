@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -209,3 +212,31 @@ def complete_fragment_samples(path: str | os.PathLike[str]) -> tuple[int, int]:
             samples += pending
             pending = None
     return fragments, samples
+
+
+def ctrl_c_at(marker: str, script: str | os.PathLike[str], *args: str,
+              env: dict[str, str] | None = None, prefix: bool = False,
+              timeout: float = 120) -> tuple[list[str], str]:
+    """Run ``python script *args`` in its own process group; once it prints the line
+    ``marker`` (a line starting with it, with ``prefix``), send SIGINT to the group, as a terminal's Ctrl-C does, and wait for the exit.
+    Returns the stdout lines up to the marker and the whole stderr. Asserts the
+    program ended by ``KeyboardInterrupt``."""
+    proc = subprocess.Popen([sys.executable, os.fspath(script), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line.strip())
+            if lines[-1] == marker or (prefix and lines[-1].startswith(marker)):
+                break
+        else:
+            raise AssertionError(f"no {marker!r} line: {lines} {proc.stderr.read()}")  # type: ignore[union-attr]
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode in (1, -signal.SIGINT) and "KeyboardInterrupt" in err, err
+    return lines, err
+
