@@ -357,7 +357,10 @@ class ReplayEngine:
         left (each reported failed, as a video whose replay process died)."""
         try:
             for hook in self.exit_hooks:
-                hook()
+                try:
+                    hook()
+                except Exception:  # (one recorder's failure does not cost the others' videos)
+                    logger.exception("agentreel: stopping a clip at exit failed")
             left = len(self._waiting) + len(self._queued)
             if left:
                 logger.warning("agentreel: replaying %d kept video(s) before exiting "
