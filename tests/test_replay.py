@@ -392,18 +392,22 @@ def test_the_replay_process_exits_when_the_agent_is_killed(tmp_path):
     wait_gone(replayer)                           # raises if it outlives the agent
 
 
-def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
+@pytest.mark.parametrize("mode", ["replay", "live"])
+def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path, mode):
     """Ctrl-C in a terminal (SIGINT to the whole process group): the replay process died
     of it mid-render, and none of the 3 kept videos was written (a ``.agentreel-pending``
-    folder was left). Now, as with live recording, the agent's exit finishes them."""
+    folder was left, empty, as live recording left it). Now the agent's exit finishes
+    them, and removes the empty folder."""
     from videotools import wait_gone
 
     episodes = 8
     lines, err = ctrl_c_at(f"DONE {episodes - 1}", HELPERS / "replay_ctrl_c_child.py",
-                           str(tmp_path), str(episodes), env=_cli_env(), prefix=True)
+                           str(tmp_path), str(episodes), *([mode] if mode == "live" else []),
+                           env=_cli_env(), prefix=True)
     replayer = int(lines[0].split()[1])
     done = [line.split() for line in lines[1:]]
-    wait_gone(replayer)
+    if replayer:
+        wait_gone(replayer)
     returns = {int(k): (float(r), int(n)) for _, k, r, n in done}
     kept = sorted(sorted(returns, key=lambda k: (-returns[k][0], k))[:3])  # ties: earlier
     videos = sorted(tmp_path.glob("*.mp4"))
@@ -412,7 +416,7 @@ def test_ctrl_c_leaves_the_kept_episodes_videos_on_disk(tmp_path):
         sidecar = json.loads(video.with_suffix(".json").read_text())
         assert decode(video).count == sidecar["frames"] == returns[k][1] + 1
     assert not list(tmp_path.rglob("*.partial"))
-    assert not [p for p in (tmp_path / ".agentreel-pending").rglob("*")]  # (as live: empty)
+    assert not (tmp_path / ".agentreel-pending").exists()
     assert not (tmp_path / ".agentreel-claims").exists()
 
 

@@ -4,7 +4,8 @@ Usage: python replay_ctrl_c_child.py FOLDER EPISODES [slow]. Prints ``READY <rep
 then ``DONE <episode> <return> <steps>`` after each seeded CartPole episode; after EPISODES
 episodes it waits (no episode open) for the Ctrl-C the test sends to its process group.
 With ``slow``: every episode of ``agentreel-test/SlowRender-v0`` is kept (each takes ~2 s
-to replay), instead of the best 3 of CartPole. With ``mid``: every CartPole episode is
+to replay), instead of the best 3 of CartPole; with ``live``, those best 3 are recorded
+live. With ``mid``: every CartPole episode is
 recorded, and after EPISODES episodes one more begins and takes 5 steps (``MID``) before
 the wait: the Ctrl-C lands in the middle of a recorded episode.
 """
@@ -28,6 +29,9 @@ if mode == ["slow"]:
 elif mode == ["mid"]:
     env = RecordVideo(gym.make("CartPole-v1", max_episode_steps=30), folder,
                       episode_trigger=lambda episode: True, replay=True, sidecar=True)
+elif mode == ["live"]:  # the same best 3, recorded live (no replay process: pid 0)
+    env = RecordVideo(gym.make("CartPole-v1", max_episode_steps=30, render_mode="rgb_array"),
+                      folder, keep=best(3), sidecar=True)
 else:
     env = RecordVideo(gym.make("CartPole-v1", max_episode_steps=30), folder, keep=best(3),
                       replay=True, sidecar=True)
@@ -35,7 +39,7 @@ env.action_space.seed(0)
 for episode in range(episodes):
     env.reset(seed=episode)
     if episode == 0:
-        print("READY", env._replay_engine._process.pid, flush=True)
+        print("READY", env._replay_engine._process.pid if mode != ["live"] else 0, flush=True)
     done, total, steps = False, 0.0, 0
     while not done:
         _, reward, terminated, truncated, _ = env.step(env.action_space.sample())

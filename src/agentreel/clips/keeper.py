@@ -6,6 +6,7 @@ into ``video_folder`` (sidecar first, then the video) only if the rule keeps the
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -47,6 +48,8 @@ class VideoKeeper:
         self.pending_folder = os.path.join(video_folder, PENDING_FOLDER)
         self._kept: dict[str, str] = {}  # final path -> "encoding" | "final"
         self.evicted: set[str] = set()  # final paths deleted after they were kept
+        # A program stopped by Ctrl-C (or ending without close()) leaves no empty folder.
+        atexit.register(_remove_if_empty, self.pending_folder, os.getpid())
 
     def pending_path(self, final_path: str) -> str:
         """Where the speculative video of ``final_path`` is encoded.
@@ -104,8 +107,7 @@ class VideoKeeper:
 
     def close(self) -> None:
         """Remove the hidden folder if nothing is left in it."""
-        with contextlib.suppress(OSError):
-            os.rmdir(self.pending_folder)
+        _remove_if_empty(self.pending_folder)
 
     def _evict(self, final_path: Hashable) -> None:
         state = self._kept.pop(str(final_path), None)
@@ -123,3 +125,12 @@ def _remove(*paths: str) -> None:
             pass
         except OSError as exc:
             logger.error("agentreel: could not delete %s: %s", path, exc)
+
+
+def _remove_if_empty(folder: str, pid: int | None = None) -> None:
+    """Remove ``folder`` if it is empty (and, with ``pid``, only in that process: a forked
+    child's exit leaves its parent's folder alone)."""
+    if pid is None or os.getpid() == pid:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
