@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -135,9 +136,16 @@ def check_replay_arguments(step_trigger: Any, video_length: int, overlay: Any) -
                              f"not support {name}= yet; record live (replay=False) for it")
 
 
-def stop_open_clips(recorders: Sequence[ClipRecorder]) -> None:
-    """Finish every open clip of ``recorders``, as their ``close()`` does first (a replay
-    engine calls this at exit: see ``ReplayEngine.exit_hooks``)."""
+def serve_recorders(engine: Any, keeper: VideoKeeper | None,
+                    recorders: Sequence[ClipRecorder]) -> None:
+    """Wire a replay engine (``replay=True``) to the recorders it stands in for: it
+    renders only what the keep rule still wants, and at exit it first stops their open
+    clips, as their ``close()`` would (``ReplayEngine.exit_hooks``)."""
+    engine.wanted = wanted_by(keeper)
+    engine.exit_hooks.append(partial(_stop_open_clips, recorders))
+
+
+def _stop_open_clips(recorders: Sequence[ClipRecorder]) -> None:
     for recorder in recorders:
         if recorder.recording:
             recorder.stop()

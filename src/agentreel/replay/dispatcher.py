@@ -18,7 +18,6 @@ still to replay are finished (:meth:`ReplayEngine.finish_at_exit`).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import json
@@ -28,7 +27,6 @@ import select
 import socket
 import subprocess
 import sys
-import weakref
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -39,6 +37,7 @@ from gymnasium import spaces
 from agentreel.base.scheduling import run_in_idle_time
 from agentreel.replay.log import EpisodeBuffer, LoggedEpisode
 from agentreel.video import SavedVideo
+from agentreel.video.lifecycle import track
 
 __all__ = ["ReplayEngine", "ReplayStream"]
 
@@ -186,8 +185,9 @@ class ReplayEngine:
         #: clips, as their ``close()`` would (a live recording's engine finishes them).
         self.exit_hooks: list[Callable[[], object]] = []
         # Kept episodes not yet rendered when the program ends (Ctrl-C, or no close()) are
-        # rendered before it exits, as a video engine finishes its open videos.
-        atexit.register(_finish_at_exit, weakref.ref(self), os.getpid())
+        # rendered before it exits, as a video engine finishes its open videos; a forked
+        # child leaves its parent's replay process alone.
+        track(self, at_exit="finish_at_exit")
 
     def start(self) -> None:
         """Start the replay process now (it then starts its own encoder).
@@ -353,8 +353,11 @@ class ReplayEngine:
             self._shut()
 
     def finish_at_exit(self) -> None:
-        """:meth:`close`, saying why the exit waits; a second Ctrl-C abandons the videos
-        left (each reported failed, as a video whose replay process died)."""
+        """At interpreter exit: :meth:`close`, after the recorders' :attr:`exit_hooks`,
+        saying why the exit waits; a second Ctrl-C abandons the videos left (each
+        reported failed, as a video whose replay process died). Nothing if closed."""
+        if self._process is None:
+            return
         try:
             for hook in self.exit_hooks:
                 try:
@@ -374,6 +377,16 @@ class ReplayEngine:
         finally:
             self._shut()
 
+    def _forget_parent(self) -> None:
+        """In a forked child: the replay process and its videos are the parent's. Drop them
+        untouched (the child's copy of the connection is closed, nothing is sent)."""
+        conn, self._conn = self._conn, None
+        self._process, self._poller = None, None
+        self._waiting, self._queued = {}, deque()
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+
     def _shut(self) -> None:
         process, self._process = self._process, None
         conn, self._conn = self._conn, None
@@ -388,15 +401,3 @@ class ReplayEngine:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def _finish_at_exit(ref: weakref.ref, pid: int) -> None:
-    """At interpreter exit: finish the engine behind ``ref`` if it is alive, still has its
-    replay process, and belongs to this process (not to the parent of a forked child)."""
-    engine = ref()
-    if engine is None or engine._process is None or os.getpid() != pid:
-        return
-    try:
-        engine.finish_at_exit()
-    except Exception:
-        logger.exception("agentreel: finishing the replayed videos at exit failed")

@@ -50,7 +50,6 @@ import logging
 import math
 import os
 from collections.abc import Callable
-from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -68,7 +67,7 @@ from agentreel.clips.keep import KeepRule, as_keep_rule
 from agentreel.clips.keeper import VideoKeeper
 from agentreel.clips.overlay import OverlayFn, OverlayState, as_overlay
 from agentreel.clips.recorder import ClipRecorder, VideoHook, resolve_fps
-from agentreel.clips.video_wrapper import run_close_hooks, stop_open_clips, wanted_by
+from agentreel.clips.video_wrapper import run_close_hooks, serve_recorders
 from agentreel.core.records import EpisodeRecord, VideoSaved
 from agentreel.core.videofiles import check_format
 from agentreel.sb3.clip_replay import ClipReplayEngine
@@ -231,7 +230,6 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         if self.replay:  # every sub-env's recipe is checked here, before any recorder starts
             self._replay_logs = SubEnvLogs(venv, self.video_folder, env_fn)
             self._replay_engine = settings["engine"] = ClipReplayEngine(self._replay_logs)
-            self._replay_engine.wanted = wanted_by(self._keeper)
         if self.per_env:
             self._recorders = [ClipRecorder(self.video_folder, name_prefix=f"{name_prefix}-env-{i}",
                                             env_index=i, **settings)
@@ -239,7 +237,7 @@ class VecVideoRecorder(SB3VecVideoRecorder):
         else:
             self._recorders = [ClipRecorder(self.video_folder, name_prefix=name_prefix, **settings)]
         if self._replay_engine is not None:
-            self._replay_engine.exit_hooks.append(partial(stop_open_clips, self._recorders))
+            serve_recorders(self._replay_engine, self._keeper, self._recorders)
         self._close_hooks: list[Callable[[], object]] = []
         self._episode_returns = np.zeros(self.num_envs, dtype=np.float64)
         self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)

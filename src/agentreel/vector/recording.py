@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -40,8 +39,7 @@ from agentreel.clips.video_wrapper import (
     RecorderAttributes,
     frame_from_render,
     prepare_recording,
-    stop_open_clips,
-    wanted_by,
+    serve_recorders,
 )
 from agentreel.core.episode_tracker import VectorEpisodeTracker, read_reset_mask
 from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value
@@ -164,8 +162,6 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
         if per_env:
             self._replay_engines = [] if self._replay is None else \
                 [self._replay.replay_engine(i) for i in range(self.num_envs)]
-            for engine in self._replay_engines:
-                engine.wanted = wanted_by(setup.keeper)
 
             def replay_setting(i: int) -> dict[str, Any]:  # a ReplayEngine stands in for the engine
                 return {"engine": self._replay_engines[i]} if replay else {}
@@ -177,7 +173,7 @@ class RecordVideo(RecorderAttributes, VectorWrapper, gym.utils.RecordConstructor
                 for i in range(self.num_envs)
             ]
             for engine, recorder in zip(self._replay_engines, self._recorders, strict=False):
-                engine.exit_hooks.append(partial(stop_open_clips, [recorder]))
+                serve_recorders(engine, setup.keeper, [recorder])
         else:
             self._recorders = [ClipRecorder(video_folder, name_prefix=name_prefix,
                                             progress=self._tracker.progress(0),

@@ -32,18 +32,20 @@ logger = logging.getLogger("agentreel.video")
 _ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def track(engine: Any) -> None:
-    """Close ``engine`` at interpreter exit and make it forget its parent after fork."""
+def track(engine: Any, at_exit: str = "close") -> None:
+    """Call ``engine.<at_exit>()`` at interpreter exit (``close`` unless the engine has an
+    exit of its own) and make it forget its parent after fork."""
     _ENGINES.add(engine)
-    atexit.register(close_at_exit, weakref.ref(engine))
+    atexit.register(close_at_exit, weakref.ref(engine), at_exit)
 
 
-def close_at_exit(ref: weakref.ref) -> None:
-    """Close the engine behind ``ref`` if it is still alive; an error is logged."""
+def close_at_exit(ref: weakref.ref, at_exit: str = "close") -> None:
+    """Close the engine behind ``ref`` (``engine.<at_exit>()``) if it is still alive; an
+    error is logged."""
     engine = ref()
     if engine is not None:
         try:
-            engine.close()
+            getattr(engine, at_exit)()
         except Exception:
             logger.exception("agentreel: closing the video engine at exit failed")
 

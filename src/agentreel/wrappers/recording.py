@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -37,8 +36,7 @@ from agentreel.clips.video_wrapper import (
     RecorderAttributes,
     frame_from_render,
     prepare_recording,
-    stop_open_clips,
-    wanted_by,
+    serve_recorders,
 )
 from agentreel.core.episode_tracker import EpisodeTracker
 from agentreel.core.records import EpisodeRecord, VideoSaved, final_info_value, float_return
@@ -192,12 +190,11 @@ class RecordVideo(RecorderAttributes, gym.Wrapper, gym.utils.RecordConstructorAr
             self._replay.track_ends = True
             logged = self._replay
             self._replay_engine = logged.replay_engine()
-            self._replay_engine.wanted = wanted_by(setup.keeper)
             self._lazy = LazyReplayRecorder(
                 video_folder, engine=self._replay_engine, logger=logged, name_prefix=name_prefix,
                 progress=self._tracker, **setup.recorder_settings)
             self._recorders = [self._lazy]
-            self._replay_engine.exit_hooks.append(partial(stop_open_clips, self._recorders))
+            serve_recorders(self._replay_engine, setup.keeper, self._recorders)
             logged.on_end = self._lazy.end_logged
             bind_logged_step(self, RecordVideo, logged)  # (what step() does with replay=True)
             self._replay.on_autoreset = self._recorder.begin_episode
